@@ -1,0 +1,182 @@
+"""Portal: a B2B procurement portal. `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from portal.config import load_config
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """config → extensions → tenancy → blueprints → errors → cli."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(load_config())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _init_tenancy(app)
+    _init_templates(app)
+    _register_blueprints(app)
+
+    from portal.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal import models  # noqa: F401 - registers the tables
+    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from portal.services import passwords
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    passwords.configure(
+        app.config["ARGON2_TIME_COST"],
+        app.config["ARGON2_MEMORY_COST"],
+        app.config["ARGON2_PARALLELISM"],
+    )
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to continue.")
+
+
+def _load_user(user_id: str):
+    """Load the user of a session; a stale session version (logout, deactivation) loads nobody."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import User
+    from portal.tenancy import ALL_TENANTS
+
+    try:
+        raw_id, raw_version = user_id.split(":")
+        uid, version = int(raw_id), int(raw_version)
+    except ValueError:
+        return None
+    # Deliberate cross-tenant read: the tenant is not known until the user is.
+    user = db.session.scalars(
+        select(User).where(User.id == uid).execution_options(**ALL_TENANTS)
+    ).first()
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    if current_user and current_user.is_authenticated:
+        return current_user.display_locale
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def _init_tenancy(app: Flask) -> None:
+    from portal.extensions import db
+    from portal.htmx import add_vary
+    from portal.tenancy import bind, scope_for
+
+    @app.before_request
+    def bind_request_scope():
+        bind(db.session, None)
+        if current_user.is_authenticated:
+            bind(db.session, scope_for(db.session, current_user.organization))
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'self'; object-src 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            headers.setdefault("Cache-Control", "no-store")
+        return add_vary(response)
+
+    @app.teardown_request
+    def unbind(exc):
+        g.pop("tenant", None)
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, get_locale
+
+    from portal import labels, policies
+    from portal.domain.taxid import format_tax_id
+    from portal.money import format_money
+
+    policies.install(app)
+    labels.install(app)
+
+    @app.template_filter("money")
+    def money_filter(amount, currency="PLN"):
+        return format_money(amount, currency, str(get_locale() or "en"))
+
+    @app.template_filter("date")
+    def date_filter(value, fmt="medium"):
+        return format_date(value, fmt) if value else ""
+
+    @app.template_filter("datetime")
+    def datetime_filter(value, fmt="medium"):
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("taxid")
+    def taxid_filter(value, country):
+        return format_tax_id(value, country)
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "current_locale": str(get_locale() or "en"),
+            "languages": app.config["LANGUAGES"],
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints.admin import bp as admin_bp
+    from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.dashboard import bp as dashboard_bp
+    from portal.blueprints.supplier import bp as supplier_bp
+    from portal.blueprints.suppliers import bp as suppliers_bp
+
+    for bp in (auth_bp, dashboard_bp, admin_bp, suppliers_bp, supplier_bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,1 @@
+"""One package per feature: __init__ (the blueprint), views, forms."""

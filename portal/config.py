@@ -1,0 +1,120 @@
+"""Configuration. The only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Development defaults: SQLite in instance/, mail written to the log."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = _env(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Request limits: a form bigger than this is refused before it is parsed.
+    MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    MAX_FORM_MEMORY_SIZE = int(_env("MAX_FORM_MEMORY_SIZE", str(512 * 1024)))
+    MAX_FORM_PARTS = int(_env("MAX_FORM_PARTS", "1000"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(_env("SESSION_HOURS", "12")))
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_ENABLED = True
+
+    BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "en")
+    BABEL_DEFAULT_TIMEZONE = _env("DEFAULT_TIMEZONE", "Europe/Warsaw")
+    LANGUAGES = ("en", "pl")
+
+    # argon2id; OWASP ASVS 5 floor is m=19 MiB, t=2, p=1. We use more.
+    ARGON2_TIME_COST = int(_env("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST = int(_env("ARGON2_MEMORY_COST", str(64 * 1024)))
+    ARGON2_PARALLELISM = int(_env("ARGON2_PARALLELISM", "2"))
+
+    PASSWORD_MIN_LENGTH = 12
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = int(_env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
+    LOGIN_LOCKOUT_MINUTES = int(_env("LOGIN_LOCKOUT_MINUTES", "15"))
+    PASSWORD_RESET_HOURS = int(_env("PASSWORD_RESET_HOURS", "2"))
+    INVITATION_DAYS = int(_env("INVITATION_DAYS", "7"))
+
+    MAIL_SERVER = _env("MAIL_SERVER")  # empty: mail is written to the log
+    MAIL_PORT = int(_env("MAIL_PORT", "587"))
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+    MAIL_FROM = _env("MAIL_FROM", "Portal <no-reply@portal.localhost>")
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+
+    PAGE_SIZE = 25
+
+
+class ProductionConfig(Config):
+    """Refuses to start without a real secret and database."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def validate(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(f"Production needs these environment variables: {', '.join(missing)}")
+
+
+class TestConfig(Config):
+    """Fast hashes, an in-memory or TEST_DATABASE_URL database, no real mail."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    MAIL_SERVER = None
+    RATELIMIT_ENABLED = True
+
+
+def load_config(name: str | None = None) -> type[Config]:
+    """Pick the config class from PORTAL_ENV (development, production, testing)."""
+    name = name or _env("PORTAL_ENV", "development")
+    if name == "production":
+        ProductionConfig.validate()
+        return ProductionConfig
+    if name == "testing":
+        return TestConfig
+    return Config

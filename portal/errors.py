@@ -1,0 +1,93 @@
+"""Domain errors and the HTTP error pages.
+
+Services and domain code raise a `DomainError`; the handler registered here rolls the
+transaction back and shows the message as a flash (full page) or a flash fragment (htmx).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the business refused the action; `message` is shown to the user."""
+
+    status_code = 409
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidTransition(DomainError):
+    """The document's state does not allow this action."""
+
+
+class PermissionDenied(DomainError):
+    """The actor lacks the role or relation the action needs."""
+
+    status_code = 403
+
+
+class NotFound(DomainError):
+    """No such record in the current organisation (answers 404, never 403)."""
+
+    status_code = 404
+
+
+class ValidationProblem(DomainError):
+    """Input that passed the form but breaks a rule (duplicate email, last admin, ...)."""
+
+    status_code = 422
+
+
+class BudgetExceeded(DomainError):
+    """The action would take a budget over what it holds."""
+
+
+class TenantViolation(RuntimeError):
+    """A write into another organisation's data: a programming error, never a user error."""
+
+
+def register_error_handlers(app) -> None:
+    from flask import flash, redirect, request, url_for
+    from flask_babel import gettext as _
+
+    from portal.extensions import db, htmx
+    from portal.htmx import render
+
+    def page(template: str, code: int, title: str, message: str):
+        db.session.rollback()
+        return render(template, code=code, title=title, message=message), code
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if exc.status_code in (403, 404):
+            return handle_http(exc.status_code)
+        if htmx:
+            response = app.make_response(
+                (render("partials/flash.html", messages=[("error", exc.message)]), exc.status_code)
+            )
+            response.headers["HX-Retarget"] = "#flash"
+            response.headers["HX-Reswap"] = "innerHTML"
+            return response
+        flash(exc.message, "error")
+        target = request.referrer
+        if not target or not target.startswith(request.host_url):
+            target = url_for("dashboard.index")
+        return redirect(target)
+
+    def handle_http(code: int):
+        titles = {
+            400: (_("Bad request"), _("The request could not be understood. Please try again.")),
+            403: (_("Not allowed"), _("Your role does not allow this. Ask your company admin.")),
+            404: (_("Not found"), _("There is nothing here, or it belongs to another company.")),
+            405: (_("Not allowed"), _("This action cannot be done this way.")),
+            413: (_("Too large"), _("What you sent is larger than the portal accepts.")),
+            429: (_("Too many attempts"), _("Please wait a few minutes and try again.")),
+            500: (_("Something went wrong"), _("The error was logged. Nothing was saved.")),
+        }
+        title, message = titles.get(code, titles[500])
+        return page("errors/error.html", code, title, message)
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, lambda exc, code=code: handle_http(code))

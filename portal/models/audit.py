@@ -1,0 +1,35 @@
+"""Append-only audit events, shown as a timeline on every document."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import Timestamped
+from portal.models.user import User
+from portal.tenancy import SharedDocument
+
+
+class AuditEvent(Timestamped, SharedDocument, db.Model):
+    """Who did what to which object, when. Never updated or deleted.
+
+    Owned by the document's buying organisation; events on a document shared with a supplier
+    carry `supplier_id`, so both parties read the same timeline.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int] = mapped_column()
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "created_at"),)

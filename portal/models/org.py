@@ -1,0 +1,91 @@
+"""Organisations (tenants) and the negotiated links between buyers and suppliers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import Timestamped
+from portal.models.types import Amount
+from portal.tenancy import SharedDocument
+
+
+class OrgKind(StrEnum):
+    BUYER = "buyer"
+    SUPPLIER = "supplier"
+
+
+class LinkStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+def enum_column(enum_cls, length: int = 20):
+    """Store an enum by value as a plain string, with a CHECK on both databases."""
+    return Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        create_constraint=True,
+        name=enum_cls.__name__.lower(),
+    )
+
+
+class Organization(Timestamped, db.Model):
+    """A company using the portal: a buyer (tenant) or a supplier serving buyers."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    legal_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind))
+    tax_id: Mapped[str] = mapped_column(String(20))
+    address_line: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(5), default="en")
+
+    __table_args__ = (UniqueConstraint("country", "tax_id"),)
+
+    @property
+    def is_supplier(self) -> bool:
+        return self.kind == OrgKind.SUPPLIER
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.name}>"
+
+
+class SupplierLink(Timestamped, SharedDocument, db.Model):
+    """The relationship a buying organisation negotiated with a supplier organisation.
+
+    `organization_id` is the buyer, `supplier_id` the supplier. A supplier sees nothing of a
+    buyer unless this link is active.
+    """
+
+    __tablename__ = "supplier_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[LinkStatus] = mapped_column(enum_column(LinkStatus), default=LinkStatus.ACTIVE)
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_limit: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    buyer: Mapped[Organization] = relationship(foreign_keys="SupplierLink.organization_id")
+    supplier: Mapped[Organization] = relationship(foreign_keys="SupplierLink.supplier_id")
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "supplier_id"),
+        CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="terms"),
+        CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
+    )

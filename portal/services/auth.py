@@ -1,0 +1,141 @@
+"""Sign-in, sign-out, password change and reset."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+
+from portal.domain.passwords import password_problems
+from portal.errors import ValidationProblem
+from portal.extensions import db
+from portal.models import LoginAttempt, PasswordResetToken, User
+from portal.models.base import utcnow
+from portal.services import audit
+from portal.services.passwords import hash_password, needs_rehash, verify_password
+from portal.services.tokens import hash_token, new_token
+from portal.tenancy import ALL_TENANTS, TenantScope, bound
+
+
+class LoginThrottled(ValidationProblem):
+    """Too many failed attempts for this account or from this address."""
+
+    status_code = 429
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Deliberate cross-tenant read: sign-in and reset know only the email."""
+    return db.session.scalars(
+        select(User)
+        .where(User.email == normalize_email(email))
+        .execution_options(**ALL_TENANTS)
+    ).first()
+
+
+def _recent_failures(column, value, since) -> int:
+    return db.session.scalar(
+        select(func.count(LoginAttempt.id)).where(column == value, LoginAttempt.created_at >= since)
+    )
+
+
+def authenticate(email: str, password: str, *, address: str, limits: dict) -> User | None:
+    """The user whose email and password match, or None (the same for either mistake).
+
+    Raises LoginThrottled after `limits["per_account"]` failures for the email or
+    `limits["per_address"]` from the address within `limits["minutes"]`. A successful sign-in
+    rehashes an outdated password hash.
+    """
+    email = normalize_email(email)
+    now = utcnow()
+    since = now - timedelta(minutes=limits["minutes"])
+    if (
+        _recent_failures(LoginAttempt.email, email, since) >= limits["per_account"]
+        or _recent_failures(LoginAttempt.address, address, since) >= limits["per_address"]
+    ):
+        raise LoginThrottled(
+            _l("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=limits["minutes"])
+        )
+    user = find_user_by_email(email)
+    valid = verify_password(user.password_hash if user else None, password)
+    if not valid or user is None or not user.is_active:
+        db.session.add(LoginAttempt(email=email, address=address, created_at=now))
+        return None
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    # The request is not bound to an organisation yet: write as the user's own.
+    with bound(db.session, TenantScope(user.organization_id)):
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_at = now
+        db.session.flush()
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session of the user, including copied cookies, stops working."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def check_new_password(password: str, email: str, min_length: int) -> None:
+    problems = password_problems(password, email=email, min_length=min_length)
+    if problems:
+        from portal.i18n import translate
+
+        raise ValidationProblem(" ".join(translate(p) for p in problems))
+
+
+def set_password(user: User, password: str, *, min_length: int) -> None:
+    """Set a new password that satisfies the policy, ending every other session."""
+    check_new_password(password, user.email, min_length)
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+
+
+def change_password(user: User, current: str, new: str, *, min_length: int) -> None:
+    """Change the user's own password after checking the current one."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationProblem(_l("The current password is not correct."))
+    set_password(user, new, min_length=min_length)
+    audit.record(actor=user, action="user.password_changed", obj=user)
+
+
+def start_password_reset(email: str, *, hours: int) -> tuple[User, str] | None:
+    """Create a reset token for an active user with this email; None when there is none."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return None
+    token, digest = new_token()
+    db.session.add(
+        PasswordResetToken(user_id=user.id, token_hash=digest, expires_at=utcnow() + timedelta(hours=hours))
+    )
+    return user, token
+
+
+def find_reset_token(token: str) -> PasswordResetToken | None:
+    """The unused, unexpired reset token, or None."""
+    row = db.session.scalars(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def reset_password(token: str, password: str, *, min_length: int) -> User:
+    """Use a reset token once: set the password and end every session."""
+    row = find_reset_token(token)
+    if row is None:
+        raise ValidationProblem(_l("This reset link has expired or was already used."))
+    user = db.session.scalars(
+        select(User).where(User.id == row.user_id).execution_options(**ALL_TENANTS)
+    ).one()
+    with bound(db.session, TenantScope(user.organization_id)):
+        set_password(user, password, min_length=min_length)
+        row.used_at = utcnow()
+        audit.record(actor=user, action="user.password_reset", obj=user)
+        db.session.flush()
+    return user

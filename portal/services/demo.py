@@ -1,0 +1,99 @@
+"""The demo world: every organisation, user and document state a newcomer can meet.
+
+Idempotent: running it again finds what exists and adds only what is missing. Each later
+feature adds its documents here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Organization, OrgKind, User
+from portal.services import orgs, suppliers, users
+from portal.tenancy import ALL_TENANTS
+
+DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published in the README on purpose
+
+ORGANIZATIONS = {
+    "acme": dict(
+        kind=OrgKind.BUYER, name="Acme Manufacturing", legal_name="Acme Manufacturing Sp. z o.o.",
+        tax_id="7792433504", address_line="ul. Składowa 12", postal_code="61-897", city="Poznań",
+        country="PL", currency="PLN", locale="pl",
+    ),
+    "globex": dict(
+        kind=OrgKind.BUYER, name="Globex Trading", legal_name="Globex Trading EOOD",
+        tax_id="BG204000003", address_line="bul. Vitosha 45", postal_code="1000", city="Sofia",
+        country="BG", currency="EUR", locale="en",
+    ),
+    "nordwind": dict(
+        kind=OrgKind.SUPPLIER, name="Nordwind Supplies", legal_name="Nordwind Supplies GmbH",
+        tax_id="DE298765435", address_line="Hafenstraße 7", postal_code="20457", city="Hamburg",
+        country="DE", currency="EUR", locale="en",
+    ),
+    "polbud": dict(
+        kind=OrgKind.SUPPLIER, name="Polbud", legal_name="Polbud S.A.",
+        tax_id="5270391800", address_line="al. Jerozolimskie 100", postal_code="00-807",
+        city="Warszawa", country="PL", currency="PLN", locale="pl",
+    ),
+}
+
+USERS = [
+    ("acme", "admin@acme.example", "Anna Kowalska", ["admin"], None, "pl"),
+    ("acme", "buyer@acme.example", "Bartosz Nowak", ["buyer"], None, "pl"),
+    ("acme", "buyer2@acme.example", "Celina Wiśniewska", ["buyer"], None, "pl"),
+    ("acme", "approver@acme.example", "Damian Zieliński", ["approver"], Decimal("10000"), "pl"),
+    ("acme", "cfo@acme.example", "Ewa Lewandowska", ["approver"], Decimal("250000"), "pl"),
+    ("globex", "admin@globex.example", "Georgi Petrov", ["admin"], None, "en"),
+    ("globex", "buyer@globex.example", "Maria Ivanova", ["buyer"], None, "en"),
+    ("globex", "approver@globex.example", "Nikolay Dimitrov", ["approver"], Decimal("20000"), "en"),
+    ("nordwind", "sales@nordwind.example", "Hans Becker", ["supplier_admin", "supplier_sales"], None, "en"),
+    ("polbud", "sales@polbud.example", "Piotr Mazur", ["supplier_admin", "supplier_sales"], None, "pl"),
+]
+
+LINKS = [
+    ("acme", "nordwind", 30, "EUR", Decimal("200000")),
+    ("acme", "polbud", 45, "PLN", Decimal("500000")),
+    ("globex", "nordwind", 60, "EUR", Decimal("150000")),
+]
+
+
+def _org(key: str) -> Organization:
+    data = ORGANIZATIONS[key]
+    org = db.session.scalar(
+        select(Organization).where(Organization.country == data["country"], Organization.tax_id == data["tax_id"])
+    )
+    return org or orgs.create_organization(**data)
+
+
+def _user(org: Organization, email, name, roles, limit, locale) -> User:
+    user = db.session.scalar(
+        select(User).where(User.email == email).execution_options(**ALL_TENANTS)
+    )
+    if user is not None:
+        return user
+    return users.create_user(
+        org, email=email, full_name=name, roles=roles, password=DEMO_PASSWORD,
+        approval_limit=limit, locale=locale,
+    )
+
+
+def seed_demo() -> dict:
+    """Build (or complete) the demo world; returns the organisations and users by key/email.
+
+    Runs inside `tenancy.system()`: it writes into every organisation.
+    """
+    org_by_key = {key: _org(key) for key in ORGANIZATIONS}
+    user_by_email = {}
+    for key, email, name, roles, limit, locale in USERS:
+        user_by_email[email] = _user(org_by_key[key], email, name, roles, limit, locale)
+    for buyer, supplier, terms, currency, credit in LINKS:
+        admin = user_by_email[f"admin@{buyer}.example"]
+        suppliers.link_supplier(
+            org_by_key[buyer], org_by_key[supplier], actor=admin,
+            payment_terms_days=terms, currency=currency, credit_limit=credit,
+        )
+    db.session.flush()
+    return {"orgs": org_by_key, "users": user_by_email}
