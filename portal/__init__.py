@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from portal.config import load_config
@@ -21,7 +21,13 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+    _limit_form_bodies(app)  # first: before CSRF protection reads the form
     _init_extensions(app)
     _init_tenancy(app)
     _init_templates(app)
@@ -35,6 +41,21 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _limit_form_bodies(app: Flask) -> None:
+    """Werkzeug applies MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to multipart bodies only; a
+    url-encoded form is read whole (up to MAX_CONTENT_LENGTH, sized for uploads), so cap it at
+    MAX_FORM_MEMORY_SIZE before anything parses it."""
+    from flask import abort
+
+    @app.before_request
+    def refuse_oversized_forms():
+        if (
+            request.mimetype == "application/x-www-form-urlencoded"
+            and (request.content_length or 0) > app.config["MAX_FORM_MEMORY_SIZE"]
+        ):
+            abort(413)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -90,6 +111,8 @@ def _select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands: messages in the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:
@@ -174,9 +197,27 @@ def _init_templates(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin import bp as admin_bp
     from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.budgets import bp as budgets_bp
     from portal.blueprints.dashboard import bp as dashboard_bp
+    from portal.blueprints.invitations import bp as invitations_bp
     from portal.blueprints.supplier import bp as supplier_bp
     from portal.blueprints.suppliers import bp as suppliers_bp
 
-    for bp in (auth_bp, dashboard_bp, admin_bp, suppliers_bp, supplier_bp):
+    for bp in (auth_bp, budgets_bp, dashboard_bp, admin_bp, suppliers_bp, supplier_bp, invitations_bp):
+        app.register_blueprint(bp)
+
+    from portal.blueprints.catalog import bp as catalog_bp
+    from portal.blueprints.costcenters import bp as cost_centers_bp
+
+    for bp in (catalog_bp, cost_centers_bp):
+        app.register_blueprint(bp)
+
+    from portal.blueprints.requisitions import bp as requisitions_bp
+
+    app.register_blueprint(requisitions_bp)
+
+    from portal.blueprints.approvals import bp as approvals_bp
+    from portal.blueprints.notifications import bp as notifications_bp
+
+    for bp in (approvals_bp, notifications_bp):
         app.register_blueprint(bp)

@@ -54,3 +54,36 @@ def register_cli(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(str(exc.message)) from exc
         click.echo(f"Created {legal_name} with admin {email}.")
+
+    @app.cli.command("send-reminders")
+    def send_reminders_command():
+        """Remind approvers of waiting steps and escalate overdue ones (run it from cron, e.g.
+        hourly). Idempotent: a second run right after the first sends nothing."""
+        from sqlalchemy import select
+
+        from portal.models import Organization, OrgKind
+        from portal.services.approvals import send_reminders
+        from portal.tenancy import TenantScope, bound
+
+        # Organisations are not tenant-owned: listing them needs no scope.
+        org_ids = db.session.scalars(
+            select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)
+        ).all()
+        reminded = escalated = 0
+        for org_id in org_ids:
+            # url_for in the notifications needs a request context with the public address.
+            with app.test_request_context(base_url=app.config["BASE_URL"]), bound(
+                db.session, TenantScope(org_id)
+            ):
+                try:
+                    counts = send_reminders(org_id)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+            reminded += counts["reminded"]
+            escalated += counts["escalated"]
+            if counts["reminded"] or counts["escalated"]:
+                click.echo(f"Organisation {org_id}: {counts['reminded']} reminded, "
+                           f"{counts['escalated']} escalated.")
+        click.echo(f"Reminders sent for {reminded} steps; {escalated} escalated.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,8 +78,14 @@ class Config:
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none). Without
+    # it behind a proxy, every visitor has the proxy's address and the per-address sign-in
+    # throttle locks everyone out together.
+    TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
 
     PAGE_SIZE = 25
+    # Requisitions up to this gross amount may be approved several at once from the inbox.
+    BULK_APPROVE_MAX = Decimal(_env("BULK_APPROVE_MAX", "5000"))
 
 
 class ProductionConfig(Config):
@@ -114,7 +121,13 @@ def load_config(name: str | None = None) -> type[Config]:
     name = name or _env("PORTAL_ENV", "development")
     if name == "production":
         ProductionConfig.validate()
-        return ProductionConfig
+        # The secrets as the environment holds them now: class attributes were read at import,
+        # possibly before a .env or a WSGI file set them (production would sign sessions with
+        # the development key).
+        return type("ProductionConfig", (ProductionConfig,), {
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+            "SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"],
+        })
     if name == "testing":
         return TestConfig
     return Config

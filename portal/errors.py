@@ -77,6 +77,9 @@ def register_error_handlers(app) -> None:
         return redirect(target)
 
     def handle_http(code: int):
+        # First: choosing the language reads the signed-in user, which needs a usable session
+        # (after a failed flush the old transaction must be rolled back before any query).
+        db.session.rollback()
         titles = {
             400: (_("Bad request"), _("The request could not be understood. Please try again.")),
             403: (_("Not allowed"), _("Your role does not allow this. Ask your company admin.")),
@@ -89,5 +92,12 @@ def register_error_handlers(app) -> None:
         title, message = titles.get(code, titles[500])
         return page("errors/error.html", code, title, message)
 
+    def http_error(exc, code: int):
+        body, status = handle_http(code)
+        # Keep what the protocol asks of the error: Allow on a 405, Retry-After on a 429.
+        kept = [(name, value) for name, value in exc.get_headers()
+                if name.lower() in ("allow", "retry-after")] if hasattr(exc, "get_headers") else []
+        return body, status, kept
+
     for code in (400, 403, 404, 405, 413, 429, 500):
-        app.register_error_handler(code, lambda exc, code=code: handle_http(code))
+        app.register_error_handler(code, lambda exc, code=code: http_error(exc, code))

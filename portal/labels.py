@@ -19,6 +19,11 @@ LINK_STATUS_LABELS = {
 }
 
 EVENT_LABELS = {
+    "budget.created": _l("created the budget"),
+    "budget.revised": _l("revised the budget"),
+    "budget.closed": _l("closed the budget"),
+    "budget.overrun": _l("approved over budget"),
+    "budget.escalated": _l("sent the budget overrun for approval"),
     "org.created": _l("created the organisation"),
     "org.updated": _l("updated the company profile"),
     "user.created": _l("added the user"),
@@ -35,7 +40,109 @@ EVENT_LABELS = {
     "supplier.blocked": _l("blocked the supplier"),
     "supplier.unblocked": _l("unblocked the supplier"),
     "supplier.terms_changed": _l("changed the terms"),
+    "supplier.invitation_revoked": _l("revoked a supplier invitation"),
+    "supplier.invitation_resent": _l("resent a supplier invitation"),
+    "user.invitation_resent": _l("resent an invitation"),
 }
+
+
+# Catalog, categories and cost centres.
+EVENT_LABELS.update({
+    "item.created": _l("added the catalog item"),
+    "item.updated": _l("updated the catalog item"),
+    "item.deactivated": _l("deactivated the catalog item"),
+    "item.reactivated": _l("reactivated the catalog item"),
+    "catalog.imported": _l("imported catalog items from CSV"),
+    "category.created": _l("added the category"),
+    "category.updated": _l("updated the category"),
+    "category.deactivated": _l("deactivated the category"),
+    "category.reactivated": _l("reactivated the category"),
+    "cost_center.created": _l("added the cost centre"),
+    "cost_center.updated": _l("updated the cost centre"),
+    "cost_center.deactivated": _l("deactivated the cost centre"),
+    "cost_center.reactivated": _l("reactivated the cost centre"),
+})
+
+
+BUDGET_POLICY_LABELS = {
+    "block": _l("Block"),
+    "warn": _l("Warn"),
+    "escalate": _l("Escalate"),
+}
+
+BUDGET_BUCKET_LABELS = {
+    "actual": _l("Spent"),
+    "committed": _l("Committed"),
+    "reserved": _l("Reserved"),
+    "available": _l("Available"),
+    "reserve": _l("Reservation"),
+    "release": _l("Release"),
+    "commit": _l("Commitment"),
+}
+
+
+def policy_label(policy) -> str:
+    return str(BUDGET_POLICY_LABELS.get(str(policy), str(policy)))
+
+
+def bucket_label(kind) -> str:
+    return str(BUDGET_BUCKET_LABELS.get(str(kind), str(kind)))
+
+
+# Requisitions: statuses (label and badge colour) and their audit events.
+REQUISITION_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "pending": _l("Pending approval"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+    "sourcing": _l("Sourcing"),
+    "ordered": _l("Ordered"),
+    "closed": _l("Closed"),
+}
+REQUISITION_STATUS_KINDS = {
+    "draft": "neutral",
+    "pending": "warn",
+    "approved": "ok",
+    "rejected": "bad",
+    "cancelled": "muted",
+    "sourcing": "info",
+    "ordered": "info",
+    "closed": "neutral",
+}
+EVENT_LABELS.update({
+    "requisition.created": _l("created the requisition"),
+    "requisition.duplicated": _l("created the requisition as a copy"),
+    "requisition.file_attached": _l("attached a file"),
+    "requisition.submitted": _l("submitted for approval"),
+    "requisition.approved": _l("approved the requisition"),
+    "requisition.rejected": _l("rejected the requisition"),
+    "requisition.returned": _l("returned the requisition for changes"),
+    "requisition.cancelled": _l("cancelled the requisition"),
+    "approval.approved": _l("approved the step"),
+    "approval.rejected": _l("rejected at the step"),
+    "approval.returned": _l("returned at the step"),
+    "approval.escalated": _l("escalated the step"),
+})
+
+# Delegations and the approval policy (admin audit log).
+EVENT_LABELS.update({
+    "delegation.created": _l("delegated their approvals"),
+    "delegation.revoked": _l("ended a delegation"),
+    "policy.settings_changed": _l("changed the reminder and escalation settings"),
+    "policy.step_added": _l("added an approval step"),
+    "policy.step_changed": _l("changed an approval step"),
+    "policy.step_removed": _l("removed an approval step"),
+    "policy.step_moved": _l("moved an approval step"),
+})
+
+
+def requisition_status_label(status) -> str:
+    return str(REQUISITION_STATUS_LABELS.get(str(status), str(status)))
+
+
+def requisition_status_kind(status) -> str:
+    return REQUISITION_STATUS_KINDS.get(str(status), "neutral")
 
 
 def role_label(role) -> str:
@@ -52,5 +159,11 @@ def event_label(action: str) -> str:
 
 def install(app) -> None:
     app.jinja_env.globals.update(
+        policy_label=policy_label,
+        bucket_label=bucket_label,
         role_label=role_label, link_status_label=link_status_label, event_label=event_label
+    )
+    app.jinja_env.globals.update(
+        requisition_status_label=requisition_status_label,
+        requisition_status_kind=requisition_status_kind,
     )

@@ -21,7 +21,9 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def round_money(amount: Decimal, currency: str = "PLN") -> Decimal:
-    """Round half-up to the currency's minor unit."""
+    """Round half-up to the currency's minor unit. Floats are refused (2.675 is 2.67499...)."""
+    if isinstance(amount, float):
+        raise TypeError("money is never a float")
     return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
@@ -72,7 +74,7 @@ class Money:
 
 
 def format_money(amount: Decimal | None, currency: str, locale: str = "en") -> str:
-    """`1 234,50 zł` in Polish, `PLN 1,234.50` in English; half-up to the minor unit."""
+    """`1 234,50 zł` in Polish, `PLN1,234.50` in English (Babel's data); half-up to the minor unit."""
     if amount is None:
         return ""
     return format_currency(round_money(amount, currency), currency, locale=locale)

@@ -142,3 +142,239 @@ def install(app) -> None:
     @app.context_processor
     def inject_can():
         return {"can": lambda action, obj=None: can(current_user, action, obj)}
+
+
+def _same_org(user, obj) -> bool:
+    return obj is None or obj.organization_id == user.organization_id
+
+
+@rule("users.invite")
+def _users_invite(user, obj) -> bool:
+    """Admins invite people into their own organisation."""
+    return _org_admin(user)
+
+
+@rule("users.deactivate")
+def _users_deactivate(user, obj) -> bool:
+    """Admins deactivate active users of their organisation (the service refuses yourself)."""
+    return _users_edit(user, obj) and (obj is None or obj.is_active)
+
+
+@rule("users.reactivate")
+def _users_reactivate(user, obj) -> bool:
+    return _users_edit(user, obj) and (obj is None or not obj.is_active)
+
+
+def _invitation_open(obj) -> bool:
+    return obj is None or (obj.accepted_at is None and obj.revoked_at is None)
+
+
+@rule("invitations.revoke")
+def _invitations_revoke(user, obj) -> bool:
+    """An admin revokes an open (not accepted, not revoked) invitation of their organisation."""
+    return _org_admin(user) and _same_org(user, obj) and _invitation_open(obj)
+
+
+@rule("invitations.resend")
+def _invitations_resend(user, obj) -> bool:
+    """An open invitation, pending or expired, can be sent again with a fresh link."""
+    return _org_admin(user) and _same_org(user, obj) and _invitation_open(obj)
+
+
+# ---------------------------------------------------------------- requisitions and approvals
+
+
+def _buyer_with(user, *roles: Role) -> bool:
+    return _is_buyer_org(user) and user.has_role(*roles)
+
+
+@rule("requisitions.create")
+def _req_create(user, obj) -> bool:
+    """Buyers raise requisitions."""
+    return _buyer_with(user, Role.BUYER)
+
+
+@rule("requisitions.view_all")
+def _req_view_all(user, obj) -> bool:
+    """Approvers and admins see every requisition of the company."""
+    return _buyer_with(user, Role.APPROVER, Role.ADMIN)
+
+
+@rule("requisitions.view")
+def _req_view(user, obj) -> bool:
+    """The requester, and the company's approvers and admins."""
+    if not _is_buyer_org(user):
+        return False
+    if obj is None:
+        return user.has_role(Role.BUYER, Role.APPROVER, Role.ADMIN)
+    return obj.requester_id == user.id or user.has_role(Role.APPROVER, Role.ADMIN)
+
+
+def _own_draft(user, obj) -> bool:
+    from portal.domain.requisition import RequisitionStatus
+
+    return obj is not None and obj.requester_id == user.id and obj.status == RequisitionStatus.DRAFT
+
+
+@rule("requisitions.edit")
+def _req_edit(user, obj) -> bool:
+    """Only the requester, only while it is a draft."""
+    return _is_buyer_org(user) and (obj is None and user.has_role(Role.BUYER) or _own_draft(user, obj))
+
+
+@rule("requisitions.submit")
+def _req_submit(user, obj) -> bool:
+    return _is_buyer_org(user) and _own_draft(user, obj)
+
+
+@rule("requisitions.cancel")
+def _req_cancel(user, obj) -> bool:
+    """The requester cancels a draft or pending one; an admin cancels an approved one."""
+    from portal.domain.requisition import RequisitionStatus
+
+    if obj is None or not _is_buyer_org(user):
+        return False
+    if obj.status in (RequisitionStatus.DRAFT, RequisitionStatus.PENDING):
+        return obj.requester_id == user.id
+    return obj.status == RequisitionStatus.APPROVED and user.has_role(Role.ADMIN)
+
+
+@rule("requisitions.duplicate")
+def _req_duplicate(user, obj) -> bool:
+    return _buyer_with(user, Role.BUYER) and (obj is None or _req_view(user, obj))
+
+
+@rule("requisitions.comment")
+def _req_comment(user, obj) -> bool:
+    return _req_view(user, obj)
+
+
+@rule("requisitions.attach")
+def _req_attach(user, obj) -> bool:
+    from portal.domain.requisition import RequisitionStatus
+
+    return (
+        _is_buyer_org(user)
+        and obj is not None
+        and obj.requester_id == user.id
+        and obj.status in (RequisitionStatus.DRAFT, RequisitionStatus.PENDING)
+    )
+
+
+@rule("approvals.inbox")
+def _approvals_inbox(user, obj) -> bool:
+    """Approvers and admins (admins decide steps nobody else can)."""
+    return _buyer_with(user, Role.APPROVER, Role.ADMIN)
+
+
+@rule("approvals.decide")
+def _approvals_decide(user, obj) -> bool:
+    """The active task's assignee or their delegate; never the requester."""
+    from portal.services.approvals import can_decide
+
+    return _is_buyer_org(user) and (obj is None or can_decide(obj, user))
+
+
+@rule("approvals.policy")
+def _approvals_policy(user, obj) -> bool:
+    """Company admins edit the approval policy."""
+    return _buyer_with(user, Role.ADMIN)
+
+
+@rule("delegations.manage")
+def _delegations(user, obj) -> bool:
+    return _buyer_with(user, Role.APPROVER, Role.ADMIN)
+
+
+@rule("notifications.view")
+def _notifications(user, obj) -> bool:
+    return True
+
+
+def _buyer_admin(user) -> bool:
+    return _is_buyer_org(user) and user.has_role(Role.ADMIN)
+
+
+@rule("catalog.view")
+def _catalog_view(user, obj) -> bool:
+    """Everyone in a buying company browses its catalog; suppliers never see it."""
+    return _is_buyer_org(user)
+
+
+@rule("catalog.manage")
+def _catalog_manage(user, obj) -> bool:
+    """A buying company's admin adds, edits and imports items and categories."""
+    return _buyer_admin(user)
+
+
+@rule("catalog.deactivate")
+def _catalog_deactivate(user, obj) -> bool:
+    """An active item or category can be deactivated by an admin."""
+    return _buyer_admin(user) and (obj is None or obj.is_active)
+
+
+@rule("catalog.reactivate")
+def _catalog_reactivate(user, obj) -> bool:
+    return _buyer_admin(user) and (obj is None or not obj.is_active)
+
+
+@rule("cost_centers.manage")
+def _cost_centers_manage(user, obj) -> bool:
+    """A buying company's admin keeps its cost centres."""
+    return _buyer_admin(user)
+
+
+@rule("cost_centers.deactivate")
+def _cost_centers_deactivate(user, obj) -> bool:
+    return _buyer_admin(user) and (obj is None or obj.is_active)
+
+
+@rule("cost_centers.reactivate")
+def _cost_centers_reactivate(user, obj) -> bool:
+    return _buyer_admin(user) and (obj is None or not obj.is_active)
+
+
+def _own_supplier_invitation_open(user, obj) -> bool:
+    return obj is None or (
+        obj.organization_id == user.organization_id
+        and obj.kind == "supplier"
+        and obj.accepted_at is None
+        and obj.revoked_at is None
+    )
+
+
+@rule("suppliers.edit_terms")
+def _suppliers_edit_terms(user, obj) -> bool:
+    """A buying company's admin renegotiates the terms of its own supplier links."""
+    return _suppliers_manage(user, obj) and (
+        obj is None or obj.organization_id == user.organization_id
+    )
+
+
+@rule("supplier_invitation.revoke")
+def _supplier_invitation_revoke(user, obj) -> bool:
+    """A buying company's admin withdraws its open (pending or expired) supplier invitation."""
+    return _suppliers_manage(user, obj) and _own_supplier_invitation_open(user, obj)
+
+
+@rule("supplier_invitation.resend")
+def _supplier_invitation_resend(user, obj) -> bool:
+    """An open supplier invitation, pending or expired, can be sent again with a fresh link."""
+    return _suppliers_manage(user, obj) and _own_supplier_invitation_open(user, obj)
+
+
+# ---------------------------------------------------------------- budgets
+
+
+@rule("budgets.view")
+def _budgets_view(user, obj) -> bool:
+    """Admins and approvers follow budgets (approvers see the impact of their decisions)."""
+    return _buyer_with(user, Role.ADMIN, Role.APPROVER)
+
+
+@rule("budgets.manage")
+def _budgets_manage(user, obj) -> bool:
+    """Company admins create, revise, close and import budgets."""
+    from portal.domain.budget import BudgetStatus
+
+    return _buyer_with(user, Role.ADMIN) and (obj is None or obj.status == BudgetStatus.OPEN)

@@ -13,7 +13,8 @@ def safe_next(target: str | None, default_endpoint: str = "dashboard.index") -> 
     """A local path to go to after an action; anything else goes to the default page."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target and not target.startswith("//"):
+        local = not parts.scheme and not parts.netloc
+        if local and target.startswith("/") and not target.startswith("//") and "\\" not in target:
             return target
     return url_for(default_endpoint)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.domain.messages import Msg, N_
+from portal.domain.messages import N_, Msg
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128

@@ -6,7 +6,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.eu import vat as eu_vat
 from stdnum.pl import nip
 
-from portal.domain.messages import Msg, N_
+from portal.domain.messages import N_, Msg
 
 EU_COUNTRIES = {
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
@@ -38,6 +38,9 @@ def normalize_tax_id(value: str, country: str) -> str:
             return nip.validate(compact)
         if country in EU_COUNTRIES:
             code = "EL" if country == "GR" else country
+            if country == "GR" and raw.startswith("GR"):
+                # People type the ISO code; Greek VAT IDs carry EL.
+                raw = "EL" + raw[2:]
             candidate = raw if raw[:2].isalpha() else code + raw
             compact = eu_vat.validate(candidate)
             if compact[:2] != code:

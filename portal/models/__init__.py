@@ -16,3 +16,45 @@ __all__ = [
     "User",
     "UserRole",
 ]
+
+from portal.models.approval import (  # noqa: E402
+    ApprovalAssignment,
+    ApprovalPolicy,
+    ApprovalStep,
+    ApprovalStepMember,
+    ApprovalTask,
+    DecisionToken,
+    Delegation,
+)
+from portal.models.catalog import Category, CostCenter, Item  # noqa: E402
+from portal.models.notification import Notification  # noqa: E402
+from portal.models.requisition import (  # noqa: E402
+    Attachment,
+    Comment,
+    DocumentCounter,
+    Requisition,
+    RequisitionLine,
+)
+
+__all__ += [
+    "ApprovalAssignment",
+    "ApprovalPolicy",
+    "ApprovalStep",
+    "ApprovalStepMember",
+    "ApprovalTask",
+    "Attachment",
+    "Category",
+    "Comment",
+    "CostCenter",
+    "DecisionToken",
+    "Delegation",
+    "DocumentCounter",
+    "Item",
+    "Notification",
+    "Requisition",
+    "RequisitionLine",
+]
+
+from portal.models.budget import Budget, BudgetEntry, BudgetRevision  # noqa: E402
+
+__all__ += ["Budget", "BudgetEntry", "BudgetRevision"]

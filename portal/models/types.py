@@ -7,9 +7,8 @@ comparisons and SUM() stay exact in SQL on both.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
@@ -36,10 +35,21 @@ class Exact(TypeDecorator):
             return None
         if isinstance(value, float):
             raise TypeError("money is never a float")
-        value = Decimal(value).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        value = Decimal(value)
+        if not value.is_finite():
+            # PostgreSQL's NUMERIC would store NaN, and NaN passes CHECK (amount >= 0).
+            raise ValueError(f"not a finite amount: {value!r}")
+        self._check_range(value)  # before quantize: a huge value would overflow the context
+        value = value.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        self._check_range(value)  # after: 999.995 rounds up to 1000.00
         if dialect.name == "sqlite":
             return int(value.scaleb(self.scale))
         return value
+
+    def _check_range(self, value: Decimal) -> None:
+        # PostgreSQL refuses these; SQLite's integer would take them: refuse on both alike.
+        if value and value.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{value} is too large for NUMERIC({self.precision}, {self.scale})")
 
     def process_result_value(self, value, dialect):
         if value is None:

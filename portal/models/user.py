@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models.base import Timestamped
 from portal.models.org import Organization, enum_column
 from portal.models.types import Amount, UTCDateTime
-from portal.tenancy import TenantOwned
+from portal.tenancy import TenantChild, TenantOwned
 
 
 class User(UserMixin, Timestamped, TenantOwned, db.Model):
@@ -64,8 +64,9 @@ class User(UserMixin, Timestamped, TenantOwned, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class UserRole(db.Model):
+class UserRole(TenantChild, db.Model):
     __tablename__ = "user_roles"
+    __tenant_parent__ = "user"  # the flush guard checks a role against its user's organisation
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from portal.domain.passwords import password_problems
 from portal.errors import ValidationProblem
@@ -16,6 +16,10 @@ from portal.services import audit
 from portal.services.passwords import hash_password, needs_rehash, verify_password
 from portal.services.tokens import hash_token, new_token
 from portal.tenancy import ALL_TENANTS, TenantScope, bound
+
+# Reset links one account may be sent per hour; more requests are answered alike but send
+# nothing (no mailbox flooding through the "forgot password" form).
+RESET_LINKS_PER_HOUR = 3
 
 
 class LoginThrottled(ValidationProblem):
@@ -89,10 +93,20 @@ def check_new_password(password: str, email: str, min_length: int) -> None:
 
 
 def set_password(user: User, password: str, *, min_length: int) -> None:
-    """Set a new password that satisfies the policy, ending every other session."""
+    """Set a new password that satisfies the policy, ending every other session.
+
+    Reset links still open for the user stop working too: one sent before the change must
+    not undo it.
+    """
     check_new_password(password, user.email, min_length)
     user.password_hash = hash_password(password)
     end_all_sessions(user)
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def change_password(user: User, current: str, new: str, *, min_length: int) -> None:
@@ -108,9 +122,21 @@ def start_password_reset(email: str, *, hours: int) -> tuple[User, str] | None:
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return None
+    now = utcnow()
+    sent = db.session.scalar(
+        select(func.count(PasswordResetToken.id)).where(
+            PasswordResetToken.user_id == user.id,
+            PasswordResetToken.created_at >= now - timedelta(hours=1),
+        )
+    )
+    if sent >= RESET_LINKS_PER_HOUR:
+        return None
     token, digest = new_token()
     db.session.add(
-        PasswordResetToken(user_id=user.id, token_hash=digest, expires_at=utcnow() + timedelta(hours=hours))
+        PasswordResetToken(
+            user_id=user.id, token_hash=digest, created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
     )
     return user, token
 
@@ -126,16 +152,35 @@ def find_reset_token(token: str) -> PasswordResetToken | None:
 
 
 def reset_password(token: str, password: str, *, min_length: int) -> User:
-    """Use a reset token once: set the password and end every session."""
+    """Use a reset token once: set the password and end every session.
+
+    Raises ValidationProblem for a weak password (the link stays usable) or a link that has
+    expired or was used, also by a request racing this one.
+    """
+    expired = _l("This reset link has expired or was already used.")
     row = find_reset_token(token)
     if row is None:
-        raise ValidationProblem(_l("This reset link has expired or was already used."))
+        raise ValidationProblem(expired)
     user = db.session.scalars(
         select(User).where(User.id == row.user_id).execution_options(**ALL_TENANTS)
     ).one()
+    check_new_password(password, user.email, min_length)
+    now = utcnow()
+    # A guarded UPDATE: of two requests with the same link, exactly one gets it.
+    consumed = db.session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.id == row.id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed.rowcount != 1:
+        raise ValidationProblem(expired)
     with bound(db.session, TenantScope(user.organization_id)):
         set_password(user, password, min_length=min_length)
-        row.used_at = utcnow()
         audit.record(actor=user, action="user.password_reset", obj=user)
         db.session.flush()
     return user

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
 from portal.extensions import db
-from portal.models import Invitation, LinkStatus, SupplierLink, User
+from portal.models import Invitation, LinkStatus, Requisition, SupplierLink, User
 from portal.models.base import utcnow
+from portal.services import approval_queries
+
+# The statuses a buyer follows on the dashboard, in the order of the counters.
+BUYER_STATUSES = (
+    RequisitionStatus.DRAFT,
+    RequisitionStatus.PENDING,
+    RequisitionStatus.APPROVED,
+    RequisitionStatus.REJECTED,
+)
+RECENT = 5
 
 
 def admin_summary(actor) -> dict:
@@ -45,10 +56,40 @@ def customers(actor) -> list[SupplierLink]:
     return list(
         db.session.scalars(
             select(SupplierLink)
-            .where(SupplierLink.supplier_id == actor.organization_id, SupplierLink.status == LinkStatus.ACTIVE)
+            .where(SupplierLink.supplier_id == actor.organization_id,
+                   SupplierLink.status == LinkStatus.ACTIVE)
             .order_by(SupplierLink.created_at)
         )
     )
+
+
+def buyer_summary(actor) -> dict:
+    """The buyer's own requisitions: counts by status and the most recent few (two queries)."""
+    rows = db.session.execute(
+        select(Requisition.status, func.count(Requisition.id))
+        .where(Requisition.requester_id == actor.id)
+        .group_by(Requisition.status)
+    ).all()
+    counts = {str(status): count for status, count in rows}
+    recent = db.session.scalars(
+        select(Requisition)
+        .where(Requisition.requester_id == actor.id)
+        .order_by(Requisition.created_at.desc(), Requisition.id.desc())
+        .limit(RECENT)
+    ).all()
+    return {
+        "counts": [(status.value, counts.get(status.value, 0)) for status in BUYER_STATUSES],
+        "total": sum(counts.values()),
+        "recent": list(recent),
+    }
+
+
+def approver_summary(actor) -> dict:
+    """What awaits the approver: how many tasks, and the oldest few with their age."""
+    return {
+        "count": approval_queries.inbox_count(actor),
+        "top": approval_queries.inbox_top(actor, RECENT),
+    }
 
 
 def widgets_for(actor) -> list[str]:
@@ -58,7 +99,8 @@ def widgets_for(actor) -> list[str]:
     sections = []
     if actor.has_role(Role.BUYER):
         sections.append("buyer")
-    if actor.has_role(Role.APPROVER):
+    # Admins decide the steps nobody else can, so they see the inbox widget too.
+    if actor.has_role(Role.APPROVER, Role.ADMIN):
         sections.append("approver")
     if actor.has_role(Role.ADMIN):
         sections.append("admin")

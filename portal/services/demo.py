@@ -13,6 +13,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
 from portal.services import orgs, suppliers, users
+from portal.services.demo_catalog import seed_catalog
+from portal.services.demo_requisitions import seed_requisitions
 from portal.tenancy import ALL_TENANTS
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published in the README on purpose
@@ -80,9 +82,11 @@ def _user(org: Organization, email, name, roles, limit, locale) -> User:
     )
 
 
-def seed_demo() -> dict:
+def seed_demo(*, documents: bool = True) -> dict:
     """Build (or complete) the demo world; returns the organisations and users by key/email.
 
+    `documents=False` stops after organisations, users, links and the catalog: the tests'
+    base world, which every test builds and so must stay quick.
     Runs inside `tenancy.system()`: it writes into every organisation.
     """
     org_by_key = {key: _org(key) for key in ORGANIZATIONS}
@@ -96,4 +100,8 @@ def seed_demo() -> dict:
             payment_terms_days=terms, currency=currency, credit_limit=credit,
         )
     db.session.flush()
-    return {"orgs": org_by_key, "users": user_by_email}
+    catalog = seed_catalog(org_by_key, user_by_email)
+    world = {"orgs": org_by_key, "users": user_by_email, "catalog": catalog}
+    if documents:
+        world["requisitions"] = seed_requisitions(world)
+    return world

@@ -1,16 +1,32 @@
-"""Supplier links: the negotiated relationship between a buyer and a supplier organisation."""
+"""Supplier links: the negotiated relationship between a buyer and a supplier organisation.
+
+The buyer's side (list, detail, terms, block/unblock) and the supplier's side (its customers).
+Every read goes through the tenant filter; the two deliberate cross-tenant reads are marked.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.errors import InvalidTransition, ValidationProblem
+from portal.errors import InvalidTransition, NotFound, PermissionDenied, ValidationProblem
 from portal.extensions import db
-from portal.models import LinkStatus, Organization, OrgKind, SupplierLink
-from portal.money import CURRENCIES
+from portal.labels import link_status_label
+from portal.models import (
+    AuditEvent,
+    Invitation,
+    LinkStatus,
+    Organization,
+    OrgKind,
+    SupplierLink,
+    User,
+)
+from portal.money import CURRENCIES, round_money
+from portal.policies import can
 from portal.services import audit
 from portal.tenancy import ALL_TENANTS
 
@@ -22,13 +38,56 @@ TRANSITIONS = {
 }
 
 
+
+def _refusal(action: str, status: LinkStatus):
+    label = link_status_label(status).lower()
+    if action == "block":
+        return _l("Only an active supplier can be blocked; this one is %(status)s.", status=label)
+    if action == "unblock":
+        return _l("Only a blocked supplier can be unblocked; this one is %(status)s.", status=label)
+    return _l("Only an invited supplier can be activated; this one is %(status)s.", status=label)
+
+
+# NUMERIC(14, 2): the largest credit limit the column holds.
+MAX_CREDIT_LIMIT = Decimal("999999999999.99")
+
+
 def check_terms(payment_terms_days: int, currency: str, credit_limit: Decimal | None) -> None:
+    """Raise ValidationProblem unless the terms are 0-365 days, PLN/EUR and a limit >= 0."""
     if payment_terms_days is None or not 0 <= payment_terms_days <= 365:
         raise ValidationProblem(_l("Payment terms must be between 0 and 365 days."))
     if currency not in CURRENCIES:
         raise ValidationProblem(_l("Choose PLN or EUR."))
-    if credit_limit is not None and credit_limit < 0:
+    if credit_limit is not None and (not credit_limit.is_finite() or credit_limit < 0):
         raise ValidationProblem(_l("The credit limit cannot be negative."))
+    if credit_limit is not None and credit_limit > MAX_CREDIT_LIMIT:
+        raise ValidationProblem(_l("The credit limit is too large."))
+
+
+def normalize_limit(credit_limit: Decimal | None) -> Decimal | None:
+    """A credit limit as stored: to the cent (half-up), or None for no limit."""
+    return round_money(credit_limit) if credit_limit is not None else None
+
+
+def _require_manager(actor, link: SupplierLink | None = None) -> None:
+    """Only an admin of the link's buying company changes it (CLI and jobs included)."""
+    if not can(actor, "suppliers.manage") or (
+        link is not None and link.organization_id != actor.organization_id
+    ):
+        raise PermissionDenied(_l("Only your company's admin can manage suppliers."))
+
+
+def find_link_between(buyer_id: int, supplier_id: int) -> SupplierLink | None:
+    """The link of this buyer and supplier, whatever its status and whoever looks.
+
+    A deliberate cross-tenant read: a supplier accepting an invitation, or a buyer inviting, must
+    know of a blocked or inactive link the tenant filter hides from one side.
+    """
+    return db.session.scalars(
+        select(SupplierLink)
+        .where(SupplierLink.organization_id == buyer_id, SupplierLink.supplier_id == supplier_id)
+        .execution_options(**ALL_TENANTS)
+    ).first()
 
 
 def link_supplier(
@@ -39,20 +98,21 @@ def link_supplier(
     payment_terms_days: int = 30,
     currency: str | None = None,
     credit_limit: Decimal | None = None,
+    invited_by_id: int | None = None,
+    invitation: Invitation | None = None,
 ) -> SupplierLink:
     """Create the active link between `buyer` and `supplier` (or return the existing one).
 
-    A deliberate cross-tenant read: the link may already exist, made by either side.
+    `actor` is who made the link (the buyer's admin, or the supplier's user accepting an
+    invitation); `invited_by_id` the buyer's user who proposed it (defaults to the actor).
+    Audits "supplier.linked" on the buyer's side, visible to the supplier too.
     """
     if buyer.kind != OrgKind.BUYER or supplier.kind != OrgKind.SUPPLIER:
         raise ValidationProblem(_l("A link joins a buying company and a supplier."))
     currency = currency or buyer.currency
     check_terms(payment_terms_days, currency, credit_limit)
-    existing = db.session.scalars(
-        select(SupplierLink)
-        .where(SupplierLink.organization_id == buyer.id, SupplierLink.supplier_id == supplier.id)
-        .execution_options(**ALL_TENANTS)
-    ).first()
+    credit_limit = normalize_limit(credit_limit)
+    existing = find_link_between(buyer.id, supplier.id)
     if existing is not None:
         return existing
     link = SupplierLink(
@@ -62,55 +122,211 @@ def link_supplier(
         payment_terms_days=payment_terms_days,
         currency=currency,
         credit_limit=credit_limit,
-        invited_by_id=actor.id if actor is not None else None,
+        invited_by_id=invited_by_id or (actor.id if actor is not None else None),
     )
     db.session.add(link)
     db.session.flush()
-    audit.record(
-        actor=actor,
-        action="supplier.linked",
-        obj=link,
-        summary={"supplier": supplier.name, "terms": payment_terms_days, "currency": currency},
-    )
+    summary = {"supplier": supplier.name, "terms": payment_terms_days, "currency": currency}
+    if credit_limit is not None:
+        summary["credit_limit"] = str(credit_limit)
+    if invitation is not None:
+        summary["invitation_id"] = invitation.id
+    audit.record(actor=actor, action="supplier.linked", obj=link, summary=summary)
     return link
 
 
-def _move(link: SupplierLink, action: str, *, actor, comment: str = "") -> SupplierLink:
+def _move(link: SupplierLink, action: str, *, actor, comment: str = "", summary=None):
     sources, target = TRANSITIONS[action]
     if link.status not in sources:
-        raise InvalidTransition(
-            _l("This supplier is %(status)s; it cannot be changed this way.", status=link.status.value)
-        )
+        raise InvalidTransition(_refusal(action, link.status))
+    before = link.status
     link.status = target
-    audit.record(actor=actor, action=f"supplier.{action}ed" if action != "activate" else "supplier.linked",
-                 obj=link, comment=comment)
+    audit.record(
+        actor=actor,
+        action="supplier.linked" if action == "activate" else f"supplier.{action}ed",
+        obj=link,
+        comment=comment,
+        summary={"status": [before.value, target.value], **(summary or {})},
+    )
     db.session.flush()
     return link
 
 
 def block(link: SupplierLink, *, actor, comment: str = "") -> SupplierLink:
-    """Block a supplier: it sees nothing of this buyer until unblocked."""
+    """Block a supplier: from this flush on it sees nothing of this buyer until unblocked.
+
+    Needs the buyer's admin and a reason; raises InvalidTransition unless the link is active
+    (or still invited).
+    """
+    _require_manager(actor, link)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationProblem(_l("Give a reason for blocking the supplier."))
     return _move(link, "block", actor=actor, comment=comment)
 
 
 def unblock(link: SupplierLink, *, actor, comment: str = "") -> SupplierLink:
-    """Restore a blocked supplier's access."""
-    return _move(link, "unblock", actor=actor, comment=comment)
+    """Restore a blocked supplier's access; raises InvalidTransition unless it is blocked."""
+    _require_manager(actor, link)
+    return _move(link, "unblock", actor=actor, comment=(comment or "").strip())
+
+
+def activate(link: SupplierLink, *, actor, invitation: Invitation | None = None) -> SupplierLink:
+    """An invited link goes live (the supplier accepted); raises InvalidTransition otherwise."""
+    summary = {"invitation_id": invitation.id} if invitation is not None else None
+    return _move(link, "activate", actor=actor, summary=summary)
 
 
 def update_terms(
-    link: SupplierLink, *, actor, payment_terms_days: int, currency: str, credit_limit: Decimal | None
+    link: SupplierLink,
+    *,
+    actor,
+    payment_terms_days: int,
+    currency: str,
+    credit_limit: Decimal | None,
 ) -> SupplierLink:
-    """Renegotiated terms: payment days, currency, credit limit."""
+    """Renegotiated terms: payment days, currency, credit limit. Buyer's admin only."""
+    _require_manager(actor, link)
     check_terms(payment_terms_days, currency, credit_limit)
-    before = {"terms": link.payment_terms_days, "currency": link.currency,
-              "credit_limit": str(link.credit_limit) if link.credit_limit is not None else None}
+    credit_limit = normalize_limit(credit_limit)
+
+    def snapshot(days, cur, limit):
+        limit = str(limit) if limit is not None else None
+        return {"terms": days, "currency": cur, "credit_limit": limit}
+
+    before = snapshot(link.payment_terms_days, link.currency, link.credit_limit)
+    after = snapshot(payment_terms_days, currency, credit_limit)
     link.payment_terms_days = payment_terms_days
     link.currency = currency
     link.credit_limit = credit_limit
-    after = {"terms": payment_terms_days, "currency": currency,
-             "credit_limit": str(credit_limit) if credit_limit is not None else None}
     if before != after:
-        audit.record(actor=actor, action="supplier.terms_changed", obj=link, summary={"before": before, "after": after})
+        audit.record(
+            actor=actor, action="supplier.terms_changed", obj=link,
+            summary={"before": before, "after": after},
+        )
     db.session.flush()
+    return link
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_suppliers(actor, *, status: str | None = None, search: str = "", page: int = 1,
+                   per_page: int = 25):
+    """The buying company's suppliers, by name, one page; filtered by status and name."""
+    query = (
+        select(SupplierLink)
+        .join(SupplierLink.supplier)
+        .options(contains_eager(SupplierLink.supplier))
+        .where(SupplierLink.organization_id == actor.organization_id)
+    )
+    if status in {s.value for s in LinkStatus}:
+        query = query.where(SupplierLink.status == LinkStatus(status))
+    search = (search or "").strip()
+    if search:
+        pattern = f"%{_escape_like(search.lower())}%"
+        query = query.where(
+            or_(
+                Organization.name.ilike(pattern, escape="\\"),
+                Organization.legal_name.ilike(pattern, escape="\\"),
+                Organization.tax_id.ilike(pattern.upper(), escape="\\"),
+            )
+        )
+    query = query.order_by(Organization.name, SupplierLink.id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def get_link(actor, link_id: int) -> SupplierLink:
+    """One of the buying company's supplier links; NotFound for anyone else's."""
+    link = db.session.scalars(
+        select(SupplierLink)
+        .where(SupplierLink.id == link_id, SupplierLink.organization_id == actor.organization_id)
+        .options(contains_eager(SupplierLink.supplier))
+        .join(SupplierLink.supplier)
+    ).first()
+    if link is None:
+        raise NotFound(_l("There is no such supplier."))
+    return link
+
+
+def link_timeline(link: SupplierLink) -> list[AuditEvent]:
+    """The link's audit events, oldest first, with the invitation that brought it in."""
+    events = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "SupplierLink", AuditEvent.object_id == link.id)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )
+    invitation_ids = {e.summary.get("invitation_id") for e in events if e.summary} - {None}
+    if invitation_ids:
+        events = sorted(
+            events
+            + list(
+                db.session.scalars(
+                    select(AuditEvent).where(
+                        AuditEvent.object_type == "Invitation",
+                        AuditEvent.object_id.in_(invitation_ids),
+                    )
+                )
+            ),
+            key=lambda e: (e.created_at, e.id),
+        )
+    _attach_actors(events)
+    return events
+
+
+def _attach_actors(events: list[AuditEvent]) -> None:
+    """Name the people on a shared timeline, whichever side they work for.
+
+    A deliberate cross-tenant read, confined to the actors of events the tenant filter already
+    admitted: the supplier's user who accepted the invitation belongs to the supplier's
+    organisation, which the buyer's filter would hide (the timeline would say "System").
+    """
+    ids = {e.actor_id for e in events if e.actor_id} | {
+        e.on_behalf_of_id for e in events if e.on_behalf_of_id
+    }
+    if not ids:
+        return
+    people = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_(ids)).execution_options(**ALL_TENANTS)
+        )
+    }
+    for event in events:
+        set_committed_value(event, "actor", people.get(event.actor_id))
+        set_committed_value(event, "on_behalf_of", people.get(event.on_behalf_of_id))
+
+
+def list_customers(actor, *, page: int = 1, per_page: int = 25):
+    """The buying companies a supplier is actively linked to, by name, one page."""
+    query = (
+        select(SupplierLink)
+        .join(SupplierLink.buyer)
+        .options(contains_eager(SupplierLink.buyer))
+        .where(
+            SupplierLink.supplier_id == actor.organization_id,
+            SupplierLink.status == LinkStatus.ACTIVE,
+        )
+        .order_by(Organization.name, SupplierLink.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def get_customer_link(actor, link_id: int) -> SupplierLink:
+    """A supplier's active link to one customer; NotFound when blocked or not its own."""
+    link = db.session.scalars(
+        select(SupplierLink)
+        .join(SupplierLink.buyer)
+        .options(contains_eager(SupplierLink.buyer))
+        .where(
+            SupplierLink.id == link_id,
+            SupplierLink.supplier_id == actor.organization_id,
+            SupplierLink.status == LinkStatus.ACTIVE,
+        )
+    ).first()
+    if link is None:
+        raise NotFound(_l("There is no such customer."))
     return link

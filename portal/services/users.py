@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.domain.roles import ADMIN_ROLE, Role, parse_roles
 from portal.errors import ValidationProblem
 from portal.extensions import db
-from portal.models import User, UserRole
+from portal.models import AuditEvent, User, UserRole
 from portal.services import audit
 from portal.services.auth import check_new_password, end_all_sessions, normalize_email
 from portal.services.passwords import hash_password
@@ -19,21 +20,32 @@ from portal.tenancy import ALL_TENANTS
 
 def email_taken(email: str) -> bool:
     """Deliberately global: an email signs in to exactly one account."""
-    return (
-        db.session.scalar(
-            select(User.id).where(User.email == normalize_email(email)).execution_options(**ALL_TENANTS)
-        )
-        is not None
-    )
+    query = select(User.id).where(User.email == normalize_email(email))
+    return db.session.scalar(query.execution_options(**ALL_TENANTS)) is not None
 
 
-def _roles(org, role_names) -> set[Role]:
+def check_roles(org, role_names) -> set[Role]:
+    """The roles named, valid for the organisation's kind; ValidationProblem otherwise."""
     try:
         return parse_roles(org.kind.value, role_names)
     except ValueError as exc:
         if "at least one" in str(exc):
             raise ValidationProblem(_l("Choose at least one role.")) from exc
         raise ValidationProblem(_l("Unknown role.")) from exc
+
+
+# NUMERIC(14, 2): the largest approval limit the column holds.
+MAX_APPROVAL_LIMIT = Decimal("999999999999.99")
+
+
+def check_approval_limit(approval_limit: Decimal | None) -> None:
+    """An approval limit is absent (no limit) or a finite, non-negative amount that fits."""
+    if approval_limit is None:
+        return
+    if not approval_limit.is_finite() or approval_limit < 0:
+        raise ValidationProblem(_l("The approval limit cannot be negative."))
+    if approval_limit > MAX_APPROVAL_LIMIT:
+        raise ValidationProblem(_l("The approval limit is too large."))
 
 
 def create_user(
@@ -52,9 +64,8 @@ def create_user(
     email = normalize_email(email)
     if email_taken(email):
         raise ValidationProblem(_l("A user with this email already exists."))
-    role_set = _roles(org, roles)
-    if approval_limit is not None and approval_limit < 0:
-        raise ValidationProblem(_l("The approval limit cannot be negative."))
+    role_set = check_roles(org, roles)
+    check_approval_limit(approval_limit)
     user = User(
         organization_id=org.id,
         email=email,
@@ -68,7 +79,9 @@ def create_user(
     user.role_rows = [UserRole(role=r) for r in sorted(role_set)]
     db.session.add(user)
     db.session.flush()
-    audit.record(actor=actor or user, action="user.created", obj=user, summary={"roles": sorted(role_set)})
+    audit.record(
+        actor=actor or user, action="user.created", obj=user, summary={"roles": sorted(role_set)}
+    )
     return user
 
 
@@ -77,32 +90,52 @@ def _active_admin_count(org) -> int:
     return db.session.scalar(
         select(func.count(User.id))
         .join(UserRole)
-        .where(User.organization_id == org.id, User.is_active_flag.is_(True), UserRole.role == admin_role)
+        .where(
+            User.organization_id == org.id,
+            User.is_active_flag.is_(True),
+            UserRole.role == admin_role,
+        )
     )
 
 
+def _grant_summary(roles, approval_limit: Decimal | None) -> dict:
+    return {
+        "roles": sorted(str(r) for r in roles),
+        "approval_limit": str(approval_limit) if approval_limit is not None else None,
+    }
+
+
 def set_roles(user: User, role_names, *, actor, approval_limit: Decimal | None = None) -> User:
-    """Change a user's roles and approval limit.
+    """Change a user's roles and approval limit (kept only for approvers).
 
     Refused when it would leave the organisation without an active admin, or take an admin's
-    own admin role away.
+    own admin role away. Audited only when something changed.
     """
     org = user.organization
-    role_set = _roles(org, role_names)
+    role_set = check_roles(org, role_names)
     admin_role = ADMIN_ROLE[org.kind.value]
     losing_admin = admin_role in user.roles and admin_role not in role_set
     if losing_admin and user.id == actor.id:
         raise ValidationProblem(_l("You cannot remove your own admin role."))
     if losing_admin and user.is_active and _active_admin_count(org) <= 1:
         raise ValidationProblem(_l("The organisation needs at least one active admin."))
-    if approval_limit is not None and approval_limit < 0:
-        raise ValidationProblem(_l("The approval limit cannot be negative."))
-    before = {"roles": sorted(user.roles), "approval_limit": str(user.approval_limit) if user.approval_limit is not None else None}
-    user.role_rows = [UserRole(role=r) for r in sorted(role_set)]
+    check_approval_limit(approval_limit)
+    before = _grant_summary(user.roles, user.approval_limit)
+    # Change only the rows that differ: deleting and re-adding a (user, role) key in one flush
+    # would collide on the primary key.
+    for row in [row for row in user.role_rows if row.role not in role_set]:
+        user.role_rows.remove(row)
+    for role in sorted(role_set - user.roles):
+        user.role_rows.append(UserRole(role=role))
     user.approval_limit = approval_limit if Role.APPROVER in role_set else None
-    after = {"roles": sorted(role_set), "approval_limit": str(user.approval_limit) if user.approval_limit is not None else None}
+    after = _grant_summary(role_set, user.approval_limit)
     if before != after:
-        audit.record(actor=actor, action="user.roles_changed", obj=user, summary={"before": before, "after": after})
+        audit.record(
+            actor=actor,
+            action="user.roles_changed",
+            obj=user,
+            summary={"before": before, "after": after},
+        )
     db.session.flush()
     return user
 
@@ -131,3 +164,51 @@ def reactivate(user: User, *, actor) -> User:
     audit.record(actor=actor, action="user.reactivated", obj=user)
     db.session.flush()
     return user
+
+
+USER_STATUSES = ("active", "deactivated")
+
+
+def get_user(user_id: int) -> User | None:
+    """A user of the current organisation by id; None for unknown ids and other organisations."""
+    return db.session.scalars(select(User).where(User.id == user_id)).first()
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def users_query(*, status: str = "", search: str = "") -> Select:
+    """The current organisation's users, by name, filtered by status and a name/email search.
+
+    Roles are selectin-loaded and the organisation joined by the model, so a page of users
+    costs a fixed number of queries.
+    """
+    query = select(User).order_by(User.full_name, User.id)
+    if status == "active":
+        query = query.where(User.is_active_flag.is_(True))
+    elif status == "deactivated":
+        query = query.where(User.is_active_flag.is_(False))
+    search = (search or "").strip()
+    if search:
+        pattern = _like(search.lower())
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def timeline(user: User, limit: int = 50) -> list[AuditEvent]:
+    """The latest audit events about `user`, oldest first, with their actors."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "User", AuditEvent.object_id == user.id)
+        .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(events))

@@ -1,26 +1,344 @@
-from flask_login import login_required
+"""Company administration: users, invitations, company profile and audit log.
+
+The same pages serve a buying company's admin and a supplier's admin; the roles offered follow
+the organisation's kind. Every record is loaded through the tenant filter, so another
+company's user or invitation answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
 from portal.blueprints.admin import bp
+from portal.blueprints.admin.forms import (
+    AuditFilterForm,
+    InviteForm,
+    OrganizationForm,
+    RolesForm,
+    UserFilterForm,
+)
+from portal.blueprints.common import commit, page_size
+from portal.errors import ValidationProblem
+from portal.extensions import db, htmx
 from portal.htmx import render
-from portal.policies import require
+from portal.policies import authorize, require
+from portal.services import invitations as invitations_service
+from portal.services import orgs as orgs_service
+from portal.services import users as users_service
+
+log = logging.getLogger(__name__)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _fragment(block: str) -> str | None:
+    """The block to render for an htmx request; a history restore needs the whole page."""
+    return None if request.headers.get("HX-History-Restore-Request") else block
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+def _with_flash(body, message: str, status: int = 200):
+    """An htmx fragment plus a success message shown by app.js through an HX-Trigger event."""
+    response = make_response(body, status)
+    response.headers["HX-Trigger"] = json.dumps(
+        {"flash": {"message": message, "category": "success"}}
+    )
+    return response
+
+
+# Users -----------------------------------------------------------------------------------
+
+
+def _invitations_context() -> dict:
+    shown = invitations_service.open_invitations()
+    return {
+        "invitations": [(inv, invitations_service.state_of(inv)) for inv in shown],
+        "more_invitations": max(invitations_service.open_invitation_count() - len(shown), 0),
+    }
 
 
 @bp.route("/users")
 @login_required
 @require("users.manage")
 def users():
-    return render("errors/error.html", code=200, title="Users", message="")
+    filters = UserFilterForm(formdata=request.args)
+    valid = filters.validate()
+    status = filters.status.data if valid else ""
+    search = (filters.q.data or "").strip() if valid else ""
+    page = db.paginate(
+        users_service.users_query(status=status, search=search),
+        page=_page_number(),
+        per_page=page_size(),
+        error_out=False,
+    )
+    args = {k: v for k, v in {"status": status, "q": search}.items() if v}
+    return render(
+        "admin/users.html",
+        block=_fragment("users_table"),
+        filters=filters,
+        page=page,
+        args=args,
+        **_invitations_context(),
+    )
 
 
-@bp.route("/organization")
+def _load_user(user_id: int):
+    user = users_service.get_user(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _roles_form(user, formdata=None) -> RolesForm:
+    form = RolesForm(
+        formdata=formdata,
+        roles=[str(role) for role in sorted(user.roles)],
+        approval_limit=user.approval_limit,
+    )
+    return form.set_org(user.organization)
+
+
+def _user_page(user, form: RolesForm, *, block: str | None = None):
+    return render(
+        "admin/user.html",
+        block=block,
+        user=user,
+        form=form,
+        events=users_service.timeline(user),
+        is_self=user.id == current_user.id,
+    )
+
+
+@bp.route("/users/<int:user_id>")
+@login_required
+@require("users.manage")
+def user(user_id: int):
+    target = _load_user(user_id)
+    authorize("users.edit", target)
+    return _user_page(target, _roles_form(target))
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+@login_required
+@require("users.manage")
+def user_roles(user_id: int):
+    target = _load_user(user_id)
+    authorize("users.edit", target)
+    form = RolesForm().set_org(target.organization)
+    if form.validate_on_submit():
+        try:
+            users_service.set_roles(
+                target,
+                form.roles.data,
+                actor=_actor(),
+                approval_limit=form.approval_limit.data if form.show_limit else None,
+            )
+        except ValidationProblem as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            message = _("The roles of %(name)s are saved.", name=target.full_name)
+            if htmx:
+                body = _user_page(target, _roles_form(target), block="user_panel")
+                return _with_flash(body, message)
+            flash(message, "success")
+            return redirect(url_for("admin.user", user_id=target.id))
+    return _user_page(target, form, block=_fragment("user_panel")), 422
+
+
+def _refused(exc: ValidationProblem, target_url: str):
+    db.session.rollback()
+    flash(str(exc.message), "error")
+    return redirect(target_url)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@login_required
+@require("users.manage")
+def user_deactivate(user_id: int):
+    target = _load_user(user_id)
+    authorize("users.deactivate", target)
+    back = url_for("admin.user", user_id=target.id)
+    try:
+        users_service.deactivate(target, actor=_actor())
+    except ValidationProblem as exc:
+        return _refused(exc, back)
+    name = target.full_name
+    commit()
+    flash(_("%(name)s is deactivated and signed out everywhere.", name=name), "success")
+    return redirect(back)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@login_required
+@require("users.manage")
+def user_reactivate(user_id: int):
+    target = _load_user(user_id)
+    authorize("users.reactivate", target)
+    back = url_for("admin.user", user_id=target.id)
+    try:
+        users_service.reactivate(target, actor=_actor())
+    except ValidationProblem as exc:
+        return _refused(exc, back)
+    name = target.full_name
+    commit()
+    flash(_("%(name)s can sign in again.", name=name), "success")
+    return redirect(back)
+
+
+# Invitations -----------------------------------------------------------------------------
+
+
+def _mail_invitation(invitation, token: str) -> bool:
+    """Email the link after the commit; a mail failure keeps the invitation (it can be resent)."""
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("invitations.accept", token=token)
+    try:
+        invitations_service.send_invitation_mail(invitation, link, inviter=_actor())
+    except (smtplib.SMTPException, OSError):
+        log.exception("could not send invitation %s", invitation.id)
+        flash(
+            _("The invitation is saved, but the email could not be sent. Try “Resend” later."),
+            "warning",
+        )
+        return False
+    return True
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@login_required
+@require("users.invite")
+def invite():
+    org = current_user.organization
+    form = InviteForm().set_org(org)
+    if form.validate_on_submit():
+        try:
+            invitation, token = invitations_service.invite_user(
+                org,
+                actor=_actor(),
+                email=form.email.data,
+                full_name=form.full_name.data,
+                roles=form.roles.data,
+                approval_limit=form.approval_limit.data if form.show_limit else None,
+                days=current_app.config["INVITATION_DAYS"],
+            )
+        except invitations_service.EmailUnavailable as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc.message))
+        except ValidationProblem as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            email = invitation.email
+            commit()
+            if _mail_invitation(invitation, token):
+                flash(_("The invitation is on its way to %(email)s.", email=email), "success")
+            return redirect(url_for("admin.users"))
+    status = 422 if request.method == "POST" else 200
+    return render("admin/invite.html", form=form), status
+
+
+def _load_invitation(invitation_id: int):
+    invitation = invitations_service.get_invitation(invitation_id)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def _invitations_changed(message: str):
+    if htmx:
+        body = render("admin/users.html", block="invitations", **_invitations_context())
+        return _with_flash(body, message)
+    flash(message, "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+@require("users.manage")
+def invitation_revoke(invitation_id: int):
+    invitation = _load_invitation(invitation_id)
+    authorize("invitations.revoke", invitation)
+    invitations_service.revoke_invitation(invitation, actor=_actor())
+    email = invitation.email
+    commit()
+    return _invitations_changed(_("The invitation to %(email)s is withdrawn.", email=email))
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
+@login_required
+@require("users.manage")
+def invitation_resend(invitation_id: int):
+    invitation = _load_invitation(invitation_id)
+    authorize("invitations.resend", invitation)
+    token = invitations_service.resend_invitation(
+        invitation, actor=_actor(), days=current_app.config["INVITATION_DAYS"]
+    )
+    email = invitation.email
+    commit()
+    if not _mail_invitation(invitation, token):
+        return _invitations_changed(_("A new link for %(email)s is saved.", email=email))
+    return _invitations_changed(_("A new invitation link is on its way to %(email)s.", email=email))
+
+
+# Company profile and audit log ----------------------------------------------------------
+
+
+@bp.route("/organization", methods=["GET", "POST"])
 @login_required
 @require("org.edit")
 def organization():
-    return render("errors/error.html", code=200, title="Org", message="")
+    org = current_user.organization
+    form = OrganizationForm(obj=org)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in orgs_service.PROFILE_FIELDS}
+        try:
+            orgs_service.update_profile(org, actor=_actor(), **data)
+        except orgs_service.TaxIdProblem as exc:
+            db.session.rollback()
+            form.tax_id.errors.append(str(exc.message))
+        except ValidationProblem as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            flash(_("The company profile is saved."), "success")
+            return redirect(url_for("admin.organization"))
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "admin/organization.html", form=form, org=org, events=orgs_service.timeline(org)
+    ), status
 
 
 @bp.route("/audit")
 @login_required
 @require("audit.view")
 def audit():
-    return render("errors/error.html", code=200, title="Audit", message="")
+    org = current_user.organization
+    filters = AuditFilterForm(formdata=request.args)
+    area = filters.area.data if filters.validate() else ""
+    page = db.paginate(
+        orgs_service.audit_log_query(org, area=area),
+        page=_page_number(),
+        per_page=page_size(),
+        error_out=False,
+    )
+    return render(
+        "admin/audit.html",
+        block=_fragment("audit_table"),
+        filters=filters,
+        page=page,
+        args={"area": area} if area else {},
+        names=orgs_service.object_names(page.items, org),
+    )

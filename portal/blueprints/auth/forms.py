@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -32,4 +32,6 @@ class ResetRequestForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("pl", "Polski")])
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("pl", "Polski")]
+    )

@@ -75,7 +75,8 @@ def set_language():
     if current_user.is_authenticated:
         current_user.locale = locale
         commit()
-    return redirect(safe_next(request.form.get("next"), "auth.login" if not current_user.is_authenticated else "dashboard.index"))
+    fallback = "dashboard.index" if current_user.is_authenticated else "auth.login"
+    return redirect(safe_next(request.form.get("next"), fallback))
 
 
 @bp.route("/account", methods=["GET", "POST"])

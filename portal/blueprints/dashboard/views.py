@@ -10,6 +10,10 @@ from portal.services import dashboard
 def index():
     sections = dashboard.widgets_for(current_user)
     context = {"sections": sections}
+    if "buyer" in sections:
+        context["buyer"] = dashboard.buyer_summary(current_user)
+    if "approver" in sections:
+        context["approver"] = dashboard.approver_summary(current_user)
     if "admin" in sections:
         context["admin"] = dashboard.admin_summary(current_user)
         if not current_user.organization.is_supplier:

@@ -1,12 +1,241 @@
-from flask_login import login_required
+"""The buying company's suppliers: list, invite, detail, terms, block and unblock."""
 
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_required
+
+from portal.blueprints.common import commit, page_size, safe_next
 from portal.blueprints.suppliers import bp
+from portal.blueprints.suppliers.forms import (
+    ActionForm,
+    BlockForm,
+    InviteSupplierForm,
+    SupplierFilterForm,
+    TermsForm,
+    UnblockForm,
+)
+from portal.errors import ValidationProblem
+from portal.extensions import htmx
 from portal.htmx import render
-from portal.policies import require
+from portal.policies import authorize, can, require
+from portal.services import supplier_invitations, suppliers
+
+# How many open invitations the list page shows before linking to the full list.
+INVITATIONS_PREVIEW = 5
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
 
 
 @bp.route("/")
 @login_required
 @require("suppliers.view")
 def index():
-    return render("errors/error.html", code=200, title="Suppliers", message="")
+    filters = SupplierFilterForm(formdata=request.args)
+    status = filters.status.data or ""
+    search = (filters.q.data or "").strip()[:100]
+    page = suppliers.list_suppliers(
+        _actor(), status=status, search=search, page=_page(), per_page=page_size()
+    )
+    context = {
+        "filters": filters,
+        "page": page,
+        "filtered": bool(status or search),
+        "args": {k: v for k, v in (("status", status), ("q", search)) if v},
+    }
+    if can(current_user, "suppliers.manage"):
+        invitations = supplier_invitations.open_invitations(
+            _actor(), page=1, per_page=INVITATIONS_PREVIEW
+        )
+        context.update(_invitation_context(invitations))
+    return render("suppliers/index.html", block="suppliers", **context)
+
+
+def _invitation_context(invitations) -> dict:
+    return {
+        "invitations": invitations,
+        "states": {i.id: supplier_invitations.state_of(i).value for i in invitations.items},
+        "action_form": ActionForm(),
+    }
+
+
+def _mail_invitation(invitation, token: str) -> None:
+    """Email the link after the commit; a failed send leaves a saved invitation to resend."""
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("supplier.join", token=token)
+    try:
+        supplier_invitations.send_invitation(
+            invitation, link, buyer_name=current_user.organization.name
+        )
+    except OSError:
+        current_app.logger.exception("could not send the supplier invitation %s", invitation.id)
+        flash(
+            _("The invitation is saved, but the email could not be sent. Resend it later."),
+            "warning",
+        )
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@login_required
+@require("suppliers.manage")
+def invite():
+    form = InviteSupplierForm(currency=current_user.organization.currency)
+    if form.validate_on_submit():
+        try:
+            invitation, token = supplier_invitations.invite_supplier(
+                _actor(),
+                company_name=form.company_name.data,
+                email=form.email.data,
+                full_name=form.full_name.data or "",
+                payment_terms_days=form.payment_terms_days.data,
+                currency=form.currency.data,
+                credit_limit=form.credit_limit.data,
+                days=current_app.config["INVITATION_DAYS"],
+            )
+        except ValidationProblem as exc:
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            _mail_invitation(invitation, token)
+            flash(
+                _("The invitation to %(company)s is on its way to %(email)s.",
+                  company=invitation.company_name, email=invitation.email),
+                "success",
+            )
+            return redirect(url_for("suppliers.index"))
+    status = 422 if request.method == "POST" else 200
+    return render("suppliers/invite.html", form=form), status
+
+
+@bp.route("/invitations")
+@login_required
+@require("suppliers.manage")
+def invitations():
+    page = supplier_invitations.open_invitations(_actor(), page=_page(), per_page=page_size())
+    context = _invitation_context(page)
+    return render("suppliers/invitations.html", page=page, **context)
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+@require("suppliers.manage")
+def revoke_invitation(invitation_id: int):
+    invitation = supplier_invitations.get_invitation(_actor(), invitation_id)
+    # The role is checked above (403); the invitation's state is the service's to judge, so a
+    # stale page gets a clear message instead of a bare 403.
+    authorize("supplier_invitation.revoke")
+    supplier_invitations.revoke_invitation(invitation, actor=_actor())
+    email = invitation.email
+    commit()
+    flash(_("The invitation to %(email)s is revoked; its link no longer works.", email=email),
+          "success")
+    return redirect(safe_next(request.form.get("next"), "suppliers.index"))
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
+@login_required
+@require("suppliers.manage")
+def resend_invitation(invitation_id: int):
+    invitation = supplier_invitations.get_invitation(_actor(), invitation_id)
+    authorize("supplier_invitation.resend")
+    token = supplier_invitations.resend_invitation(
+        invitation, actor=_actor(), days=current_app.config["INVITATION_DAYS"]
+    )
+    commit()
+    _mail_invitation(invitation, token)
+    flash(_("A new link is on its way to %(email)s; the old one no longer works.",
+            email=invitation.email), "success")
+    return redirect(safe_next(request.form.get("next"), "suppliers.index"))
+
+
+def _detail(link, *, terms_form=None, block_form=None, unblock_form=None, status: int = 200):
+    """The detail page (or, for htmx, its `detail` block) with the given forms' state."""
+    context = {
+        "link": link,
+        "supplier": link.supplier,
+        "events": suppliers.link_timeline(link),
+        "terms_form": terms_form or TermsForm(formdata=None, obj=link),
+        "block_form": block_form or BlockForm(formdata=None),
+        "unblock_form": unblock_form or UnblockForm(formdata=None),
+    }
+    return render("suppliers/detail.html", block="detail", **context), status
+
+
+def _done(link, message: str):
+    """After a change: the refreshed block with a flash event (htmx), or redirect + flash."""
+    if htmx:
+        body, _status = _detail(link)
+        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"}})
+    flash(message, "success")
+    return redirect(url_for("suppliers.detail", link_id=link.id))
+
+
+@bp.route("/<int:link_id>")
+@login_required
+@require("suppliers.view")
+def detail(link_id: int):
+    return _detail(suppliers.get_link(_actor(), link_id))
+
+
+@bp.route("/<int:link_id>/terms", methods=["POST"])
+@login_required
+@require("suppliers.view")
+def terms(link_id: int):
+    link = suppliers.get_link(_actor(), link_id)
+    authorize("suppliers.edit_terms", link)
+    form = TermsForm()
+    if form.validate_on_submit():
+        try:
+            suppliers.update_terms(
+                link,
+                actor=_actor(),
+                payment_terms_days=form.payment_terms_days.data,
+                currency=form.currency.data,
+                credit_limit=form.credit_limit.data,
+            )
+        except ValidationProblem as exc:
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            return _done(link, _("The terms are saved."))
+    return _detail(link, terms_form=form, status=422)
+
+
+@bp.route("/<int:link_id>/block", methods=["POST"])
+@login_required
+@require("suppliers.view")
+def block(link_id: int):
+    link = suppliers.get_link(_actor(), link_id)
+    # The role decides here (403); the link's status is the service's transition table to
+    # judge (InvalidTransition), so blocking twice from a stale page says why.
+    authorize("suppliers.block")
+    form = BlockForm()
+    if form.validate_on_submit():
+        try:
+            suppliers.block(link, actor=_actor(), comment=form.comment.data)
+        except ValidationProblem as exc:
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            return _done(link, _("%(name)s is blocked: it no longer sees anything of yours.",
+                                 name=link.supplier.name))
+    return _detail(link, block_form=form, status=422)
+
+
+@bp.route("/<int:link_id>/unblock", methods=["POST"])
+@login_required
+@require("suppliers.view")
+def unblock(link_id: int):
+    link = suppliers.get_link(_actor(), link_id)
+    authorize("suppliers.unblock")
+    form = UnblockForm()
+    if form.validate_on_submit():
+        suppliers.unblock(link, actor=_actor(), comment=form.comment.data or "")
+        commit()
+        return _done(link, _("%(name)s is active again.", name=link.supplier.name))
+    return _detail(link, unblock_form=form, status=422)

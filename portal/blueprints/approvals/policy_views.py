@@ -1,0 +1,214 @@
+"""The approval policy editor (company admins): the steps as a readable table, their order,
+the reminder and escalation settings, and a preview of where a requisition would go."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_required
+
+from portal.blueprints.approvals import bp
+from portal.blueprints.approvals.forms import PreviewForm, SettingsForm, StepForm
+from portal.blueprints.common import commit
+from portal.errors import ValidationProblem
+from portal.extensions import htmx
+from portal.htmx import render
+from portal.policies import require
+from portal.services import approval_policy
+from portal.services import approval_queries as queries
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _settings_form(policy) -> SettingsForm:
+    form = SettingsForm(
+        formdata=None,
+        reminder_hours=policy.reminder_hours if policy else 24,
+        escalation_hours=policy.escalation_hours if policy else 72,
+        escalation_user=policy.escalation_user_id if policy else None,
+    )
+    return form.set_choices(queries.active_users(current_user.organization_id))
+
+
+def _preview_form(formdata=None) -> PreviewForm:
+    form = PreviewForm(formdata=formdata)
+    return form.set_choices(cost_centers=queries.cost_centers(), categories=queries.categories())
+
+
+def _page(*, settings_form=None, preview_form=None, preview=None, status=200, block=None):
+    policy, steps = queries.policy_table(current_user.organization_id)
+    context = {
+        "policy": policy,
+        "steps": steps,
+        "settings_form": settings_form or _settings_form(policy),
+        "preview_form": preview_form or _preview_form(),
+        "preview": preview,
+    }
+    return render("approvals/policy.html", block=block, **context), status
+
+
+@bp.route("/policy")
+@login_required
+@require("approvals.policy")
+def policy():
+    return _page()
+
+
+@bp.route("/policy/settings", methods=["POST"])
+@login_required
+@require("approvals.policy")
+def policy_settings():
+    form = SettingsForm().set_choices(queries.active_users(current_user.organization_id))
+    if form.validate_on_submit():
+        escalation_user = next(iter(queries.users_by_ids([form.escalation_user.data])), None)
+        try:
+            approval_policy.update_settings(
+                _actor(), reminder_hours=form.reminder_hours.data,
+                escalation_hours=form.escalation_hours.data, escalation_user=escalation_user,
+            )
+        except ValidationProblem as exc:
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            flash(_("The reminder and escalation settings are saved."), "success")
+            return redirect(url_for("approvals.policy"))
+    return _page(settings_form=form, status=422)
+
+
+@bp.route("/policy/preview")
+@login_required
+@require("approvals.policy")
+def policy_preview():
+    """Where would a requisition of this amount, cost centre and category go now?"""
+    form = _preview_form(request.args)
+    preview = None
+    if form.validate():
+        cost_center = next((c for c in queries.cost_centers(active_only=False)
+                            if c.id == form.cost_center.data), None)
+        category = next((c for c in queries.categories(active_only=False)
+                         if c.id == form.category.data), None)
+        if cost_center is None:
+            form.cost_center.errors.append(_("Choose a cost centre."))
+        else:
+            plan = approval_policy.preview(_actor(), amount=form.amount.data,
+                                           cost_center=cost_center, category=category)
+            people = {u.id: u.full_name for u in queries.users_by_ids(
+                {uid for task in plan.tasks for uid in task.approver_ids})}
+            preview = {
+                "plan": plan,
+                "amount": form.amount.data,
+                "cost_center": cost_center,
+                "category": category,
+                "names": {task.position: [people[uid] for uid in task.approver_ids if uid in people]
+                          for task in plan.tasks},
+            }
+    status = 200 if preview else 422
+    return _page(preview_form=form, preview=preview, status=status, block="preview")
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _step_form(formdata=None) -> StepForm:
+    form = StepForm(formdata=formdata) if formdata is not None else StepForm()
+    return form.set_choices(
+        users=queries.active_users(current_user.organization_id),
+        cost_centers=queries.cost_centers(),
+        categories=queries.categories(),
+    )
+
+
+def _step_or_404(step_id: int):
+    step = queries.load_step(step_id)
+    if step is None:
+        abort(404)
+    return step
+
+
+def _save(form: StepForm, step):
+    """Hand the form to the service; its refusals become form messages (422)."""
+    data = form.data
+    member_ids = data["members"] or []
+    members = queries.users_by_ids(member_ids)
+    if len(members) != len(set(member_ids)):
+        form.members.errors.append(_("Choose group members from your company."))
+        return None
+    cost_center = next((c for c in queries.cost_centers(active_only=False)
+                        if c.id == data["cost_center"]), None)
+    category = next((c for c in queries.categories(active_only=False)
+                     if c.id == data["category"]), None)
+    try:
+        saved = approval_policy.save_step(
+            _actor(), step,
+            name=data["name"], approver_kind=data["approver_kind"],
+            min_amount=data["min_amount"], cost_center=cost_center, category=category,
+            approver_user=next(iter(queries.users_by_ids([data["approver_user"]])), None),
+            members=members, quorum=data["quorum"] or "any", quorum_n=data["quorum_n"],
+        )
+    except ValidationProblem as exc:
+        form.form_errors.append(str(exc.message))
+        return None
+    commit()
+    return saved
+
+
+@bp.route("/policy/steps/new", methods=["GET", "POST"])
+@login_required
+@require("approvals.policy")
+def step_new():
+    form = _step_form()
+    if form.validate_on_submit() and (saved := _save(form, None)) is not None:
+        flash(_("Step “%(name)s” added.", name=saved.name), "success")
+        return redirect(url_for("approvals.policy"))
+    status = 422 if request.method == "POST" else 200
+    return render("approvals/step.html", form=form, step=None), status
+
+
+@bp.route("/policy/steps/<int:step_id>/edit", methods=["GET", "POST"])
+@login_required
+@require("approvals.policy")
+def step_edit(step_id: int):
+    step = _step_or_404(step_id)
+    if request.method == "GET":
+        form = _step_form(formdata=None).fill_from(step)
+        return render("approvals/step.html", form=form, step=step)
+    form = _step_form()
+    if form.validate_on_submit() and (saved := _save(form, step)) is not None:
+        flash(_("Step “%(name)s” saved.", name=saved.name), "success")
+        return redirect(url_for("approvals.policy"))
+    return render("approvals/step.html", form=form, step=step), 422
+
+
+def _steps_changed(message: str):
+    if htmx:
+        body, _status = _page(block="steps")
+        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"}})
+    flash(message, "success")
+    return redirect(url_for("approvals.policy"))
+
+
+@bp.route("/policy/steps/<int:step_id>/move", methods=["POST"])
+@login_required
+@require("approvals.policy")
+def step_move(step_id: int):
+    step = _step_or_404(step_id)
+    direction = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if direction is None:
+        abort(400)
+    approval_policy.move_step(_actor(), step, direction)
+    commit()
+    return _steps_changed(_("Step “%(name)s” moved.", name=step.name))
+
+
+@bp.route("/policy/steps/<int:step_id>/delete", methods=["POST"])
+@login_required
+@require("approvals.policy")
+def step_delete(step_id: int):
+    step = _step_or_404(step_id)
+    name = step.name
+    approval_policy.delete_step(_actor(), step)
+    commit()
+    return _steps_changed(_("Step “%(name)s” removed.", name=name))

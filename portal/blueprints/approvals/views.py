@@ -1,0 +1,211 @@
+"""The approver's inbox: decide one task (htmx row, requisition page, or plain form), approve
+several small ones at once, and decide from the link in a notification email."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import format_timedelta, ngettext
+from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_required
+
+from portal.blueprints.approvals import bp
+from portal.blueprints.approvals.forms import DecisionForm
+from portal.blueprints.common import commit, page_size, safe_next
+from portal.domain.messages import Msg
+from portal.errors import PermissionDenied, ValidationProblem
+from portal.extensions import htmx
+from portal.htmx import render
+from portal.i18n import translate
+from portal.policies import can, require
+from portal.services import approval_queries as queries
+from portal.services import approvals
+
+DONE_MESSAGES = {
+    "approve": lambda number: _("%(number)s approved.", number=number),
+    "return": lambda number: _("%(number)s returned to the requester.", number=number),
+    "reject": lambda number: _("%(number)s rejected.", number=number),
+}
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _bulk_max():
+    return current_app.config["BULK_APPROVE_MAX"]
+
+
+@bp.app_template_filter("waiting")
+def waiting_filter(since: datetime | None) -> str:
+    """How long something has waited, in words: "3 days", "5 hours"."""
+    if since is None:
+        return ""
+    return format_timedelta(datetime.now(UTC) - since, granularity="minute", threshold=0.9)
+
+
+@bp.app_template_filter("task_reason")
+def task_reason_filter(task) -> str:
+    """Why a task was routed where it was, in the reader's language."""
+    return translate(Msg(task.reason, task.reason_params or {}))
+
+
+@bp.app_template_global("translate_msg")
+def translate_msg(msg) -> str:
+    """A routing message (reason, problem) in the reader's language."""
+    return translate(msg)
+
+
+def _task_or_404(task_id: int):
+    task = queries.load_task(task_id)
+    if task is None:
+        abort(404)
+    return task
+
+
+def _form_message(form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def _forbidden(message: str):
+    """A refused decision keeps its reason (the generic 403 page would lose it)."""
+    return render("errors/error.html", code=403, title=_("Not allowed"), message=message), 403
+
+
+@bp.route("/")
+@login_required
+@require("approvals.inbox")
+def inbox():
+    page, rows = queries.inbox_page(
+        _actor(), page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(),
+        bulk_max=_bulk_max(),
+    )
+    return render("approvals/inbox.html", page=page, rows=rows, bulk_max=_bulk_max(),
+                  acting_for=queries.acting_for(_actor()))
+
+
+@bp.route("/badge")
+def badge():
+    """The count beside "Approvals" in the menu (polled by htmx; 286 stops the polling)."""
+    if not can(current_user, "approvals.inbox"):
+        return "", 286
+    return render("approvals/_badge.html", count=queries.inbox_count(_actor()))
+
+
+def _decided(task, decision: str, form: DecisionForm):
+    """After a decision: the requisition page (when the form came from it), the inbox row
+    replaced by its result (htmx), or back to the inbox with a flash."""
+    message = DONE_MESSAGES[decision](task.requisition.number)
+    if form.next.data:
+        flash(message, "success")
+        target = safe_next(form.next.data, "approvals.inbox")
+        return htmx_response(redirect=target) if htmx else redirect(target)
+    if htmx:
+        body = render("approvals/_done_row.html", task=task, decision=decision)
+        # "approvals-changed" refreshes the count beside "Approvals" in the menu.
+        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"},
+                                            "approvals-changed": True})
+    flash(message, "success")
+    return redirect(url_for("approvals.inbox"))
+
+
+def _refused(task, form: DecisionForm, message: str):
+    """The decision needs a correction (a comment): the same form again, with the message,
+    status 422, nothing saved."""
+    context = {"task": task, "error": message, "comment": form.comment.data or ""}
+    if htmx and form.next.data:
+        return render("approvals/_decide.html", **context), 422
+    if htmx:
+        row = queries.load_inbox_row(_actor(), task, bulk_max=_bulk_max())
+        return render("approvals/_row.html", row=row, **context), 422
+    return render("approvals/task.html", form=form, next=form.next.data or "", **context), 422
+
+
+@bp.route("/tasks/<int:task_id>/decide", methods=["POST"])
+@login_required
+@require("approvals.inbox")
+def decide(task_id: int):
+    task = _task_or_404(task_id)
+    actor = _actor()
+    # The rule that hides the buttons refuses the POST; `refusal` says why.
+    if not can(actor, "approvals.decide", task):
+        problem = approvals.refusal(task, actor) or PermissionDenied(_("Not allowed."))
+        if isinstance(problem, PermissionDenied):
+            return _forbidden(str(problem.message))
+        raise problem
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _refused(task, form, _form_message(form))
+    try:
+        approvals.decide(task, actor, form.decision.data, form.comment.data or "")
+    except ValidationProblem as exc:
+        return _refused(task, form, str(exc.message))
+    except PermissionDenied as exc:
+        # An approval limit below the amount: htmx shows why beside the buttons (a 403 would
+        # not be swapped in), a plain form gets the error page.
+        return _refused(task, form, str(exc.message)) if htmx else _forbidden(str(exc.message))
+    commit()
+    return _decided(task, form.decision.data, form)
+
+
+@bp.route("/bulk", methods=["POST"])
+@login_required
+@require("approvals.inbox")
+def bulk():
+    ids = [i for i in request.form.getlist("task_ids", type=int) if i][:100]
+    if not ids:
+        flash(_("Tick the requisitions you want to approve."), "warning")
+        return redirect(url_for("approvals.inbox"))
+    done, refused = approvals.bulk_approve(ids, _actor(), max_amount=_bulk_max())
+    commit()
+    if done:
+        flash(ngettext("%(num)s requisition approved.", "%(num)s requisitions approved.", done),
+              "success")
+    for message in refused:
+        flash(str(message), "error")
+    return redirect(url_for("approvals.inbox"))
+
+
+# ---------------------------------------------------------------- from the email
+
+
+def _gone(task, message: str):
+    return render("approvals/link_gone.html", task=task, message=message), 410
+
+
+@bp.route("/decide/<token>", methods=["GET", "POST"])
+@login_required
+def email_decision(token: str):
+    """The link in a notification email: GET shows the requisition and the decision form
+    (nothing changes); the POST decides. Single use, 72 hours; another company's link is 404."""
+    row = approvals.load_decision_token(token)
+    if row is None:
+        abort(404)
+    task = row.assignment.task
+    problem = approvals.token_refusal(row, _actor())
+    if isinstance(problem, PermissionDenied):
+        return _forbidden(str(problem.message))
+    if problem is not None:
+        return _gone(task, str(problem.message))
+    form = DecisionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _email_page(task, form, token, _form_message(form)), 422
+        try:
+            approvals.decide_by_token(token, _actor(), form.decision.data, form.comment.data or "")
+        except ValidationProblem as exc:
+            return _email_page(task, form, token, str(exc.message)), 422
+        except PermissionDenied as exc:
+            return _forbidden(str(exc.message))
+        commit()
+        flash(DONE_MESSAGES[form.decision.data](task.requisition.number), "success")
+        return redirect(url_for("requisitions.detail", requisition_id=task.requisition_id))
+    return _email_page(task, form, token)
+
+
+def _email_page(task, form, token, error=None):
+    return render("approvals/task.html", task=task, form=form, error=error,
+                  comment=form.comment.data or "", next="",
+                  action=url_for("approvals.email_decision", token=token))

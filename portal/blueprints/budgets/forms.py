@@ -1,0 +1,45 @@
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+POLICY_CHOICES = [
+    SelectChoice("block", _l("Block: refuse approvals that exceed it")),
+    SelectChoice("warn", _l("Warn: allow, record and flag the overrun")),
+    SelectChoice("escalate", _l("Escalate: an extra approval by the budget owner")),
+]
+PERIOD_CHOICES = [SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter")),
+                  SelectChoice("month", _l("Month"))]
+
+
+class BudgetForm(FlaskForm):
+    cost_center_id = SelectField(_l("Cost centre"), coerce=int, validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)],
+                       description=_l("Leave empty for “<cost centre> <year>”."))
+    period_kind = SelectField(_l("Period"), choices=PERIOD_CHOICES, default="year")
+    year = IntegerField(_l("Year"), default=lambda: date.today().year,  # noqa: DTZ011
+                        validators=[InputRequired(), NumberRange(min=2000, max=2100)])
+    index = IntegerField(_l("Quarter or month number"), default=1, validators=[Optional(), NumberRange(min=1, max=12)],
+                         description=_l("1–4 for a quarter, 1–12 for a month; ignored for a year."))
+    amount = DecimalField(_l("Amount"), places=2, validators=[InputRequired()])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice("PLN", "PLN"), SelectChoice("EUR", "EUR")])
+    overrun_policy = SelectField(_l("When an approval would exceed it"), choices=POLICY_CHOICES, default="block")
+    owner_id = SelectField(_l("Budget owner"), coerce=int, default=0,
+                           description=_l("Decides escalated overruns; the company admins when empty."))
+
+
+class ReviseForm(FlaskForm):
+    amount = DecimalField(_l("New amount"), places=2, validators=[InputRequired()])
+    overrun_policy = SelectField(_l("Overrun policy"), choices=POLICY_CHOICES)
+    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CloseForm(FlaskForm):
+    reason = TextAreaField(_l("Why"), validators=[Optional(), Length(max=2000)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()])

@@ -1,0 +1,191 @@
+"""The requisition lists: "my requisitions" for buyers, all of the company's for approvers and
+admins, with filters, search, sorting, pagination and a CSV export of the filtered list.
+
+A page costs the same few queries whatever its number of rows (requester and cost centre are
+joined in); tests/web/test_requisition_lists.py counts them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import Response, redirect, request, stream_with_context, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_required
+
+from portal import tenancy
+from portal.blueprints.common import page_size
+from portal.blueprints.requisitions import bp, queries
+from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
+from portal.domain.requisition import RequisitionStatus
+from portal.domain.roles import Role
+from portal.extensions import db, htmx
+from portal.htmx import render
+from portal.labels import requisition_status_label
+from portal.policies import authorize, can, require
+
+SCOPES = ("mine", "all")
+
+
+def _filters(scope: str) -> tuple[FilterForm, queries.ListFilters]:
+    """The filter form from the query string, and the filters it validly describes.
+
+    An invalid value (a date like 2026-13-45) is shown beside its field and ignored.
+    """
+    form = FilterForm(formdata=request.args)
+    form.set_choices(
+        queries.cost_centers(active_only=False),
+        queries.requesters() if scope == "all" else [],
+    )
+    form.validate()
+
+    def ok(field):
+        return None if field.errors else field.data
+
+    sort = form.sort.data if form.sort.data in SORT_KEYS else "created"
+    direction = form.dir.data if form.dir.data in ("asc", "desc") else "desc"
+    form.sort.data, form.dir.data = sort, direction
+    filters = queries.ListFilters(
+        q=(ok(form.q) or "").strip(),
+        status=form.status.data or "",
+        cost_center_id=ok(form.cost_center),
+        requester_id=ok(form.requester) if scope == "all" else None,
+        created_from=ok(form.created_from),
+        created_to=ok(form.created_to),
+        amount_min=ok(form.amount_min),
+        amount_max=ok(form.amount_max),
+        sort=sort,
+        direction=direction,
+    )
+    return form, filters
+
+
+def _timezone() -> str:
+    return str(get_timezone())
+
+
+def _list(scope: str):
+    form, filters = _filters(scope)
+    requester_id = current_user.id if scope == "mine" else None
+    page = db.paginate(
+        queries.list_query(filters, requester_id=requester_id, tz=_timezone()),
+        page=request.args.get("page", 1, type=int), per_page=page_size(), error_out=False,
+    )
+    endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
+    # A history restore needs the whole page, not the results block.
+    block = None if request.headers.get("HX-History-Restore-Request") else "results"
+    args = filters.args()
+    body = render(
+        "requisitions/index.html", block=block, scope=scope, endpoint=endpoint,
+        filters=form, current=filters, args=args, page=page,
+        partial=bool(htmx) and block is not None,
+    )
+    if not (htmx and block):
+        return body
+    # The address bar shows the filters without the empty fields the form sent.
+    if page.page > 1:
+        args = {**args, "page": page.page}
+    return htmx_response(body, push_url=url_for(endpoint, **args))
+
+
+@bp.route("/")
+@login_required
+@require("requisitions.view")
+def index():
+    """The signed-in buyer's own requisitions. Approvers and admins who do not buy land on
+    the company's list instead (they have no requisitions of their own)."""
+    if not current_user.has_role(Role.BUYER) and can(current_user, "requisitions.view_all"):
+        return redirect(url_for("requisitions.all", **request.args))
+    return _list("mine")
+
+
+@bp.route("/all")
+@login_required
+@require("requisitions.view_all")
+def all():  # the endpoint is requisitions.all
+    return _list("all")
+
+
+# ---------------------------------------------------------------- CSV export
+
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Text for a spreadsheet cell. A leading = + - @ would make Excel run it as a formula
+    (CSV injection), so such text gets a leading apostrophe."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(CSV_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _when(value: datetime | None, tz) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.route("/export")
+@login_required
+@require("requisitions.view")
+def export():
+    """The filtered list as CSV: UTF-8 with a BOM (so Excel reads Polish letters), comma
+    separated, amounts as plain decimals with a dot, dates as ISO 8601. `scope=all` needs the
+    right to see every requisition; otherwise it is the user's own.
+
+    Rows are read and written in chunks while the response streams. Flask tears the request's
+    session down when the view returns and the stream runs later, so everything the stream
+    needs (filters, labels, time zone, tenant scope) is taken here and the query runs inside it.
+    """
+    scope = request.args.get("scope", "mine")
+    if scope not in SCOPES:
+        scope = "mine"
+    if scope == "all":
+        authorize("requisitions.view_all")
+    _form, filters = _filters(scope)
+    requester_id = current_user.id if scope == "mine" else None
+    header = [
+        _("Number"), _("Title"), _("Requester"), _("Cost centre"), _("Cost centre name"),
+        _("Category"), _("Status"), _("Needed by"), _("Currency"), _("Net"), _("VAT"),
+        _("Gross"), _("Created"), _("Submitted"), _("Decided"),
+    ]
+    status_labels = {status.value: requisition_status_label(status) for status in RequisitionStatus}
+    tz = get_timezone()
+    tenant = tenancy.current_scope(db.session)
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write("\ufeff")
+        writer.writerow(header)
+        with tenancy.bound(db.session, tenant):
+            rows = queries.export_rows(filters, requester_id=requester_id, tz=str(tz))
+            for count, row in enumerate(rows, start=1):
+                (number, title, requester, cc_code, cc_name, category, status, needed_by,
+                 currency, net, vat, gross, created, submitted, decided) = row
+                writer.writerow([
+                    _cell(number), _cell(title), _cell(requester), _cell(cc_code),
+                    _cell(cc_name), _cell(category), status_labels.get(str(status), status),
+                    needed_by.isoformat() if needed_by else "", currency,
+                    f"{net:.2f}", f"{vat:.2f}", f"{gross:.2f}",
+                    _when(created, tz), _when(submitted, tz), _when(decided, tz),
+                ])
+                if count % 200 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"requisitions-{datetime.now(tz).date().isoformat()}.csv"
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,291 @@
+"""Read queries of the requisition pages. Each goes through the tenant-filtered session, so
+another company's rows are simply not there (the views answer 404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import abort
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.domain.requisition import RequisitionStatus
+from portal.extensions import db
+from portal.models import (
+    Attachment,
+    AuditEvent,
+    Category,
+    Comment,
+    CostCenter,
+    Item,
+    LinkStatus,
+    Organization,
+    Requisition,
+    RequisitionLine,
+    SupplierLink,
+    User,
+)
+
+S = RequisitionStatus
+# The lifecycle order, so "sort by status" reads draft → pending → approved → … as people expect.
+STATUS_ORDER = (S.DRAFT, S.PENDING, S.APPROVED, S.SOURCING, S.ORDERED, S.CLOSED, S.REJECTED,
+                S.CANCELLED)
+
+
+def load_requisition(requisition_id: int, *, full: bool = False) -> Requisition:
+    """The requisition with this id in the current organisation, or 404."""
+    query = select(Requisition).where(Requisition.id == requisition_id)
+    if full:
+        query = query.options(
+            joinedload(Requisition.requester),
+            joinedload(Requisition.cost_center),
+            joinedload(Requisition.category),
+            selectinload(Requisition.lines).joinedload(RequisitionLine.item),
+            selectinload(Requisition.lines).joinedload(RequisitionLine.suggested_supplier),
+        )
+    req = db.session.scalars(query).first()
+    if req is None:
+        abort(404)
+    return req
+
+
+def load_line(req: Requisition, line_id: int) -> RequisitionLine:
+    """A line of `req`; a line of another requisition (or company) is a 404."""
+    line = db.session.scalars(
+        select(RequisitionLine).where(
+            RequisitionLine.id == line_id, RequisitionLine.requisition_id == req.id
+        )
+    ).first()
+    if line is None:
+        abort(404)
+    return line
+
+
+def load_attachment(req: Requisition, attachment_id: int) -> Attachment:
+    attachment = db.session.scalars(
+        select(Attachment)
+        .where(Attachment.id == attachment_id, Attachment.requisition_id == req.id)
+        .options(joinedload(Attachment.uploaded_by))
+    ).first()
+    if attachment is None:
+        abort(404)
+    return attachment
+
+
+def attachments_of(req: Requisition) -> list[Attachment]:
+    return list(db.session.scalars(
+        select(Attachment).where(Attachment.requisition_id == req.id)
+        .options(joinedload(Attachment.uploaded_by)).order_by(Attachment.id)
+    ))
+
+
+def comments_of(req: Requisition) -> list[Comment]:
+    return list(db.session.scalars(
+        select(Comment).where(Comment.requisition_id == req.id)
+        .options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
+    ))
+
+
+def timeline_of(req: Requisition) -> list[AuditEvent]:
+    """The requisition's audit events, oldest first, with who did them (and for whom)."""
+    return list(db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "Requisition", AuditEvent.object_id == req.id)
+        .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    ).unique())
+
+
+def last_return(req: Requisition) -> AuditEvent | None:
+    """Why the draft came back from approval (the latest return), or None if it never did."""
+    if not req.approval_round:
+        return None
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "Requisition", AuditEvent.object_id == req.id,
+               AuditEvent.action == "requisition.returned")
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    ).first()
+
+
+def cost_centers(*, active_only: bool, keep_id: int | None = None) -> list[CostCenter]:
+    """Cost centres for a picker; `keep_id` stays listed even when inactive (the current one)."""
+    query = select(CostCenter).order_by(CostCenter.code)
+    if active_only:
+        condition = CostCenter.is_active.is_(True)
+        if keep_id is not None:
+            condition = or_(condition, CostCenter.id == keep_id)
+        query = query.where(condition)
+    return list(db.session.scalars(query))
+
+
+def categories(*, keep_id: int | None = None) -> list[Category]:
+    condition = Category.is_active.is_(True)
+    if keep_id is not None:
+        condition = or_(condition, Category.id == keep_id)
+    return list(db.session.scalars(select(Category).where(condition).order_by(Category.code)))
+
+
+def find_cost_center(cost_center_id: int | None) -> CostCenter | None:
+    if cost_center_id is None:
+        return None
+    return db.session.scalars(select(CostCenter).where(CostCenter.id == cost_center_id)).first()
+
+
+def find_category(category_id: int | None) -> Category | None:
+    if category_id is None:
+        return None
+    return db.session.scalars(select(Category).where(Category.id == category_id)).first()
+
+
+def find_item(item_id: int | None) -> Item | None:
+    if item_id is None:
+        return None
+    return db.session.scalars(select(Item).where(Item.id == item_id)).first()
+
+
+def active_suppliers(org_id: int) -> list[Organization]:
+    """Suppliers with an active link to the company: the ones a line may suggest."""
+    return list(db.session.scalars(
+        select(Organization)
+        .join(SupplierLink, SupplierLink.supplier_id == Organization.id)
+        .where(SupplierLink.organization_id == org_id, SupplierLink.status == LinkStatus.ACTIVE)
+        .order_by(Organization.name)
+    ))
+
+
+def requesters() -> list[User]:
+    """People who raised at least one requisition, for the list's requester filter."""
+    raised = select(Requisition.requester_id).distinct()
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(raised)).order_by(User.full_name)
+    ).unique())
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What the list shows; every value already validated by the filter form."""
+
+    q: str = ""
+    status: str = ""
+    cost_center_id: int | None = None
+    requester_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    sort: str = "created"
+    direction: str = "desc"
+
+    def args(self) -> dict:
+        """The query-string form of the filters (for links, pagination and the export)."""
+        values = {
+            "q": self.q, "status": self.status, "cost_center": self.cost_center_id,
+            "requester": self.requester_id,
+            "created_from": self.created_from.isoformat() if self.created_from else None,
+            "created_to": self.created_to.isoformat() if self.created_to else None,
+            "amount_min": str(self.amount_min) if self.amount_min is not None else None,
+            "amount_max": str(self.amount_max) if self.amount_max is not None else None,
+        }
+        if (self.sort, self.direction) != ("created", "desc"):
+            values.update(sort=self.sort, dir=self.direction)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    @property
+    def active(self) -> bool:
+        """True when anything narrows the list (the empty state then says "no match")."""
+        return any(k not in ("sort", "dir") for k in self.args())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _day_start(day: date, tz: str) -> datetime:
+    """Midnight of `day` where the users are, in UTC (created_at is stored in UTC)."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def _sort_column(key: str):
+    if key == "number":
+        return Requisition.number
+    if key == "needed_by":
+        return Requisition.needed_by
+    if key == "amount":
+        return Requisition.gross_total
+    if key == "status":
+        return case({s.value: i for i, s in enumerate(STATUS_ORDER)}, value=Requisition.status,
+                    else_=len(STATUS_ORDER))
+    return Requisition.created_at
+
+
+def filtered(filters: ListFilters, *, requester_id: int | None, tz: str) -> Select:
+    """The list's statement without loader options: `requester_id` limits it to one person's
+    requisitions ("my requisitions"); None means the whole company."""
+    query = select(Requisition)
+    if requester_id is not None:
+        query = query.where(Requisition.requester_id == requester_id)
+    elif filters.requester_id is not None:
+        query = query.where(Requisition.requester_id == filters.requester_id)
+    if filters.status in {s.value for s in RequisitionStatus}:
+        query = query.where(Requisition.status == RequisitionStatus(filters.status))
+    if filters.cost_center_id is not None:
+        query = query.where(Requisition.cost_center_id == filters.cost_center_id)
+    if filters.created_from is not None:
+        query = query.where(Requisition.created_at >= _day_start(filters.created_from, tz))
+    if filters.created_to is not None:
+        end = _day_start(filters.created_to + timedelta(days=1), tz)
+        query = query.where(Requisition.created_at < end)
+    if filters.amount_min is not None:
+        query = query.where(Requisition.gross_total >= filters.amount_min)
+    if filters.amount_max is not None:
+        query = query.where(Requisition.gross_total <= filters.amount_max)
+    text = filters.q.strip()
+    if text:
+        # lower() on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's only for ASCII.
+        pattern = f"%{_escape_like(text.lower())}%"
+        query = query.where(or_(
+            func.lower(Requisition.title).like(pattern, escape="\\"),
+            func.lower(Requisition.number).like(pattern, escape="\\"),
+        ))
+    column = _sort_column(filters.sort)
+    if filters.direction == "asc":
+        order = [column.asc().nulls_last(), Requisition.id.asc()]
+    else:
+        order = [column.desc().nulls_last(), Requisition.id.desc()]
+    return query.order_by(*order)
+
+
+def list_query(filters: ListFilters, *, requester_id: int | None, tz: str) -> Select:
+    """A page's worth of rows with requester and cost centre joined in: one query per page,
+    whatever the number of rows."""
+    return filtered(filters, requester_id=requester_id, tz=tz).options(
+        joinedload(Requisition.requester),
+        joinedload(Requisition.cost_center),
+    )
+
+
+def export_rows(filters: ListFilters, *, requester_id: int | None, tz: str):
+    """The filtered list, in the list's order, as plain rows for the CSV export (streamed)."""
+    query = (
+        filtered(filters, requester_id=requester_id, tz=tz)
+        .with_only_columns(
+            Requisition.number, Requisition.title, User.full_name, CostCenter.code,
+            CostCenter.name, Category.code, Requisition.status, Requisition.needed_by,
+            Requisition.currency, Requisition.net_total, Requisition.vat_total,
+            Requisition.gross_total, Requisition.created_at, Requisition.submitted_at,
+            Requisition.decided_at,
+            maintain_column_froms=False,
+        )
+        .join_from(Requisition, User, User.id == Requisition.requester_id)
+        .join_from(Requisition, CostCenter, CostCenter.id == Requisition.cost_center_id)
+        .outerjoin_from(Requisition, Category, Category.id == Requisition.category_id)
+    )
+    return db.session.execute(query.execution_options(yield_per=500))

@@ -1,0 +1,151 @@
+"""A requisition's own pages: create, detail, edit the header, and the lifecycle buttons
+(submit, cancel, duplicate). Lines are in lines.py, files and comments in files.py, the lists
+in lists.py.
+
+Each action loads the requisition through the tenant filter (another company's id is a 404),
+checks the role with the policy (403), calls one service and commits once. A refused
+transition (InvalidTransition) rolls back and is shown as a message by the error handler.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.blueprints.common import commit
+from portal.blueprints.requisitions import bp, queries
+from portal.blueprints.requisitions.context import (
+    actor,
+    detail_context,
+    editor_context,
+    header_form,
+    header_values,
+)
+from portal.blueprints.requisitions.forms import CancelForm
+from portal.errors import ValidationProblem
+from portal.extensions import db
+from portal.htmx import render
+from portal.labels import requisition_status_label
+from portal.policies import authorize, can, require
+from portal.services import approvals, catalog
+from portal.services import requisitions as service
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@require("requisitions.create")
+def new():
+    form = header_form(formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        try:
+            req = service.create_requisition(actor(), **header_values(form))
+        except ValidationProblem as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            number = req.number
+            commit()
+            flash(_("Draft %(number)s is saved. Add what you need to buy, then submit it.",
+                    number=number), "success")
+            return redirect(url_for("requisitions.edit", requisition_id=req.id))
+    status = 422 if request.method == "POST" else 200
+    return render("requisitions/new.html", form=form), status
+
+
+@bp.route("/<int:requisition_id>")
+@login_required
+def detail(requisition_id: int):
+    req = queries.load_requisition(requisition_id, full=True)
+    authorize("requisitions.view", req)
+    return render("requisitions/detail.html", **detail_context(req))
+
+
+@bp.route("/<int:requisition_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(requisition_id: int):
+    """The header form and the line editor. `?line=` opens a row for editing, `?q=` searches
+    the catalog and `?item_id=` prefills the add form: the same page works without JavaScript.
+    """
+    req = queries.load_requisition(requisition_id, full=True)
+    authorize("requisitions.view", req)
+    if not can(current_user, "requisitions.edit", req):
+        if req.requester_id != current_user.id:
+            authorize("requisitions.edit", req)  # 403: not theirs to edit
+        flash(_("Only a draft can be changed. %(number)s is %(status)s.", number=req.number,
+                status=requisition_status_label(req.status).lower()), "warning")
+        return redirect(url_for("requisitions.detail", requisition_id=req.id))
+    form = header_form(req, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        try:
+            service.update_header(req, actor(), **header_values(form))
+        except ValidationProblem as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            commit()
+            flash(_("The details of %(number)s are saved.", number=req.number), "success")
+            return redirect(url_for("requisitions.edit", requisition_id=req.id))
+    status = 422 if request.method == "POST" else 200
+    return render("requisitions/edit.html", **_editor_from_args(req, form)), status
+
+
+def _editor_from_args(req, form):
+    edit_line = None
+    line_id = request.args.get("line", type=int)
+    if line_id is not None:
+        edit_line = queries.load_line(req, line_id)
+    q = (request.args.get("q") or "").strip()[:100]
+    picked = queries.find_item(request.args.get("item_id", type=int))
+    if picked is not None and not picked.is_active:
+        picked = None
+    return editor_context(
+        req, form=form, picked=picked, edit_line=edit_line, catalog_q=q,
+        catalog_items=catalog.search_items(q, limit=10) if q else None,
+    )
+
+
+@bp.route("/<int:requisition_id>/submit", methods=["POST"])
+@login_required
+def submit(requisition_id: int):
+    req = queries.load_requisition(requisition_id, full=True)
+    authorize("requisitions.view", req)
+    approvals.submit(req, actor())
+    number, status = req.number, req.status
+    commit()
+    if status == "approved":
+        flash(_("%(number)s is approved: no approval rule applies to it.", number=number),
+              "success")
+    else:
+        flash(_("%(number)s is submitted. The approvers are notified; you can follow the "
+                "progress here.", number=number), "success")
+    return redirect(url_for("requisitions.detail", requisition_id=requisition_id))
+
+
+@bp.route("/<int:requisition_id>/cancel", methods=["POST"])
+@login_required
+def cancel(requisition_id: int):
+    req = queries.load_requisition(requisition_id)
+    authorize("requisitions.view", req)
+    form = CancelForm()
+    if not form.validate():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("requisitions.detail", requisition_id=requisition_id))
+    service.cancel(req, actor(), comment=(form.comment.data or "").strip())
+    number = req.number
+    commit()
+    flash(_("%(number)s is cancelled.", number=number), "success")
+    return redirect(url_for("requisitions.detail", requisition_id=requisition_id))
+
+
+@bp.route("/<int:requisition_id>/duplicate", methods=["POST"])
+@login_required
+def duplicate(requisition_id: int):
+    source = queries.load_requisition(requisition_id, full=True)
+    authorize("requisitions.duplicate", source)
+    copy = service.duplicate_requisition(source, actor())
+    number, source_number = copy.number, source.number
+    commit()
+    flash(_("%(number)s is a new draft copied from %(source)s. Check the dates and prices, "
+            "then submit it.", number=number, source=source_number), "success")
+    return redirect(url_for("requisitions.edit", requisition_id=copy.id))

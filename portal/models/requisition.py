@@ -1,0 +1,158 @@
+"""Requisitions: a buyer's request to buy, with lines, attachments and comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from portal.domain.requisition import RequisitionStatus
+from portal.extensions import db
+from portal.models.base import Timestamped, utcnow
+from portal.models.catalog import Category, CostCenter, Item, VatRate
+from portal.models.org import Organization, enum_column
+from portal.models.types import Amount, Quantity, UnitPrice, UTCDateTime
+from portal.models.user import User
+from portal.tenancy import TenantOwned
+
+
+class DocumentCounter(TenantOwned, db.Model):
+    """The last number given per organisation, document kind and year (gap-free, no duplicates)."""
+
+    __tablename__ = "document_counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column()
+    last: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "year"),)
+
+
+class Requisition(Timestamped, TenantOwned, db.Model):
+    __tablename__ = "requisitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    justification: Mapped[str] = mapped_column(Text, default="")
+    needed_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    cost_center_id: Mapped[int] = mapped_column(ForeignKey("cost_centers.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[RequisitionStatus] = mapped_column(
+        enum_column(RequisitionStatus), default=RequisitionStatus.DRAFT, index=True
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    net_total: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
+    vat_total: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
+    gross_total: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
+    # Each submission starts a new round of approval tasks.
+    approval_round: Mapped[int] = mapped_column(default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    requester: Mapped[User] = relationship()
+    cost_center: Mapped[CostCenter] = relationship()
+    category: Mapped[Category | None] = relationship()
+    lines: Mapped[list[RequisitionLine]] = relationship(
+        back_populates="requisition",
+        cascade="all, delete-orphan",
+        order_by="RequisitionLine.position",
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="requisition", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="requisition", cascade="all, delete-orphan", order_by="Comment.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "number"),
+        Index("ix_requisitions_org_status_created", "organization_id", "status", "created_at"),
+        CheckConstraint("net_total >= 0", name="net_total"),
+    )
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == RequisitionStatus.DRAFT
+
+
+class RequisitionLine(TenantOwned, db.Model):
+    __tablename__ = "requisition_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requisition_id: Mapped[int] = mapped_column(
+        ForeignKey("requisitions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=1)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), nullable=True)
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit: Mapped[str] = mapped_column(String(20), default="pcs")
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice())
+    vat_rate: Mapped[Decimal] = mapped_column(VatRate())
+    suggested_supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), nullable=True
+    )
+    net: Mapped[Decimal] = mapped_column(Amount())
+    vat: Mapped[Decimal] = mapped_column(Amount())
+    gross: Mapped[Decimal] = mapped_column(Amount())
+
+    requisition: Mapped[Requisition] = relationship(back_populates="lines")
+    item: Mapped[Item | None] = relationship()
+    suggested_supplier: Mapped[Organization | None] = relationship(
+        foreign_keys="RequisitionLine.suggested_supplier_id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+        CheckConstraint("vat_rate >= 0", name="vat_rate"),
+    )
+
+
+class Attachment(Timestamped, TenantOwned, db.Model):
+    """A file attached to a requisition (offer, specification). Stored in the database so it
+    commits or rolls back with the action that added it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requisition_id: Mapped[int] = mapped_column(
+        ForeignKey("requisitions.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    requisition: Mapped[Requisition] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User] = relationship()
+
+
+class Comment(Timestamped, TenantOwned, db.Model):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requisition_id: Mapped[int] = mapped_column(
+        ForeignKey("requisitions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+    requisition: Mapped[Requisition] = relationship(back_populates="comments")
+    author: Mapped[User] = relationship()

@@ -1,0 +1,170 @@
+"""The approval policy table a company admin edits: ordered steps, conditions, approvers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from portal.domain.approval import ApproverKind, Facts, Plan, Quorum
+from portal.domain.roles import Role
+from portal.errors import PermissionDenied, ValidationProblem
+from portal.extensions import db
+from portal.models import (
+    ApprovalPolicy,
+    ApprovalStep,
+    ApprovalStepMember,
+    ApprovalTask,
+    Category,
+    CostCenter,
+    User,
+)
+from portal.services import audit
+from portal.services.approvals import plan_for, policy_for
+
+
+def _require_admin(actor) -> None:
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only company admins change the approval policy."))
+
+
+def get_or_create_policy(actor) -> ApprovalPolicy:
+    """The actor's company policy, created empty on first use."""
+    policy = policy_for(actor.organization_id)
+    if policy is None:
+        policy = ApprovalPolicy(organization_id=actor.organization_id)
+        db.session.add(policy)
+        db.session.flush()
+    return policy
+
+
+def update_settings(
+    actor, *, reminder_hours: int, escalation_hours: int, escalation_user: User | None
+) -> ApprovalPolicy:
+    """Reminder and escalation periods (hours) and who receives escalations (None: the admins)."""
+    _require_admin(actor)
+    if not 1 <= reminder_hours <= 24 * 30 or not 1 <= escalation_hours <= 24 * 60:
+        raise ValidationProblem(_l("Enter reminder and escalation periods in hours (1 to 720)."))
+    if escalation_hours < reminder_hours:
+        raise ValidationProblem(_l("Escalation must come after the first reminder."))
+    if escalation_user is not None and not escalation_user.is_active:
+        raise ValidationProblem(_l("The escalation user must be active."))
+    policy = get_or_create_policy(actor)
+    policy.reminder_hours = reminder_hours
+    policy.escalation_hours = escalation_hours
+    policy.escalation_user_id = escalation_user.id if escalation_user else None
+    audit.record(actor=actor, action="policy.settings_changed", obj=policy,
+                 summary={"reminder_hours": reminder_hours, "escalation_hours": escalation_hours})
+    db.session.flush()
+    return policy
+
+
+def _check_step(*, name, approver_kind, min_amount, approver_user, members, quorum, quorum_n) -> None:
+    if not name or not name.strip():
+        raise ValidationProblem(_l("Name the step."))
+    if min_amount is not None and min_amount < 0:
+        raise ValidationProblem(_l("The threshold cannot be negative."))
+    if approver_kind == ApproverKind.USER and approver_user is None:
+        raise ValidationProblem(_l("Choose the user who approves this step."))
+    if approver_kind == ApproverKind.GROUP:
+        if len(members) < 2:
+            raise ValidationProblem(_l("A group needs at least two members."))
+        if quorum == Quorum.N_OF_M and not (quorum_n and 1 <= quorum_n <= len(members)):
+            raise ValidationProblem(_l("Choose how many of the %(m)s members must approve.", m=len(members)))
+    for person in [approver_user, *members]:
+        if person is not None and not person.is_active:
+            raise ValidationProblem(_l("%(name)s is deactivated.", name=person.full_name))
+
+
+def save_step(
+    actor,
+    step: ApprovalStep | None,
+    *,
+    name: str,
+    approver_kind: ApproverKind,
+    min_amount: Decimal | None = None,
+    cost_center: CostCenter | None = None,
+    category: Category | None = None,
+    approver_user: User | None = None,
+    members: list[User] | None = None,
+    quorum: Quorum = Quorum.ANY,
+    quorum_n: int | None = None,
+) -> ApprovalStep:
+    """Add a step at the end (step=None) or change one. Takes effect for the next submission;
+    requisitions already in approval keep the tasks they were routed to."""
+    _require_admin(actor)
+    approver_kind = ApproverKind(approver_kind)
+    quorum = Quorum(quorum) if approver_kind == ApproverKind.GROUP else Quorum.ANY
+    members = members or []
+    _check_step(name=name, approver_kind=approver_kind, min_amount=min_amount, approver_user=approver_user,
+                members=members, quorum=quorum, quorum_n=quorum_n)
+    policy = get_or_create_policy(actor)
+    created = step is None
+    if created:
+        step = ApprovalStep(organization_id=actor.organization_id,
+                            position=max((s.position for s in policy.steps), default=0) + 1)
+        policy.steps.append(step)
+    step.name = name.strip()
+    step.approver_kind = approver_kind
+    step.min_amount = min_amount
+    step.cost_center_id = cost_center.id if cost_center else None
+    step.category_id = category.id if category else None
+    step.approver_user_id = approver_user.id if approver_kind == ApproverKind.USER and approver_user else None
+    step.quorum = quorum
+    step.quorum_n = quorum_n if quorum == Quorum.N_OF_M else None
+    step.members = [
+        ApprovalStepMember(organization_id=actor.organization_id, user_id=m.id)
+        for m in (members if approver_kind == ApproverKind.GROUP else [])
+    ]
+    db.session.flush()
+    audit.record(actor=actor, action="policy.step_added" if created else "policy.step_changed", obj=policy,
+                 summary={"step": step.name, "position": step.position})
+    return step
+
+
+def delete_step(actor, step: ApprovalStep) -> None:
+    """Remove a step. Tasks it created keep their name and reason (the history reads the same)
+    and lose only the link to the rule, which would otherwise break the foreign key."""
+    _require_admin(actor)
+    policy = step.policy
+    name = step.name
+    db.session.execute(
+        update(ApprovalTask).where(ApprovalTask.step_id == step.id).values(step_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    policy.steps.remove(step)
+    for position, remaining in enumerate(policy.steps, start=1):
+        remaining.position = position
+    db.session.flush()
+    audit.record(actor=actor, action="policy.step_removed", obj=policy, summary={"step": name})
+
+
+def move_step(actor, step: ApprovalStep, direction: int) -> None:
+    """Move a step one place up (-1) or down (+1)."""
+    _require_admin(actor)
+    steps = list(step.policy.steps)
+    index = steps.index(step)
+    target = index + direction
+    if not 0 <= target < len(steps):
+        return
+    steps[index].position, steps[target].position = steps[target].position, steps[index].position
+    step.policy.steps.sort(key=lambda s: s.position)
+    db.session.flush()
+    audit.record(actor=actor, action="policy.step_moved", obj=step.policy, summary={"step": step.name})
+
+
+def preview(actor, *, amount: Decimal, cost_center: CostCenter, category: Category | None) -> Plan:
+    """Where a requisition of `amount` for `cost_center` (and `category`) raised by someone
+    other than the approvers would go now."""
+    facts = Facts(amount=amount, currency=actor.organization.currency, cost_center_id=cost_center.id,
+                  category_id=category.id if category else None, requester_id=-1,
+                  cost_center_manager_id=cost_center.manager_id)
+    return plan_for(actor.organization_id, facts)
+
+
+def users_by_id(org_id: int, ids) -> dict[int, User]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

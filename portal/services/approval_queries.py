@@ -1,0 +1,253 @@
+"""Read-only queries behind the approval pages: the inbox, the policy table, delegations, and
+the people an admin or approver may choose from. Each list loads what its page shows in a
+fixed number of queries, whatever the number of rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.domain.roles import Role
+from portal.extensions import db
+from portal.models import (
+    ApprovalAssignment,
+    ApprovalPolicy,
+    ApprovalStep,
+    ApprovalStepMember,
+    ApprovalTask,
+    Category,
+    CostCenter,
+    Delegation,
+    Requisition,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services.approvals import assignment_for, delegators_of, inbox_query
+from portal.services.budgets import Impact, impacts_for
+
+DEFAULT_REMINDER_HOURS = 24
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One task awaiting the actor, as the inbox shows it."""
+
+    task: ApprovalTask
+    on_behalf_of: User | None
+    bulk_ok: bool
+    overdue: bool
+    impact: Impact | None = None
+
+    @property
+    def requisition(self) -> Requisition:
+        return self.task.requisition
+
+
+def _inbox_options(query):
+    return query.options(
+        selectinload(ApprovalTask.requisition).options(
+            joinedload(Requisition.requester), joinedload(Requisition.cost_center)
+        ),
+        selectinload(ApprovalTask.assignments).joinedload(ApprovalAssignment.user),
+    )
+
+
+def _reminder_hours(org_id: int) -> int:
+    hours = db.session.scalar(
+        select(ApprovalPolicy.reminder_hours).where(ApprovalPolicy.organization_id == org_id)
+    )
+    return hours or DEFAULT_REMINDER_HOURS
+
+
+def inbox_rows(actor, tasks, *, bulk_max: Decimal, now: datetime | None = None) -> list[InboxRow]:
+    """Decorate loaded inbox tasks: on whose behalf the actor decides, whether the task may be
+    approved in bulk, and whether it waits longer than the reminder period."""
+    now = now or utcnow()
+    delegators = delegators_of(actor)
+    late = now - timedelta(hours=_reminder_hours(actor.organization_id))
+    impacts = impacts_for([task.requisition for task in tasks])
+    rows = []
+    for task in tasks:
+        _assignment, on_behalf_of = assignment_for(task, actor, delegators=delegators)
+        rows.append(InboxRow(
+            task=task,
+            on_behalf_of=on_behalf_of,
+            bulk_ok=task.requisition.gross_total <= bulk_max,
+            overdue=task.activated_at is not None and task.activated_at <= late,
+            impact=impacts.get(task.requisition_id),
+        ))
+    return rows
+
+
+def inbox_page(actor, *, page: int, per_page: int, bulk_max: Decimal) -> tuple[Pagination, list]:
+    """A page of the actor's inbox (oldest first) and its rows."""
+    pagination = db.paginate(
+        _inbox_options(inbox_query(actor)), page=page, per_page=per_page, error_out=False
+    )
+    return pagination, inbox_rows(actor, pagination.items, bulk_max=bulk_max)
+
+
+def inbox_count(actor) -> int:
+    """How many tasks await the actor (the nav badge and the dashboard)."""
+    return db.session.scalar(select(func.count()).select_from(inbox_query(actor).subquery()))
+
+
+def inbox_top(actor, limit: int = 5) -> list[InboxRow]:
+    """The oldest tasks awaiting the actor (the dashboard widget)."""
+    tasks = db.session.scalars(_inbox_options(inbox_query(actor)).limit(limit)).all()
+    return inbox_rows(actor, tasks, bulk_max=Decimal(0))
+
+
+def load_task(task_id: int) -> ApprovalTask | None:
+    """A task of the current organisation (another company's id is simply not found)."""
+    return db.session.scalars(
+        select(ApprovalTask)
+        .where(ApprovalTask.id == task_id)
+        .options(
+            selectinload(ApprovalTask.assignments).joinedload(ApprovalAssignment.user),
+            joinedload(ApprovalTask.requisition),
+        )
+    ).first()
+
+
+def load_inbox_row(actor, task: ApprovalTask, *, bulk_max: Decimal) -> InboxRow:
+    return inbox_rows(actor, [task], bulk_max=bulk_max)[0]
+
+
+# ---------------------------------------------------------------- the policy table
+
+
+def policy_table(org_id: int) -> tuple[ApprovalPolicy | None, list[ApprovalStep]]:
+    """The company's policy (None until an admin saves something) and its steps in order,
+    with their cost centres, categories and approvers loaded."""
+    policy = db.session.scalars(
+        select(ApprovalPolicy)
+        .where(ApprovalPolicy.organization_id == org_id)
+        .options(
+            joinedload(ApprovalPolicy.escalation_user),
+            selectinload(ApprovalPolicy.steps).options(
+                joinedload(ApprovalStep.cost_center),
+                joinedload(ApprovalStep.category),
+                joinedload(ApprovalStep.approver_user),
+                selectinload(ApprovalStep.members).joinedload(ApprovalStepMember.user),
+            ),
+        )
+    ).first()
+    return policy, (list(policy.steps) if policy else [])
+
+
+def load_step(step_id: int) -> ApprovalStep | None:
+    return db.session.scalars(
+        select(ApprovalStep)
+        .where(ApprovalStep.id == step_id)
+        .options(selectinload(ApprovalStep.members), joinedload(ApprovalStep.policy))
+    ).first()
+
+
+def active_users(org_id: int) -> list[User]:
+    """Everyone of the company who can sign in, by name."""
+    return list(db.session.scalars(
+        select(User)
+        .where(User.organization_id == org_id, User.is_active_flag.is_(True))
+        .order_by(User.full_name, User.id)
+    ))
+
+
+def possible_delegates(actor) -> list[User]:
+    """Active approvers and admins of the actor's company, except the actor."""
+    return [
+        u for u in active_users(actor.organization_id)
+        if u.id != actor.id and u.has_role(Role.APPROVER, Role.ADMIN)
+    ]
+
+
+def users_by_ids(ids) -> list[User]:
+    """Users of the current organisation with these ids (unknown ids are left out)."""
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.full_name)))
+
+
+def cost_centers(*, active_only: bool = True) -> list[CostCenter]:
+    query = select(CostCenter).order_by(CostCenter.code)
+    if active_only:
+        query = query.where(CostCenter.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def categories(*, active_only: bool = True) -> list[Category]:
+    query = select(Category).order_by(Category.name)
+    if active_only:
+        query = query.where(Category.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- delegations
+
+
+@dataclass(frozen=True)
+class DelegationLists:
+    current: list[Delegation]
+    upcoming: list[Delegation]
+    past: list[Delegation]
+    to_me: list[Delegation]
+
+
+def delegation_state(delegation: Delegation, today: date) -> str:
+    """current, upcoming or past (ended, or revoked)."""
+    if delegation.revoked_at is not None or delegation.ends_on < today:
+        return "past"
+    if delegation.starts_on > today:
+        return "upcoming"
+    return "current"
+
+
+def delegations_for(actor, *, today: date | None = None, past_limit: int = 10) -> DelegationLists:
+    """The actor's own delegations (current, upcoming, the latest past ones) and the current or
+    upcoming ones given to the actor."""
+    today = today or utcnow().date()
+    mine = db.session.scalars(
+        select(Delegation)
+        .where(Delegation.user_id == actor.id)
+        .options(joinedload(Delegation.delegate))
+        .order_by(Delegation.starts_on.desc(), Delegation.id.desc())
+        .limit(100)
+    ).all()
+    to_me = db.session.scalars(
+        select(Delegation)
+        .where(Delegation.delegate_id == actor.id, Delegation.revoked_at.is_(None),
+               Delegation.ends_on >= today)
+        .options(joinedload(Delegation.user))
+        .order_by(Delegation.starts_on, Delegation.id)
+    ).all()
+    by_state: dict[str, list[Delegation]] = {"current": [], "upcoming": [], "past": []}
+    for delegation in mine:
+        by_state[delegation_state(delegation, today)].append(delegation)
+    return DelegationLists(
+        current=by_state["current"],
+        upcoming=sorted(by_state["upcoming"], key=lambda d: (d.starts_on, d.id)),
+        past=by_state["past"][:past_limit],
+        to_me=list(to_me),
+    )
+
+
+def acting_for(actor, *, today: date | None = None) -> list[Delegation]:
+    """The delegations that let the actor decide for a colleague today."""
+    today = today or utcnow().date()
+    return list(db.session.scalars(
+        select(Delegation)
+        .where(Delegation.delegate_id == actor.id, Delegation.revoked_at.is_(None),
+               Delegation.starts_on <= today, Delegation.ends_on >= today)
+        .options(joinedload(Delegation.user))
+        .order_by(Delegation.starts_on, Delegation.id)
+    ))
+
+
+def load_delegation(delegation_id: int) -> Delegation | None:
+    return db.session.scalars(select(Delegation).where(Delegation.id == delegation_id)).first()

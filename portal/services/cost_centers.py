@@ -1,0 +1,147 @@
+"""Cost centres of a buying company: where a purchase is booked, and who manages it.
+
+Reads rely on the session's tenant scope; writes take the organisation and filter by it too.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.domain import catalog as rules
+from portal.errors import InvalidTransition
+from portal.extensions import db
+from portal.i18n import translate
+from portal.models import CostCenter, Organization, User
+from portal.services import audit
+from portal.services.catalog import FieldProblem
+
+NAME_MAX = 120
+
+
+def list_cost_centers(*, status: str = "all", page: int = 1, per_page: int = 25):
+    """A page of the company's cost centres by code, with their managers."""
+    stmt = select(CostCenter).options(joinedload(CostCenter.manager)).order_by(CostCenter.code)
+    if status == "active":
+        stmt = stmt.where(CostCenter.is_active.is_(True))
+    elif status == "inactive":
+        stmt = stmt.where(CostCenter.is_active.is_(False))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+
+
+def active_cost_centers() -> list[CostCenter]:
+    """For pickers (requisition header, approval rules)."""
+    return list(
+        db.session.scalars(
+            select(CostCenter).where(CostCenter.is_active.is_(True)).order_by(CostCenter.code)
+        )
+    )
+
+
+def find_cost_center(cost_center_id: int) -> CostCenter | None:
+    """The cost centre with this id in the current organisation, or None (answer 404)."""
+    return db.session.scalars(
+        select(CostCenter)
+        .options(joinedload(CostCenter.manager))
+        .where(CostCenter.id == cost_center_id)
+    ).first()
+
+
+def eligible_managers(org: Organization) -> list[User]:
+    """Active users of `org`, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.organization_id == org.id, User.is_active_flag.is_(True))
+            .order_by(User.full_name)
+        ).unique()
+    )
+
+
+def _checked(org: Organization, code: str, name: str, manager_id: int | None, cost_center=None):
+    code = rules.normalize_code(code)
+    if problem := rules.check_code(code):
+        raise FieldProblem(translate(problem), "code")
+    stmt = select(CostCenter.id).where(
+        CostCenter.organization_id == org.id, CostCenter.code == code
+    )
+    if cost_center is not None:
+        stmt = stmt.where(CostCenter.id != cost_center.id)
+    if db.session.scalars(stmt).first() is not None:
+        raise FieldProblem(
+            _l("Another cost centre already has the code %(code)s.", code=code), "code"
+        )
+    name = " ".join((name or "").split())
+    if not name:
+        raise FieldProblem(_l("Enter the name."), "name")
+    if len(name) > NAME_MAX:
+        raise FieldProblem(_l("At most %(max)s characters.", max=NAME_MAX), "name")
+    unchanged = cost_center is not None and cost_center.manager_id == manager_id
+    if manager_id is not None and not unchanged:
+        manager = db.session.scalars(
+            select(User).where(
+                User.id == manager_id,
+                User.organization_id == org.id,
+                User.is_active_flag.is_(True),
+            )
+        ).first()
+        if manager is None:
+            raise FieldProblem(_l("Choose an active user of your company."), "manager_id")
+    return code, name
+
+
+def create_cost_center(
+    org: Organization, *, code: str, name: str, manager_id: int | None, actor
+) -> CostCenter:
+    """Add a cost centre. The code is upper-cased and unique per company; the manager, if
+    any, is an active user of the company. Raises FieldProblem otherwise."""
+    code, name = _checked(org, code, name, manager_id)
+    cost_center = CostCenter(
+        organization_id=org.id, code=code, name=name, manager_id=manager_id, is_active=True
+    )
+    db.session.add(cost_center)
+    db.session.flush()
+    audit.record(
+        actor=actor, action="cost_center.created", obj=cost_center,
+        summary={"code": code, "name": name, "manager_id": manager_id},
+    )
+    return cost_center
+
+
+def update_cost_center(
+    cost_center: CostCenter, *, code: str, name: str, manager_id: int | None, actor
+) -> CostCenter:
+    """Change code, name or manager. A manager who was since deactivated may stay unchanged."""
+    org = db.session.get(Organization, cost_center.organization_id)
+    code, name = _checked(org, code, name, manager_id, cost_center)
+    changes = {
+        key: [getattr(cost_center, key), value]
+        for key, value in (("code", code), ("name", name), ("manager_id", manager_id))
+        if getattr(cost_center, key) != value
+    }
+    cost_center.code, cost_center.name, cost_center.manager_id = code, name, manager_id
+    if changes:
+        audit.record(actor=actor, action="cost_center.updated", obj=cost_center,
+                     summary={"changes": changes})
+    db.session.flush()
+    return cost_center
+
+
+def deactivate_cost_center(cost_center: CostCenter, *, actor) -> CostCenter:
+    """No new requisitions may book on it; existing documents keep it."""
+    if not cost_center.is_active:
+        raise InvalidTransition(_l("The cost centre is already inactive."))
+    cost_center.is_active = False
+    audit.record(actor=actor, action="cost_center.deactivated", obj=cost_center)
+    db.session.flush()
+    return cost_center
+
+
+def reactivate_cost_center(cost_center: CostCenter, *, actor) -> CostCenter:
+    if cost_center.is_active:
+        raise InvalidTransition(_l("The cost centre is already active."))
+    cost_center.is_active = True
+    audit.record(actor=actor, action="cost_center.reactivated", obj=cost_center)
+    db.session.flush()
+    return cost_center

@@ -1,0 +1,320 @@
+"""The security suites' world: the demo world plus one object of every kind per organisation.
+
+Building it through the services takes a while, so it is built once per run, copied row by row
+into memory, and written back before each test (`sample` fixture): every test starts from the
+same rows with the same ids, whatever the previous one changed.
+
+Objects carry a marker in their names (`SECRET[org]`): text only that organisation may ever
+read. The list-page checks look for the markers of other organisations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from portal.domain.approval import ApproverKind
+from portal.domain.budget import PeriodKind
+from portal.domain.roles import Role
+from portal.extensions import db
+from portal.models import (
+    ApprovalTask,
+    Category,
+    CostCenter,
+    Invitation,
+    Item,
+    Notification,
+    SupplierLink,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import (
+    approval_policy,
+    approvals,
+    auth,
+    budgets,
+    invitations,
+    notifications,
+    requisitions,
+    supplier_invitations,
+    users,
+)
+from portal.services import mail as mail_service
+from portal.services.demo import seed_demo
+from portal.tenancy import bound, scope_for, system
+
+BUYERS = ("acme", "globex")
+SUPPLIERS = ("nordwind", "polbud")
+SECRET = {key: f"Sekret{key.capitalize()}42" for key in BUYERS + SUPPLIERS}
+
+# The signed-in roles of the suites, and who plays them.
+ROLE_USERS = {
+    "buyer": "buyer@acme.example",
+    "approver": "approver@acme.example",
+    "admin": "admin@acme.example",
+    "supplier_admin": "sales@nordwind.example",
+}
+
+
+@dataclass
+class Sample:
+    """Plain ids and tokens of the sample objects (no ORM objects: each test restores rows)."""
+
+    orgs: dict[str, int]  # org key -> id
+    org_of_user: dict[str, str]  # email -> org key
+    user_ids: dict[str, int]  # email -> id
+    session_ids: dict[str, str]  # email -> Flask-Login id ("id:session_version")
+    ids: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> org key -> id
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> org key -> token
+    public: dict[str, set[str]] = field(default_factory=dict)  # org key -> names, emails
+    linked: set[tuple[str, str]] = field(default_factory=set)  # (buyer, supplier), active
+
+    def login(self, client, email: str):
+        """Sign `email` in on `client` without the password form."""
+        with client.session_transaction() as sess:
+            sess["_user_id"] = self.session_ids[email]
+            sess["_fresh"] = True
+        return client
+
+    def org_key(self, email: str) -> str:
+        return self.org_of_user[email]
+
+    def related(self, key: str, other: str) -> bool:
+        return key == other or (key, other) in self.linked or (other, key) in self.linked
+
+    def forbidden_text(self, key: str) -> set[str]:
+        """What a user of organisation `key` must never read: other companies' internal
+        records, and anything at all of companies it has no active link with."""
+        words = {SECRET[other] for other in self.orgs if other != key}
+        for other in self.orgs:
+            if not self.related(key, other):
+                words |= self.public[other]
+        return words
+
+
+def _add(sample: Sample, kind: str, key: str, value) -> None:
+    sample.ids.setdefault(kind, {})[key] = value
+
+
+def _token(sample: Sample, kind: str, key: str, value: str) -> None:
+    sample.tokens.setdefault(kind, {})[key] = value
+
+
+def _first(model, org_id, *where):
+    return db.session.scalars(
+        select(model).where(model.organization_id == org_id, *where).order_by(model.id)
+    ).first()
+
+
+def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
+    mark = SECRET[key]
+    admin = people[f"admin@{key}.example"]
+    buyer = people[f"buyer@{key}.example"]
+    approver = people[f"approver@{key}.example"]
+    today = utcnow().date()
+    with bound(db.session, scope_for(db.session, org)):
+        cost_center = _first(CostCenter, org.id, CostCenter.is_active.is_(True))
+        cost_center.name = f"{cost_center.name} {mark}"
+        _add(sample, "cost_center", key, cost_center.id)
+        item = _first(Item, org.id, Item.is_active.is_(True))
+        item.name = f"{item.name} {mark}"
+        _add(sample, "item", key, item.id)
+        category = _first(Category, org.id, Category.is_active.is_(True))
+        category.name = f"{category.name} {mark}"
+        _add(sample, "category", key, category.id)
+        # One step, the org's approver: whatever the demo world's policy is, the pending
+        # requisition below has exactly one task, assigned to approver@<org>.
+        policy = approvals.policy_for(org.id)
+        for old_step in list(policy.steps if policy else []):
+            approval_policy.delete_step(admin, old_step)
+        step = approval_policy.save_step(
+            admin, None, name=f"Step {mark}", approver_kind=ApproverKind.USER,
+            approver_user=approver,
+        )
+        _add(sample, "step", key, step.id)
+        budget = budgets.create_budget(
+            admin, cost_center=cost_center, name=f"Budget {mark}", period_kind=PeriodKind.YEAR,
+            starts_on=date(today.year, 1, 1), ends_on=date(today.year, 12, 31),
+            amount=Decimal("100000"), currency=org.currency,
+        )
+        _add(sample, "budget", key, budget.id)
+        draft = requisitions.create_requisition(buyer, title=f"Draft {mark}", cost_center=cost_center)
+        line = requisitions.add_line(draft, buyer, description=f"Line {mark}", quantity=Decimal(1),
+                                     unit_price=Decimal("100"), vat_rate=Decimal("23"))
+        attachment = requisitions.add_attachment(draft, buyer, filename=f"offer-{mark}.txt",
+                                                 content_type="text/plain", data=b"offer")
+        _add(sample, "requisition", key, draft.id)
+        _add(sample, "line", key, line.id)
+        _add(sample, "attachment", key, attachment.id)
+        pending = requisitions.create_requisition(buyer, title=f"Pending {mark}",
+                                                  cost_center=cost_center)
+        requisitions.add_line(pending, buyer, description=f"Part {mark}", quantity=Decimal(2),
+                              unit_price=Decimal("50"), vat_rate=Decimal("23"))
+        mail_service.outbox.clear()
+        approvals.submit(pending, buyer)
+        task = db.session.scalars(
+            select(ApprovalTask).where(ApprovalTask.requisition_id == pending.id)
+        ).one()
+        _add(sample, "pending_requisition", key, pending.id)
+        _add(sample, "task", key, task.id)
+        delegation = approvals.create_delegation(approver, admin, today, today + timedelta(days=7))
+        _add(sample, "delegation", key, delegation.id)
+        invitation, token = invitations.invite_user(
+            org, actor=admin, email=f"invitee@{key}.example", full_name=f"Invitee {mark}",
+            roles=["buyer"], days=7,
+        )
+        _add(sample, "invitation", key, invitation.id)
+        _token(sample, "invitation", key, token)
+        supplier_invitation, token = supplier_invitations.invite_supplier(
+            admin, company_name=f"Newco {mark}", email=f"sales@newco-{key}.example",
+            payment_terms_days=30, currency=org.currency, days=7,
+        )
+        _add(sample, "supplier_invitation", key, supplier_invitation.id)
+        _token(sample, "supplier_invitation", key, token)
+        for person in (admin, buyer):
+            notifications.notify(person, f"Notice {mark}", email=False)
+        db.session.flush()
+    decision = re.search(r"/approvals/decide/([\w-]+)", "".join(
+        m.get_content() for m in mail_service.outbox if m["To"] == approver.email
+    ))
+    assert decision, "submitting should mail the approver a one-click decision link"
+    _token(sample, "decision", key, decision.group(1))
+
+
+def _build_supplier(sample: Sample, key: str, org, people: dict) -> None:
+    mark = SECRET[key]
+    admin = people[f"sales@{key}.example"]
+    with bound(db.session, scope_for(db.session, org)):
+        invitation, token = invitations.invite_user(
+            org, actor=admin, email=f"invitee@{key}.example", full_name=f"Invitee {mark}",
+            roles=["supplier_sales"], days=7,
+        )
+        _add(sample, "invitation", key, invitation.id)
+        _token(sample, "invitation", key, token)
+        notifications.notify(admin, f"Notice {mark}", email=False)
+        db.session.flush()
+
+
+def build_sample(app) -> Sample:
+    """The demo world plus the sample objects, committed."""
+    with app.test_request_context(base_url=app.config["BASE_URL"]):
+        with system(db.session):
+            built = seed_demo()
+            # A second member for each supplier, so there is someone other than oneself to manage.
+            for key in SUPPLIERS:
+                users.create_user(
+                    built["orgs"][key], email=f"sales2@{key}.example", full_name=f"Second {key}",
+                    roles=[Role.SUPPLIER_SALES.value], password="portal-demo-2026",
+                )
+            db.session.commit()
+        orgs = built["orgs"]
+        people = {u.email: u for u in db.session.scalars(
+            select(User).execution_options(all_tenants=True)
+        )}
+        sample = Sample(
+            orgs={key: org.id for key, org in orgs.items()},
+            org_of_user={},
+            user_ids={},
+            session_ids={},
+        )
+        by_id = {org.id: key for key, org in orgs.items()}
+        for email, user in people.items():
+            sample.org_of_user[email] = by_id[user.organization_id]
+            sample.user_ids[email] = user.id
+        for key, org in orgs.items():
+            # Tax IDs are public register data (and make fine examples on help pages).
+            sample.public[key] = {org.name, org.legal_name} | {
+                w for u in people.values() if u.organization_id == org.id
+                for w in (u.email, u.full_name)
+            }
+        for key in BUYERS:
+            _build_buyer(sample, key, orgs[key], people)
+        for key in SUPPLIERS:
+            _build_supplier(sample, key, orgs[key], people)
+        with system(db.session):
+            for link in db.session.scalars(select(SupplierLink)):
+                pair = (by_id[link.organization_id], by_id[link.supplier_id])
+                _add(sample, "link", f"{pair[0]}-{pair[1]}", link.id)
+                sample.linked.add(pair)
+            # A reset link for Acme's buyer (single use: tests that use it restore the rows).
+            _, token = auth.start_password_reset("buyer@acme.example", hours=2)
+            _token(sample, "reset", "acme", token)
+            db.session.commit()
+            for email, user_id in sample.user_ids.items():
+                user = db.session.get(User, user_id)
+                sample.session_ids[email] = user.get_id()
+    return sample
+
+
+def _dump() -> list:
+    with db.engine.connect() as conn:
+        return [
+            (table, [dict(row) for row in conn.execute(table.select()).mappings()])
+            for table in db.metadata.sorted_tables
+        ]
+
+
+def _restore(dump) -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table, rows in dump:
+            if rows:
+                conn.execute(table.insert(), rows)
+        if conn.dialect.name != "postgresql":
+            return
+        # Rows came back with their ids; move each sequence past them.
+        for table, _ in dump:
+            for column in table.primary_key.columns:
+                sequence = conn.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"),
+                    {"t": table.name, "c": column.name},
+                ).scalar()
+                if sequence:
+                    conn.execute(text(
+                        f"SELECT setval('{sequence}', "  # noqa: S608 - names from metadata
+                        f"(SELECT COALESCE(MAX({column.name}), 0) + 1 FROM {table.name}), false)"
+                    ))
+
+
+_SNAPSHOT: dict = {}
+
+
+@pytest.fixture
+def sample(app) -> Sample:
+    """The sample world, freshly restored for this test."""
+    if "rows" not in _SNAPSHOT:
+        _SNAPSHOT["sample"] = build_sample(app)
+        _SNAPSHOT["rows"] = _dump()
+        mail_service.outbox.clear()
+    else:
+        _restore(_SNAPSHOT["rows"])
+    return _SNAPSHOT["sample"]
+
+
+def invitation_ids(kind: str) -> list[int]:
+    with system(db.session):
+        return list(db.session.scalars(select(Invitation.id).where(Invitation.kind == kind)))
+
+
+def notification_of(user_id: int) -> int | None:
+    with system(db.session):
+        return db.session.scalars(
+            select(Notification.id).where(Notification.user_id == user_id).order_by(Notification.id)
+        ).first()
+
+
+def fingerprint() -> dict:
+    """Every row of every table: compare before and after to prove nothing changed."""
+    db.session.remove()
+    with db.engine.connect() as conn:
+        return {
+            table.name: sorted(
+                (tuple(str(v) for v in row) for row in conn.execute(table.select())), key=str
+            )
+            for table in db.metadata.sorted_tables
+        }

@@ -1,0 +1,145 @@
+"""Every escape from tenant scoping in portal/ is listed here, with the reason it is safe.
+
+The scan finds, with Python's own parser (comments and docstrings do not count):
+- `ALL_TENANTS` / `all_tenants=` / "all_tenants": a query that skips the tenant filter;
+- `system(...)`: a block with no filter and no write guard;
+- `bound(...)` / `bind(...)`: a block acting as a chosen organisation (a write into it);
+- "tenant_system" / "tenant_scope": the session keys behind those, touched directly.
+
+A new use fails `test_every_escape_hatch_is_listed`: read it, make sure it cannot show or change
+another company's data on behalf of the wrong person, then add it to ALLOWED below as
+(file, function) -> why. Remove entries whose use is gone (`test_no_stale_entries`).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+
+# The mechanism itself: it defines and reads these names.
+MECHANISM = {"portal/tenancy.py"}
+
+ALLOWED: dict[tuple[str, str], str] = {
+    # --- sign-in and sessions: the organisation is not known until the user is -----------
+    ("portal/__init__.py", "_load_user"):
+        "loads the session's user by id (ALL_TENANTS) before the request is bound to its org",
+    ("portal/__init__.py", "_init_tenancy.bind_request_scope"):
+        "binds each request to the signed-in user's own organisation (or to none)",
+    ("portal/services/auth.py", "find_user_by_email"):
+        "sign-in and password reset know only the email; the caller checks the password/token",
+    ("portal/services/auth.py", "authenticate"):
+        "after the password matched, writes last_login_at/rehash as the user's own org",
+    ("portal/services/auth.py", "reset_password"):
+        "the unguessable reset token names the user; writes the new password as their own org",
+    ("portal/services/users.py", "email_taken"):
+        "an email signs in to exactly one account, so uniqueness is checked across all orgs; "
+        "answers only yes/no",
+    # --- invitations: the invitee is not (yet) a member of the inviting organisation ------
+    ("portal/services/invitations.py", "find_by_token"):
+        "the unguessable invitation token is the only key; the invitee has no org yet",
+    ("portal/services/invitations.py", "accept_invitation"):
+        "creates the invited user inside the inviting organisation named by the token",
+    ("portal/blueprints/invitations/views.py", "accept"):
+        "signs the freshly created user in; loading them needs their new organisation's scope",
+    ("portal/services/supplier_invitations.py", "find_by_token"):
+        "the unguessable supplier-invitation token is the only key; the invitee is another org",
+    ("portal/services/supplier_invitations.py", "_link_for_buyer"):
+        "consumes the buyer's invitation and creates the link in the buyer's scope, nothing else",
+    ("portal/services/supplier_invitations.py", "register_supplier"):
+        "creates the new supplier organisation's first user inside that new organisation",
+    ("portal/services/suppliers.py", "find_link_between"):
+        "a blocked link is hidden from the supplier; accepting/inviting must still see it "
+        "(returned to services only, never rendered to the other side)",
+    ("portal/services/suppliers.py", "_attach_actors"):
+        "names the supplier-side actors of timeline events the filter already admitted",
+    # --- the filter's own plumbing ---------------------------------------------------------
+    ("portal/blueprints/requisitions/lists.py", "export.generate"):
+        "the streamed CSV runs after the request's binding is gone: re-binds the same scope",
+    # --- seeding and maintenance (CLI) -------------------------------------------------------
+    ("portal/services/demo.py", "_user"):
+        "idempotent demo seeding looks for an existing user by email (runs under system())",
+    ("portal/services/demo_requisitions.py", "_people"):
+        "idempotent demo seeding of extra approvers looks them up by email (under system())",
+    ("portal/cli.py", "register_cli.seed_demo_command"):
+        "seeding the demo world writes into every organisation",
+    ("portal/cli.py", "register_cli.create_admin_command"):
+        "creates a new organisation and its first admin from the command line",
+    ("portal/cli.py", "register_cli.send_reminders_command"):
+        "the reminder job runs once per buying organisation, bound to each in turn",
+}
+
+_SESSION_KEYS = {"all_tenants", "tenant_system", "tenant_scope"}
+_CALLS = {"system", "bound", "bind"}
+
+
+def _escapes(path: Path) -> dict[str, set[str]]:
+    """qualified function name -> kinds of escape used in it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: dict[str, set[str]] = defaultdict(set)
+
+    def visit(node, owner: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = owner
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{owner}.{child.name}" if owner else child.name
+            kind = None
+            identifier = getattr(child, "id", None) or getattr(child, "attr", None)
+            if isinstance(child, ast.Name | ast.Attribute) and identifier == "ALL_TENANTS":
+                kind = "ALL_TENANTS"
+            elif isinstance(child, ast.keyword) and child.arg == "all_tenants":
+                kind = "all_tenants="
+            elif isinstance(child, ast.Constant) and child.value in _SESSION_KEYS:
+                kind = repr(child.value)
+            elif isinstance(child, ast.Call):
+                func = child.func
+                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if called in _CALLS:
+                    kind = f"{called}()"
+            if kind:
+                found[owner or "<module>"].add(kind)
+            visit(child, name)
+
+    visit(tree, "")
+    return found
+
+
+def _scan() -> dict[tuple[str, str], set[str]]:
+    uses = {}
+    for path in sorted(PORTAL.rglob("*.py")):
+        relative = path.relative_to(PORTAL.parent).as_posix()
+        if relative in MECHANISM:
+            continue
+        for function, kinds in _escapes(path).items():
+            uses[(relative, function)] = kinds
+    return uses
+
+
+def test_scan_finds_known_escapes():
+    uses = _scan()
+    assert "ALL_TENANTS" in uses[("portal/__init__.py", "_load_user")]
+    assert "bind()" in uses[("portal/__init__.py", "_init_tenancy.bind_request_scope")]
+    assert "system()" in uses[("portal/cli.py", "register_cli.seed_demo_command")]
+
+
+def test_every_escape_hatch_is_listed():
+    unlisted = {key: kinds for key, kinds in _scan().items() if key not in ALLOWED}
+    assert not unlisted, (
+        "New cross-tenant escape hatches in portal/: "
+        + "; ".join(f"{path}:{fn} uses {', '.join(sorted(kinds))}"
+                    for (path, fn), kinds in sorted(unlisted.items()))
+        + ". Each one must be rare and safe: read it, make sure it cannot show or change another "
+        "company's data for the wrong person, then list it with the reason in ALLOWED in "
+        f"{Path(__file__).name}."
+    )
+
+
+def test_no_stale_entries():
+    stale = sorted(set(ALLOWED) - set(_scan()))
+    assert not stale, f"ALLOWED lists uses that are gone; remove them: {stale}"
+
+
+def test_every_entry_says_why():
+    assert all(len(why) > 20 for why in ALLOWED.values())

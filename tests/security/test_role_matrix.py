@@ -1,0 +1,192 @@
+"""Role x endpoint: the status every role gets from every route (GET; POST without data for
+POST-only routes), with URL arguments naming objects of the signed-in user's own organisation.
+
+A new endpoint fails `test_every_endpoint_has_an_entry` until it has a row in EXPECTED. To add
+one, read the view: what does each role get? Columns: anonymous, buyer (buyer@acme), approver
+(approver@acme), admin (admin@acme), supplier_admin (sales@nordwind). Values: a status code,
+LOGIN (302 to the sign-in page) or R (302 anywhere else: done, or sent to the right page).
+A supplier's URL for a buyer-only object (a requisition, a budget) names Acme's object.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+
+from tests.security.conftest import ROLE_USERS
+from tests.security.routes import endpoints, missing_providers, url_values
+
+LOGIN = "login"
+R = 302
+ROLES = ("anonymous", "buyer", "approver", "admin", "supplier_admin")
+
+
+def row(anonymous, buyer, approver, admin, supplier_admin) -> dict:
+    return dict(zip(ROLES, (anonymous, buyer, approver, admin, supplier_admin), strict=True))
+
+
+# fmt: off
+EXPECTED = {
+    # admin
+    "admin.audit": row(LOGIN, 403, 403, 200, 200),
+    "admin.invitation_resend": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.invitation_revoke": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.invite": row(LOGIN, 403, 403, 200, 200),
+    "admin.organization": row(LOGIN, 403, 403, 200, 200),
+    "admin.user": row(LOGIN, 403, 403, 200, 200),
+    "admin.user_deactivate": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.user_reactivate": row(LOGIN, 403, 403, 403, 403),  # POST
+    "admin.user_roles": row(LOGIN, 403, 403, 422, 422),  # POST
+    "admin.users": row(LOGIN, 403, 403, 200, 200),
+    # approvals
+    "approvals.badge": row(286, 286, 200, 200, 286),
+    "approvals.bulk": row(LOGIN, 403, R, R, 403),  # POST
+    "approvals.decide": row(LOGIN, 403, 422, 422, 403),  # POST
+    "approvals.delegation_revoke": row(LOGIN, 403, R, 403, 403),  # POST
+    "approvals.delegations": row(LOGIN, 403, 200, 200, 403),
+    "approvals.email_decision": row(LOGIN, 403, 200, 200, 404),
+    "approvals.inbox": row(LOGIN, 403, 200, 200, 403),
+    "approvals.policy": row(LOGIN, 403, 403, 200, 403),
+    "approvals.policy_preview": row(LOGIN, 403, 403, 422, 403),
+    "approvals.policy_settings": row(LOGIN, 403, 403, 422, 403),  # POST
+    "approvals.step_delete": row(LOGIN, 403, 403, R, 403),  # POST
+    "approvals.step_edit": row(LOGIN, 403, 403, 200, 403),
+    "approvals.step_move": row(LOGIN, 403, 403, 400, 403),  # POST
+    "approvals.step_new": row(LOGIN, 403, 403, 200, 403),
+    # auth
+    "auth.account": row(LOGIN, 200, 200, 200, 200),
+    "auth.change_password": row(LOGIN, 422, 422, 422, 422),  # POST
+    "auth.forgot_password": row(200, 200, 200, 200, 200),
+    "auth.login": row(200, R, R, R, R),
+    "auth.logout": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # POST
+    "auth.reset_password": row(200, 200, 200, 200, 200),
+    "auth.set_language": row(R, R, R, R, R),  # POST
+    # budgets
+    "budgets.close": row(LOGIN, 403, 403, R, 404),  # POST
+    "budgets.detail": row(LOGIN, 403, 200, 200, 403),
+    "budgets.export": row(LOGIN, 403, 200, 200, 403),
+    "budgets.import_csv": row(LOGIN, 403, 403, 200, 403),
+    "budgets.import_sample": row(LOGIN, 403, 403, 200, 403),
+    "budgets.index": row(LOGIN, 403, 200, 200, 403),
+    "budgets.new": row(LOGIN, 403, 403, 200, 403),
+    "budgets.revise": row(LOGIN, 403, 403, R, 404),  # POST
+    # catalog
+    "catalog.categories": row(LOGIN, 403, 403, 200, 403),
+    "catalog.deactivate": row(LOGIN, 403, 403, R, 403),  # POST
+    "catalog.deactivate_category": row(LOGIN, 403, 403, R, 403),  # POST
+    "catalog.detail": row(LOGIN, 200, 200, 200, 403),
+    "catalog.edit": row(LOGIN, 403, 403, 200, 403),
+    "catalog.edit_category": row(LOGIN, 403, 403, 200, 403),
+    "catalog.import_items": row(LOGIN, 403, 403, 200, 403),
+    "catalog.index": row(LOGIN, 200, 200, 200, 403),
+    "catalog.new": row(LOGIN, 403, 403, 200, 403),
+    "catalog.new_category": row(LOGIN, 403, 403, 200, 403),
+    "catalog.reactivate": row(LOGIN, 403, 403, 403, 403),  # POST
+    "catalog.reactivate_category": row(LOGIN, 403, 403, 403, 403),  # POST
+    "catalog.sample_csv": row(LOGIN, 403, 403, 200, 403),
+    # cost_centers
+    "cost_centers.deactivate": row(LOGIN, 403, 403, R, 403),  # POST
+    "cost_centers.edit": row(LOGIN, 403, 403, 200, 403),
+    "cost_centers.index": row(LOGIN, 403, 403, 200, 403),
+    "cost_centers.new": row(LOGIN, 403, 403, 200, 403),
+    "cost_centers.reactivate": row(LOGIN, 403, 403, 403, 403),  # POST
+    # dashboard
+    "dashboard.index": row(LOGIN, 200, 200, 200, 200),
+    # invitations
+    "invitations.accept": row(200, 200, 200, 200, 200),
+    # notifications
+    "notifications.badge": row(286, 200, 200, 200, 200),
+    "notifications.index": row(LOGIN, 200, 200, 200, 200),
+    "notifications.open": row(LOGIN, R, R, R, R),  # POST
+    "notifications.read_all": row(LOGIN, R, R, R, R),  # POST
+    # requisitions
+    "requisitions.add_line": row(LOGIN, 422, 403, 403, 404),  # POST
+    "requisitions.all": row(LOGIN, 403, 200, 200, 403),
+    "requisitions.attach": row(LOGIN, 422, 422, 422, 404),  # POST
+    "requisitions.cancel": row(LOGIN, R, 403, 403, 404),  # POST
+    "requisitions.catalog_search": row(LOGIN, R, 403, 403, 404),
+    "requisitions.comment": row(LOGIN, 422, 422, 422, 404),  # POST
+    "requisitions.detail": row(LOGIN, 200, 200, 200, 404),
+    "requisitions.download": row(LOGIN, 200, 200, 200, 404),
+    "requisitions.duplicate": row(LOGIN, R, 403, 403, 404),  # POST
+    "requisitions.edit": row(LOGIN, 200, 403, 403, 404),
+    "requisitions.export": row(LOGIN, 200, 200, 200, 403),
+    "requisitions.index": row(LOGIN, 200, R, R, 403),
+    "requisitions.line": row(LOGIN, R, 403, 403, 404),
+    "requisitions.line_edit": row(LOGIN, R, 403, 403, 404),
+    "requisitions.line_prefill": row(LOGIN, R, 403, 403, 404),
+    "requisitions.new": row(LOGIN, 200, 403, 403, 403),
+    "requisitions.remove_line": row(LOGIN, R, 403, 403, 404),  # POST
+    "requisitions.submit": row(LOGIN, R, 403, 403, 404),  # POST
+    # supplier
+    "supplier.customer": row(LOGIN, 403, 403, 403, 200),
+    "supplier.customers": row(LOGIN, 403, 403, 403, 200),
+    "supplier.join": row(200, 200, 200, 200, 200),
+    # suppliers
+    "suppliers.block": row(LOGIN, 403, 403, 422, 403),  # POST
+    "suppliers.detail": row(LOGIN, 200, 200, 200, 403),
+    "suppliers.index": row(LOGIN, 200, 200, 200, 403),
+    "suppliers.invitations": row(LOGIN, 403, 403, 200, 403),
+    "suppliers.invite": row(LOGIN, 403, 403, 200, 403),
+    "suppliers.resend_invitation": row(LOGIN, 403, 403, R, 403),  # POST
+    "suppliers.revoke_invitation": row(LOGIN, 403, 403, R, 403),  # POST
+    "suppliers.terms": row(LOGIN, 403, 403, 422, 403),  # POST
+    "suppliers.unblock": row(LOGIN, 403, 403, R, 403),  # POST
+}
+# fmt: on
+
+
+def observed(response):
+    if response.status_code in (301, 302, 303):
+        return LOGIN if urlsplit(response.headers["Location"]).path == "/login" else R
+    return response.status_code
+
+
+def request_as(app, sample, endpoint: str, role: str):
+    """The request the matrix makes for `role` on `endpoint`; returns the response."""
+    rule, methods = endpoints(app)[endpoint]
+    email = ROLE_USERS.get(role)
+    org = sample.org_key(email) if email else "acme"
+    with app.test_request_context():
+        url = url_for(endpoint, **url_values(sample, endpoint, rule, org, email))
+    client = app.test_client()
+    if email:
+        sample.login(client, email)
+    return client.open(url, method="GET" if "GET" in methods else "POST")
+
+
+def test_every_endpoint_has_an_entry(app):
+    routes = set(endpoints(app))
+    missing = sorted(routes - set(EXPECTED))
+    assert not missing, (
+        f"endpoints without a row in EXPECTED ({__file__}): {missing}. Read each view and add "
+        "row(anonymous, buyer, approver, admin, supplier_admin) with the status each role gets."
+    )
+    stale = sorted(set(EXPECTED) - routes)
+    assert not stale, f"EXPECTED has rows for endpoints that no longer exist: {stale}"
+
+
+def test_every_url_argument_can_be_filled(app):
+    problems = missing_providers(app)
+    assert not problems, "add providers in tests/security/routes.py: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+def test_role_gets_expected_status(app, sample, endpoint):
+    if endpoint not in endpoints(app):
+        pytest.fail(f"{endpoint} is in EXPECTED but no longer routed")
+    wrong = {}
+    for role, expected in EXPECTED[endpoint].items():
+        got = observed(request_as(app, sample, endpoint, role))
+        if got != expected:
+            wrong[role] = f"expected {expected}, got {got}"
+    assert not wrong, f"{endpoint}: {wrong}"
+
+
+def test_refusals_render_the_portal_error_page(app, sample):
+    response = request_as(app, sample, "admin.users", "buyer")
+    assert response.status_code == 403
+    assert 'class="error-page"' in response.text
+    assert 'class="topbar"' in response.text  # the signed-in layout, not a bare error

@@ -1,0 +1,181 @@
+"""The demo world's requisitions (portal/services/demo_requisitions.py): every state, real
+trails, idempotent, and nothing routed to nobody."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.domain.approval import TaskStatus, eligible
+from portal.domain.requisition import RequisitionStatus
+from portal.extensions import db
+from portal.models import (
+    ApprovalAssignment,
+    ApprovalStep,
+    ApprovalTask,
+    AuditEvent,
+    DecisionToken,
+    Delegation,
+    Notification,
+    Requisition,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import approvals, mail
+from portal.services.demo import seed_demo
+from portal.tenancy import system
+from tests.conftest import World
+from tests.services.reqkit import acting_for, services
+
+S = RequisitionStatus
+EXPOSED = {S.DRAFT, S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}
+COUNTED = [Requisition, ApprovalTask, ApprovalAssignment, ApprovalStep, AuditEvent, Notification,
+           Delegation, DecisionToken, User]
+
+
+@pytest.fixture
+def demo(app, world) -> World:
+    """The full demo world, documents included (the tests' `world` stops before them)."""
+    with system(db.session):
+        built = seed_demo()
+        db.session.commit()
+    return World(orgs=built["orgs"], users=built["users"])
+
+
+def _counts() -> dict:
+    with system(db.session):
+        return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED}
+
+
+def _requisitions(org) -> list[Requisition]:
+    with system(db.session):
+        return list(db.session.scalars(
+            select(Requisition).where(Requisition.organization_id == org.id)
+            .order_by(Requisition.id)))
+
+
+def test_seeding_twice_creates_nothing_new(app, demo):
+    before = _counts()
+    with system(db.session):
+        seed_demo()
+        db.session.commit()
+    assert _counts() == before
+    assert before["Requisition"] >= 15
+
+
+def test_acme_has_every_status_and_globex_some(demo):
+    assert {r.status for r in _requisitions(demo.acme)} == EXPOSED
+    assert {r.status for r in _requisitions(demo.globex)} >= {S.DRAFT, S.PENDING, S.APPROVED}
+
+
+def test_buyer2_and_globex_have_their_own(demo):
+    acme = _requisitions(demo.acme)
+    assert sum(r.requester_id == demo.user("buyer2@acme").id for r in acme) >= 3
+    assert all(r.currency == "EUR" for r in _requisitions(demo.globex))
+    assert all(r.currency == "PLN" for r in acme)
+
+
+def test_the_board_users_exist_and_sit_on_the_board_step(demo):
+    ceo, coo = demo.user("ceo@acme"), demo.user("coo@acme")
+    assert (ceo.full_name, coo.full_name) == ("Zofia Wójcik", "Tomasz Kamiński")
+    assert ceo.approval_limit is None and coo.approval_limit is None
+    with system(db.session):
+        policy = approvals.policy_for(demo.acme.id)
+        assert [s.name for s in policy.steps] == ["Cost centre manager", "CFO approval",
+                                                  "Board: IT investments"]
+        board = policy.steps[2]
+        assert {m.user_id for m in board.members} == {demo.user("cfo@acme").id, ceo.id, coo.id}
+        assert (board.quorum_n, board.category.code, board.min_amount) == (2, "IT", 50000)
+        assert policy.escalation_user_id == demo.user("admin@acme").id
+        assert (policy.reminder_hours, policy.escalation_hours) == (24, 72)
+        globex = approvals.policy_for(demo.globex.id)
+        assert [s.approver_kind for s in globex.steps] == ["cost_center_manager", "approver_limit"]
+
+
+def test_each_task_of_a_pending_requisition_has_an_eligible_assignee(demo):
+    checked = 0
+    with system(db.session):
+        for org in (demo.acme, demo.globex):
+            people = approvals.directory(org.id)
+            for req in _requisitions(org):
+                if req.status != S.PENDING:
+                    continue
+                facts = approvals.facts_for(req)
+                for task in approvals.tasks_of(req, req.approval_round):
+                    if task.status not in (TaskStatus.PENDING, TaskStatus.WAITING):
+                        continue
+                    assert any(eligible(people[a.user_id], facts) for a in task.assignments
+                               if a.decision is None), (req.number, task.name)
+                    checked += 1
+    assert checked >= 5
+
+
+def test_the_approved_ones_went_through_every_step_of_their_round(demo):
+    with system(db.session):
+        for req in _requisitions(demo.acme) + _requisitions(demo.globex):
+            if req.status == S.APPROVED:
+                tasks = approvals.tasks_of(req, req.approval_round)
+                assert tasks and all(t.status == TaskStatus.APPROVED for t in tasks), req.number
+
+
+def test_one_decision_by_a_delegate_names_both(demo):
+    with system(db.session):
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.organization_id == demo.acme.id,
+            AuditEvent.on_behalf_of_id.is_not(None))).all()
+        assert [(e.actor.full_name, e.on_behalf_of.full_name) for e in events] == [
+            ("Zofia Wójcik", "Ewa Lewandowska")]
+        delegation = db.session.scalars(select(Delegation)).one()
+        today = utcnow().date()
+        assert delegation.starts_on <= today <= delegation.ends_on
+        assert delegation.starts_on <= events[0].created_at.date()
+
+
+def test_reject_and_return_carry_comments(demo):
+    with system(db.session):
+        for action in ("requisition.rejected", "requisition.returned"):
+            (event,) = db.session.scalars(select(AuditEvent).where(
+                AuditEvent.organization_id == demo.acme.id, AuditEvent.action == action)).all()
+            assert len(event.comment) > 10
+        returned = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "requisition.returned")).one()
+        assert returned.actor.email == "cfo@acme.example"
+
+
+def test_timelines_read_in_order_over_the_past_weeks(demo):
+    now = utcnow()
+    with system(db.session):
+        reqs = _requisitions(demo.acme)
+        assert min(r.created_at for r in reqs) < now - timedelta(days=14)
+        # numbers follow creation
+        assert sorted(reqs, key=lambda r: r.created_at) == sorted(reqs, key=lambda r: r.number)
+        for req in reqs:
+            events = db.session.scalars(select(AuditEvent).where(
+                AuditEvent.object_type == "Requisition", AuditEvent.object_id == req.id)
+                .order_by(AuditEvent.id)).all()
+            times = [e.created_at for e in events]
+            assert times == sorted(times), req.number
+            assert timedelta(0) <= times[0] - req.created_at < timedelta(minutes=1)
+            assert all(t <= now for t in times)
+            assert req.updated_at <= now
+            if req.submitted_at:
+                assert req.created_at <= req.submitted_at <= now
+            for task in approvals.tasks_of(req):
+                if task.activated_at and task.decided_at:
+                    assert task.activated_at <= task.decided_at <= now
+
+
+def test_the_reminder_job_has_work_and_does_it_once(app, demo):
+    with services(app), acting_for(demo.acme):
+        first = approvals.send_reminders(demo.acme.id)
+        again = approvals.send_reminders(demo.acme.id)
+    assert first["reminded"] >= 3 and first["escalated"] >= 2
+    assert again == {"reminded": 0, "escalated": 0}
+
+
+def test_seeding_leaves_no_mail_in_the_test_outbox(demo):
+    assert mail.outbox == []
+    with system(db.session):
+        assert db.session.scalar(select(func.count(Notification.id))) > 20

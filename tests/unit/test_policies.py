@@ -1,0 +1,307 @@
+"""One test per policy rule (portal/policies.py): each rule has an allow and a deny case.
+
+Stand-in users and objects keep these free of the database. `test_every_rule_is_tested` fails
+when a rule is added to RULES without cases here: add at least one allowed and one refused case
+to CASES below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+
+from portal.domain.budget import BudgetStatus
+from portal.domain.requisition import RequisitionStatus
+from portal.domain.roles import Role
+from portal.models.org import LinkStatus, OrgKind
+from portal.policies import RULES, can
+
+ACME, GLOBEX, NORDWIND = 1, 2, 3
+
+
+@dataclass
+class StandIn:
+    """What the rules read of a user: id, organisation (kind), roles, active flag."""
+
+    name: str
+    kind: OrgKind
+    roles: set = field(default_factory=set)
+    organization_id: int = ACME
+    id: int = 100
+    is_active: bool = True
+    is_authenticated: bool = True
+
+    @property
+    def organization(self):
+        return SimpleNamespace(id=self.organization_id, kind=self.kind)
+
+    def has_role(self, *roles) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+BUYER = StandIn("buyer", OrgKind.BUYER, {Role.BUYER}, id=101)
+BUYER2 = StandIn("buyer2", OrgKind.BUYER, {Role.BUYER}, id=102)
+APPROVER = StandIn("approver", OrgKind.BUYER, {Role.APPROVER}, id=103)
+ADMIN = StandIn("admin", OrgKind.BUYER, {Role.ADMIN}, id=104)
+GLOBEX_ADMIN = StandIn("globex_admin", OrgKind.BUYER, {Role.ADMIN}, GLOBEX, id=201)
+SUPPLIER_ADMIN = StandIn(
+    "supplier_admin", OrgKind.SUPPLIER, {Role.SUPPLIER_ADMIN, Role.SUPPLIER_SALES}, NORDWIND, 301
+)
+SUPPLIER_SALES = StandIn("supplier_sales", OrgKind.SUPPLIER, {Role.SUPPLIER_SALES}, NORDWIND, 302)
+INACTIVE_ADMIN = StandIn("inactive_admin", OrgKind.BUYER, {Role.ADMIN}, id=105, is_active=False)
+
+
+def member(org=ACME, active=True):
+    return SimpleNamespace(organization_id=org, is_active=active, id=150)
+
+
+def link(status):
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND, status=status)
+
+
+def invitation(org=ACME, accepted=False, revoked=False):
+    return SimpleNamespace(
+        organization_id=org, accepted_at="2026-01-01" if accepted else None,
+        revoked_at="2026-01-01" if revoked else None,
+    )
+
+
+def supplier_invitation(org=ACME, kind="supplier", accepted=False, revoked=False):
+    return SimpleNamespace(**vars(invitation(org, accepted, revoked)), kind=kind)
+
+
+def switchable(active=True):
+    """An item, category or cost centre."""
+    return SimpleNamespace(organization_id=ACME, is_active=active)
+
+
+def budget(status=BudgetStatus.OPEN):
+    return SimpleNamespace(organization_id=ACME, status=status)
+
+
+def requisition(status=RequisitionStatus.DRAFT, requester=BUYER):
+    return SimpleNamespace(organization_id=ACME, requester_id=requester.id, status=status)
+
+
+S = RequisitionStatus
+# (rule, user, object, expected)
+CASES = [
+    ("dashboard.view", BUYER, None, True),
+    ("dashboard.view", SUPPLIER_SALES, None, True),
+    ("dashboard.view", INACTIVE_ADMIN, None, False),
+    ("account.manage", SUPPLIER_SALES, None, True),
+    ("account.manage", INACTIVE_ADMIN, None, False),
+    ("notifications.view", BUYER, None, True),
+    ("notifications.view", INACTIVE_ADMIN, None, False),
+    ("users.manage", ADMIN, None, True),
+    ("users.manage", SUPPLIER_ADMIN, None, True),
+    ("users.manage", BUYER, None, False),
+    ("users.manage", APPROVER, None, False),
+    ("users.manage", SUPPLIER_SALES, None, False),
+    ("users.edit", ADMIN, member(), True),
+    ("users.edit", ADMIN, None, True),
+    ("users.edit", ADMIN, member(org=GLOBEX), False),
+    ("users.edit", BUYER, member(), False),
+    ("users.edit", SUPPLIER_ADMIN, member(org=NORDWIND), True),
+    ("users.invite", ADMIN, None, True),
+    ("users.invite", SUPPLIER_ADMIN, None, True),
+    ("users.invite", APPROVER, None, False),
+    ("users.invite", SUPPLIER_SALES, None, False),
+    ("users.deactivate", ADMIN, member(active=True), True),
+    ("users.deactivate", ADMIN, member(active=False), False),
+    ("users.deactivate", ADMIN, member(org=GLOBEX), False),
+    ("users.deactivate", BUYER, member(), False),
+    ("users.reactivate", ADMIN, member(active=False), True),
+    ("users.reactivate", ADMIN, member(active=True), False),
+    ("users.reactivate", ADMIN, member(org=GLOBEX, active=False), False),
+    ("users.reactivate", APPROVER, member(active=False), False),
+    ("invitations.revoke", ADMIN, invitation(), True),
+    ("invitations.revoke", ADMIN, invitation(accepted=True), False),
+    ("invitations.revoke", ADMIN, invitation(revoked=True), False),
+    ("invitations.revoke", ADMIN, invitation(org=GLOBEX), False),
+    ("invitations.revoke", BUYER, invitation(), False),
+    ("invitations.resend", ADMIN, invitation(), True),
+    ("invitations.resend", SUPPLIER_ADMIN, invitation(org=NORDWIND), True),
+    ("invitations.resend", ADMIN, invitation(accepted=True), False),
+    ("invitations.resend", GLOBEX_ADMIN, invitation(), False),
+    ("invitations.resend", SUPPLIER_SALES, invitation(org=NORDWIND), False),
+    ("org.edit", ADMIN, None, True),
+    ("org.edit", SUPPLIER_ADMIN, None, True),
+    ("org.edit", APPROVER, None, False),
+    ("org.edit", SUPPLIER_SALES, None, False),
+    ("audit.view", ADMIN, None, True),
+    ("audit.view", SUPPLIER_ADMIN, None, True),
+    ("audit.view", BUYER, None, False),
+    ("audit.view", SUPPLIER_SALES, None, False),
+    ("suppliers.view", BUYER, None, True),
+    ("suppliers.view", APPROVER, None, True),
+    ("suppliers.view", SUPPLIER_ADMIN, None, False),
+    ("suppliers.manage", ADMIN, None, True),
+    ("suppliers.manage", BUYER, None, False),
+    ("suppliers.manage", SUPPLIER_ADMIN, None, False),
+    ("suppliers.block", ADMIN, link(LinkStatus.ACTIVE), True),
+    ("suppliers.block", ADMIN, link(LinkStatus.BLOCKED), False),
+    ("suppliers.block", BUYER, link(LinkStatus.ACTIVE), False),
+    ("suppliers.unblock", ADMIN, link(LinkStatus.BLOCKED), True),
+    ("suppliers.unblock", ADMIN, link(LinkStatus.ACTIVE), False),
+    ("suppliers.unblock", APPROVER, link(LinkStatus.BLOCKED), False),
+    ("suppliers.edit_terms", ADMIN, link(LinkStatus.ACTIVE), True),
+    ("suppliers.edit_terms", ADMIN, SimpleNamespace(organization_id=GLOBEX), False),
+    ("suppliers.edit_terms", BUYER, link(LinkStatus.ACTIVE), False),
+    ("suppliers.edit_terms", SUPPLIER_ADMIN, None, False),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(), True),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(kind="user"), False),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(revoked=True), False),
+    ("supplier_invitation.revoke", GLOBEX_ADMIN, supplier_invitation(), False),
+    ("supplier_invitation.revoke", APPROVER, supplier_invitation(), False),
+    ("supplier_invitation.resend", ADMIN, supplier_invitation(), True),
+    ("supplier_invitation.resend", ADMIN, supplier_invitation(accepted=True), False),
+    ("supplier_invitation.resend", SUPPLIER_ADMIN, None, False),
+    ("catalog.view", BUYER, None, True),
+    ("catalog.view", APPROVER, None, True),
+    ("catalog.view", SUPPLIER_ADMIN, None, False),
+    ("catalog.manage", ADMIN, None, True),
+    ("catalog.manage", BUYER, None, False),
+    ("catalog.manage", SUPPLIER_ADMIN, None, False),
+    ("catalog.deactivate", ADMIN, switchable(active=True), True),
+    ("catalog.deactivate", ADMIN, switchable(active=False), False),
+    ("catalog.deactivate", BUYER, switchable(active=True), False),
+    ("catalog.reactivate", ADMIN, switchable(active=False), True),
+    ("catalog.reactivate", ADMIN, switchable(active=True), False),
+    ("catalog.reactivate", APPROVER, switchable(active=False), False),
+    ("cost_centers.manage", ADMIN, None, True),
+    ("cost_centers.manage", APPROVER, None, False),
+    ("cost_centers.manage", SUPPLIER_ADMIN, None, False),
+    ("cost_centers.deactivate", ADMIN, switchable(active=True), True),
+    ("cost_centers.deactivate", ADMIN, switchable(active=False), False),
+    ("cost_centers.deactivate", BUYER, switchable(active=True), False),
+    ("cost_centers.reactivate", ADMIN, switchable(active=False), True),
+    ("cost_centers.reactivate", ADMIN, switchable(active=True), False),
+    ("cost_centers.reactivate", SUPPLIER_ADMIN, None, False),
+    ("budgets.view", APPROVER, None, True),
+    ("budgets.view", ADMIN, None, True),
+    ("budgets.view", BUYER, None, False),
+    ("budgets.view", SUPPLIER_ADMIN, None, False),
+    ("budgets.manage", ADMIN, budget(), True),
+    ("budgets.manage", ADMIN, None, True),
+    ("budgets.manage", ADMIN, budget(BudgetStatus.CLOSED), False),
+    ("budgets.manage", APPROVER, None, False),
+    ("customers.view", SUPPLIER_SALES, None, True),
+    ("customers.view", SUPPLIER_ADMIN, None, True),
+    ("customers.view", ADMIN, None, False),
+    ("supplier_invitation.accept", SUPPLIER_ADMIN, None, True),
+    ("supplier_invitation.accept", SUPPLIER_SALES, None, False),
+    ("supplier_invitation.accept", ADMIN, None, False),
+    ("requisitions.create", BUYER, None, True),
+    ("requisitions.create", APPROVER, None, False),
+    ("requisitions.create", SUPPLIER_SALES, None, False),
+    ("requisitions.view_all", APPROVER, None, True),
+    ("requisitions.view_all", ADMIN, None, True),
+    ("requisitions.view_all", BUYER, None, False),
+    ("requisitions.view_all", SUPPLIER_ADMIN, None, False),
+    ("requisitions.view", BUYER, None, True),
+    ("requisitions.view", BUYER, requisition(), True),
+    ("requisitions.view", BUYER2, requisition(), False),
+    ("requisitions.view", APPROVER, requisition(), True),
+    ("requisitions.view", SUPPLIER_ADMIN, None, False),
+    ("requisitions.edit", BUYER, None, True),
+    ("requisitions.edit", BUYER, requisition(), True),
+    ("requisitions.edit", BUYER, requisition(S.PENDING), False),
+    ("requisitions.edit", BUYER2, requisition(), False),
+    ("requisitions.edit", APPROVER, None, False),
+    ("requisitions.submit", BUYER, requisition(), True),
+    ("requisitions.submit", BUYER, requisition(S.APPROVED), False),
+    ("requisitions.submit", ADMIN, requisition(), False),
+    ("requisitions.cancel", BUYER, requisition(S.DRAFT), True),
+    ("requisitions.cancel", BUYER, requisition(S.PENDING), True),
+    ("requisitions.cancel", BUYER2, requisition(S.PENDING), False),
+    ("requisitions.cancel", BUYER, requisition(S.APPROVED), False),
+    ("requisitions.cancel", ADMIN, requisition(S.APPROVED), True),
+    ("requisitions.cancel", ADMIN, requisition(S.ORDERED), False),
+    ("requisitions.cancel", BUYER, None, False),
+    ("requisitions.duplicate", BUYER, requisition(S.REJECTED), True),
+    ("requisitions.duplicate", BUYER2, requisition(), False),
+    ("requisitions.duplicate", APPROVER, requisition(), False),
+    ("requisitions.comment", APPROVER, requisition(S.PENDING), True),
+    ("requisitions.comment", BUYER2, requisition(S.PENDING), False),
+    ("requisitions.attach", BUYER, requisition(S.PENDING), True),
+    ("requisitions.attach", BUYER, requisition(S.APPROVED), False),
+    ("requisitions.attach", BUYER2, requisition(), False),
+    ("approvals.inbox", APPROVER, None, True),
+    ("approvals.inbox", ADMIN, None, True),
+    ("approvals.inbox", BUYER, None, False),
+    ("approvals.decide", APPROVER, None, True),
+    ("approvals.decide", SUPPLIER_ADMIN, None, False),
+    ("approvals.policy", ADMIN, None, True),
+    ("approvals.policy", APPROVER, None, False),
+    ("delegations.manage", APPROVER, None, True),
+    ("delegations.manage", BUYER, None, False),
+]
+
+
+def supplier_invitation(org=ACME, accepted=False, revoked=False, kind="supplier"):
+    return SimpleNamespace(
+        organization_id=org, kind=kind, accepted_at="2026-01-01" if accepted else None,
+        revoked_at="2026-01-01" if revoked else None,
+    )
+
+
+# Supplier links and supplier invitations (the suppliers feature).
+CASES += [
+    ("suppliers.edit_terms", ADMIN, link(LinkStatus.ACTIVE), True),
+    ("suppliers.edit_terms", ADMIN, link(LinkStatus.BLOCKED), True),
+    ("suppliers.edit_terms", GLOBEX_ADMIN, link(LinkStatus.ACTIVE), False),
+    ("suppliers.edit_terms", BUYER, link(LinkStatus.ACTIVE), False),
+    ("suppliers.edit_terms", SUPPLIER_ADMIN, link(LinkStatus.ACTIVE), False),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(), True),
+    ("supplier_invitation.revoke", ADMIN, None, True),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(accepted=True), False),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(revoked=True), False),
+    ("supplier_invitation.revoke", ADMIN, supplier_invitation(kind="user"), False),
+    ("supplier_invitation.revoke", GLOBEX_ADMIN, supplier_invitation(), False),
+    ("supplier_invitation.revoke", BUYER, supplier_invitation(), False),
+    ("supplier_invitation.resend", ADMIN, supplier_invitation(), True),
+    ("supplier_invitation.resend", ADMIN, supplier_invitation(accepted=True), False),
+    ("supplier_invitation.resend", APPROVER, supplier_invitation(), False),
+    ("supplier_invitation.resend", SUPPLIER_ADMIN, None, False),
+]
+
+def _case_id(case) -> str:
+    action, user, obj, expected = case
+    return f"{action}-{user.name}-{'obj' if obj is not None else 'none'}-{expected}"
+
+
+@pytest.mark.parametrize(("action", "user", "obj", "expected"), CASES, ids=map(_case_id, CASES))
+def test_rule(action, user, obj, expected):
+    assert can(user, action, obj) is expected
+
+
+def test_every_rule_is_tested():
+    """Fails when a rule in portal/policies.py has no allowed and refused case here."""
+    allowed = {action for action, _, _, expected in CASES if expected}
+    refused = {action for action, _, _, expected in CASES if not expected}
+    missing = sorted(set(RULES) - (allowed & refused))
+    assert not missing, (
+        f"policy rules without an allowed and a refused case in {__file__}: {missing}. "
+        "Add cases to CASES for each."
+    )
+    stale = sorted((allowed | refused) - set(RULES))
+    assert not stale, f"CASES name rules that no longer exist: {stale}"
+
+
+def test_can_refuses_anonymous_and_inactive_users_for_every_rule():
+    anonymous = SimpleNamespace(is_authenticated=False, is_active=False)
+    for action in RULES:
+        assert can(None, action) is False
+        assert can(anonymous, action) is False
+        assert can(INACTIVE_ADMIN, action) is False
+
+
+def test_can_refuses_an_unknown_action_loudly():
+    with pytest.raises(KeyError, match="no policy rule"):
+        can(ADMIN, "users.nuke")
