@@ -151,8 +151,10 @@ def _init_tenancy(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=63072000")
-        if current_user and getattr(current_user, "is_authenticated", False):
-            headers.setdefault("Cache-Control", "no-store")
+        if getattr(current_user, "is_authenticated", False) and request.endpoint != "static":
+            # Company data (pages, downloads: send_file says only "no-cache") never goes
+            # into a browser's or proxy's store; our static files still may.
+            headers["Cache-Control"] = "no-store"
         return add_vary(response)
 
     @app.teardown_request

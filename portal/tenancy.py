@@ -40,7 +40,11 @@ class TenantOwned:
 
     @declared_attr
     def organization_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(ForeignKey("organizations.id"), index=True, nullable=False)
+        # active_history: the flush guard sees the stored owner even when the attribute was
+        # set without being read first (a row moved out of another organisation).
+        return mapped_column(
+            ForeignKey("organizations.id"), index=True, nullable=False, active_history=True
+        )
 
 
 class SharedDocument:
@@ -51,11 +55,17 @@ class SharedDocument:
 
     @declared_attr
     def organization_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(ForeignKey("organizations.id"), index=True, nullable=False)
+        # active_history: the flush guard sees the stored owner even when the attribute was
+        # set without being read first (a row moved out of another organisation).
+        return mapped_column(
+            ForeignKey("organizations.id"), index=True, nullable=False, active_history=True
+        )
 
     @declared_attr
     def supplier_id(cls) -> Mapped[int | None]:  # noqa: N805
-        return mapped_column(ForeignKey("organizations.id"), index=True, nullable=True)
+        return mapped_column(
+            ForeignKey("organizations.id"), index=True, nullable=True, active_history=True
+        )
 
 
 class TenantChild:

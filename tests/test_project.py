@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from portal.services.demo import DEMO_PASSWORD, USERS
+from portal.services.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,11 +27,11 @@ def test_env_example_lists_every_variable_config_reads():
     assert read - listed == set(), "add these to .env.example"
 
 
-def test_readme_lists_every_demo_account_and_the_password():
+def test_readme_lists_every_demo_account_and_the_password(world):
     readme = (ROOT / "README.md").read_text()
     assert DEMO_PASSWORD in readme
-    missing = [email for _org, email, *_rest in USERS if f"`{email}`" not in readme]
-    assert missing == []
+    missing = [email for email in world.users if f"`{email}`" not in readme]
+    assert missing == [], "add these demo accounts to README.md"
 
 
 def test_readme_shows_the_two_commands_and_the_screenshot():

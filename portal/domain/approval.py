@@ -107,22 +107,70 @@ def step_applies(step: StepSpec, facts: Facts) -> bool:
     return step.category_id is None or step.category_id == facts.category_id
 
 
-def _conditions(step: StepSpec, facts: Facts) -> Msg:
-    parts = []
+# Why a step applies, one whole sentence per combination of its conditions (amount, cost
+# centre, category) and per fallback to the admins: the text is stored on the task and
+# translated when shown, so it must be a msgid of the catalogue, not pieces joined here (and
+# other languages need their own word order).
+_REASONS = {
+    (False, False, False): (
+        N_("Rule “%(step)s” applies to every requisition"),
+        N_("Rule “%(step)s” applies to every requisition; no eligible approver, so the company "
+           "admins decide"),
+    ),
+    (True, False, False): (
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s"),
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s; no eligible "
+           "approver, so the company admins decide"),
+    ),
+    (False, True, False): (
+        N_("Rule “%(step)s”: cost centre is %(cost_center)s"),
+        N_("Rule “%(step)s”: cost centre is %(cost_center)s; no eligible approver, so the "
+           "company admins decide"),
+    ),
+    (False, False, True): (
+        N_("Rule “%(step)s”: category is %(category)s"),
+        N_("Rule “%(step)s”: category is %(category)s; no eligible approver, so the company "
+           "admins decide"),
+    ),
+    (True, True, False): (
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+           "%(cost_center)s"),
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+           "%(cost_center)s; no eligible approver, so the company admins decide"),
+    ),
+    (True, False, True): (
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and category is "
+           "%(category)s"),
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and category is "
+           "%(category)s; no eligible approver, so the company admins decide"),
+    ),
+    (False, True, True): (
+        N_("Rule “%(step)s”: cost centre is %(cost_center)s and category is %(category)s"),
+        N_("Rule “%(step)s”: cost centre is %(cost_center)s and category is %(category)s; no "
+           "eligible approver, so the company admins decide"),
+    ),
+    (True, True, True): (
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+           "%(cost_center)s and category is %(category)s"),
+        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+           "%(cost_center)s and category is %(category)s; no eligible approver, so the company "
+           "admins decide"),
+    ),
+}
+
+
+def _conditions(step: StepSpec, facts: Facts, *, fallback: bool = False) -> Msg:
     params: dict = {"step": step.name}
     if step.min_amount is not None:
-        parts.append(N_("amount %(amount)s %(currency)s ≥ %(threshold)s"))
         params.update(amount=f"{facts.amount:,.2f}", currency=facts.currency,
                       threshold=f"{step.min_amount:,.2f}")
     if step.cost_center_id is not None:
-        parts.append(N_("cost centre is %(cost_center)s"))
         params["cost_center"] = step.cost_center_code or step.cost_center_id
     if step.category_id is not None:
-        parts.append(N_("category is %(category)s"))
         params["category"] = step.category_code or step.category_id
-    if not parts:
-        return Msg(N_("Rule “%(step)s” applies to every requisition"), params)
-    return Msg(N_("Rule “%(step)s”: ") + N_(" and ").join(parts), params)
+    key = (step.min_amount is not None, step.cost_center_id is not None,
+           step.category_id is not None)
+    return Msg(_REASONS[key][fallback], params)
 
 
 def _candidates(step: StepSpec, facts: Facts, people: dict[int, Person]) -> list[int]:
@@ -175,10 +223,7 @@ def route(steps: list[StepSpec], facts: Facts, people: dict[int, Person]) -> Pla
             # limit below the amount would leave the task stuck.
             approvers = sorted(p.id for p in people.values() if p.is_admin and eligible(p, facts))
             fallback = True
-            reason = Msg(
-                reason.text + N_("; no eligible approver, so the company admins decide"),
-                reason.params,
-            )
+            reason = _conditions(step, facts, fallback=True)
         if not approvers:
             plan.problem = Msg(
                 N_("Nobody can approve step “%(step)s”: ask your admin to fix the approval policy."),

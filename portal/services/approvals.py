@@ -192,7 +192,7 @@ def _notify_active(req: Requisition) -> None:
                 N_("%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s"),
                 link=link, kind="approval.requested",
                 email_extra_link=decide_link,
-                number=req.number, title=req.title, amount=f"{req.gross_total:,.2f}",
+                number=req.number, title=req.title, amount=req.gross_total,
                 currency=req.currency, step=task.name,
             )
 

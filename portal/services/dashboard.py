@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
@@ -105,3 +106,31 @@ def widgets_for(actor) -> list[str]:
     if actor.has_role(Role.ADMIN):
         sections.append("admin")
     return sections
+
+
+def budget_watch(actor, *, limit: int = 6) -> list[tuple]:
+    """Open budgets current today, most used first: every budget for an admin, the budgets of
+    the cost centres a manager runs for a cost-centre manager. Returns (budget, balances, bar)."""
+    from portal.domain.budget import BudgetStatus, bar
+    from portal.models import Budget, CostCenter
+    from portal.services.budgets import balances_for
+
+    today = utcnow().date()
+    query = (
+        select(Budget)
+        .join(Budget.cost_center)
+        .where(Budget.status == BudgetStatus.OPEN, Budget.starts_on <= today, Budget.ends_on >= today)
+        .options(joinedload(Budget.cost_center))
+    )
+    if not actor.has_role(Role.ADMIN):
+        query = query.where(CostCenter.manager_id == actor.id)
+    found = list(db.session.scalars(query))
+    balances = balances_for(found)
+    ranked = sorted(found, key=lambda b: balances[b.id].used_ratio, reverse=True)[:limit]
+    return [(b, balances[b.id], bar(balances[b.id])) for b in ranked]
+
+
+def manages_cost_centers(actor) -> bool:
+    from portal.models import CostCenter
+
+    return db.session.scalar(select(CostCenter.id).where(CostCenter.manager_id == actor.id).limit(1)) is not None

@@ -28,6 +28,7 @@ from portal.models import (
     ApprovalTask,
     Attachment,
     AuditEvent,
+    BudgetEntry,
     Category,
     Comment,
     CostCenter,
@@ -65,6 +66,7 @@ _TIMESTAMPS = {
     DecisionToken: ("created_at",),
     Comment: ("created_at",),
     Attachment: ("created_at",),
+    BudgetEntry: ("created_at",),
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_decimal, gettext
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
@@ -31,6 +33,9 @@ def notify(
     base = current_app.config["BASE_URL"].rstrip("/")
     locale = user.display_locale
     with force_locale(locale):
+        # Amounts are passed as Decimal and written the recipient's way (1 234,50 in Polish).
+        params = {key: format_decimal(value, format="#,##0.00") if isinstance(value, Decimal)
+                  else value for key, value in params.items()}
         rendered = gettext(text, **params)
         subject = rendered if len(rendered) <= 120 else rendered[:117] + "…"
         body = rendered

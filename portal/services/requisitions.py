@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal.domain.messages import Msg
 from portal.domain.requisition import (
     Action,
     RequisitionStatus,
@@ -22,6 +23,7 @@ from portal.domain.roles import Role
 from portal.errors import InvalidTransition, PermissionDenied, ValidationProblem
 from portal.extensions import db
 from portal.i18n import translate
+from portal.labels import requisition_status_label
 from portal.models import (
     Attachment,
     Category,
@@ -62,7 +64,10 @@ def move(req: Requisition, action: Action) -> RequisitionStatus:
     try:
         req.status = next_status(req.status, action)
     except TransitionRefused as exc:
-        raise InvalidTransition(translate(exc.msg)) from exc
+        # The domain names the status by its code; the reader sees its translated label.
+        params = {**exc.msg.params,
+                  "status": requisition_status_label(exc.msg.params["status"]).lower()}
+        raise InvalidTransition(translate(Msg(exc.msg.text, params))) from exc
     return req.status
 
 
@@ -71,7 +76,7 @@ def _require_editable(req: Requisition, actor) -> None:
         raise PermissionDenied(_l("Only the requester can change this requisition."))
     if not req.is_editable:
         raise InvalidTransition(_l("Only a draft can be changed. This requisition is %(status)s.",
-                                   status=req.status.value))
+                                   status=requisition_status_label(req.status).lower()))
 
 
 def _check_header(*, title, justification, needed_by, cost_center, currency, today) -> None:

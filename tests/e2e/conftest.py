@@ -42,3 +42,43 @@ def browser_page(chromium_browser, live_server):
         yield page
     finally:
         context.close()
+
+
+class Browsers:
+    """Several people at their own browsers: each `open(email)` is a fresh context (own
+    cookies) signed in through the login form and switched to English. Page errors and console
+    errors (a CSP violation, a failed htmx request) of every page are collected in `errors`."""
+
+    def __init__(self, browser, base_url: str):
+        self.browser = browser
+        self.base_url = base_url
+        self.contexts = []
+        self.errors: list[str] = []
+
+    def open(self, email: str):
+        from tests.e2e.flows import sign_in_in_english
+
+        context = self.browser.new_context(
+            viewport={"width": 1280, "height": 800}, locale="en-GB", base_url=self.base_url
+        )
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{email}: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
+            f"{email} console: {msg.text} @ {page.url}"))
+        sign_in_in_english(page, self.base_url, email)
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def browsers(chromium_browser, live_server):
+    people = Browsers(chromium_browser, live_server)
+    try:
+        yield people
+    finally:
+        people.close()

@@ -259,26 +259,34 @@ def _dump() -> list:
         ]
 
 
-def _restore(dump) -> None:
-    db.session.remove()
-    with db.engine.begin() as conn:
+def _sequences(dump) -> list[tuple[str, int]]:
+    """PostgreSQL: (sequence, next value) for every serial primary key, past the dumped ids."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    found = []
+    with db.engine.connect() as conn:
         for table, rows in dump:
-            if rows:
-                conn.execute(table.insert(), rows)
-        if conn.dialect.name != "postgresql":
-            return
-        # Rows came back with their ids; move each sequence past them.
-        for table, _ in dump:
             for column in table.primary_key.columns:
                 sequence = conn.execute(
                     text("SELECT pg_get_serial_sequence(:t, :c)"),
                     {"t": table.name, "c": column.name},
                 ).scalar()
                 if sequence:
-                    conn.execute(text(
-                        f"SELECT setval('{sequence}', "  # noqa: S608 - names from metadata
-                        f"(SELECT COALESCE(MAX({column.name}), 0) + 1 FROM {table.name}), false)"
-                    ))
+                    found.append((sequence, max((r[column.name] for r in rows), default=0) + 1))
+    return found
+
+
+def _restore(dump, sequences) -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table, rows in dump:
+            if rows:
+                conn.execute(table.insert(), rows)
+        if sequences:
+            # Rows came back with their ids; move each sequence past them, in one round trip.
+            conn.execute(text("SELECT " + ", ".join(
+                f"setval('{name}', {value}, false)" for name, value in sequences
+            )))
 
 
 _SNAPSHOT: dict = {}
@@ -290,9 +298,10 @@ def sample(app) -> Sample:
     if "rows" not in _SNAPSHOT:
         _SNAPSHOT["sample"] = build_sample(app)
         _SNAPSHOT["rows"] = _dump()
+        _SNAPSHOT["sequences"] = _sequences(_SNAPSHOT["rows"])
         mail_service.outbox.clear()
     else:
-        _restore(_SNAPSHOT["rows"])
+        _restore(_SNAPSHOT["rows"], _SNAPSHOT["sequences"])
     return _SNAPSHOT["sample"]
 
 

@@ -25,8 +25,8 @@ def _portal_page(response, code: int, title: str) -> str:
 
 
 def test_403_for_a_missing_role(client, world):
-    login(client, world.user("buyer@acme"))
-    text = _portal_page(client.get("/admin/users"), 403, "Not allowed")
+    login(client, world.user("buyer@acme"))  # reads Polish
+    text = _portal_page(client.get("/admin/users"), 403, "Brak uprawnień")
     assert 'class="topbar"' in text  # signed-in layout with the navigation
 
 
@@ -49,8 +49,8 @@ def test_413_for_an_oversized_form(client, world, app):
 
 def test_429_page(client, world, app, monkeypatch):
     monkeypatch.setitem(app.view_functions, "dashboard.index", lambda: abort(429))
-    login(client, world.user("buyer@acme"))
-    _portal_page(client.get("/"), 429, "Too many attempts")
+    login(client, world.user("buyer@acme"))  # reads Polish
+    _portal_page(client.get("/"), 429, "Zbyt wiele prób")
 
 
 def test_error_pages_speak_the_users_language(client, world):
@@ -76,8 +76,8 @@ def test_500_rolls_back_and_renders_the_portal_page(client, world, failing_view)
         raise RuntimeError("a bug")
 
     failing_view(broken)
-    login(client, world.user("buyer@acme"))
-    text = _portal_page(client.get("/"), 500, "Something went wrong")
+    login(client, world.user("buyer@acme"))  # reads Polish
+    text = _portal_page(client.get("/"), 500, "Coś poszło nie tak")
     assert "a bug" not in text
     with as_system():
         name = db.session.scalars(
@@ -95,8 +95,8 @@ def test_500_after_a_database_error_still_renders_the_page(client, world, failin
         db.session.flush()  # IntegrityError: the email is taken
 
     failing_view(broken)
-    login(client, world.user("buyer@acme"))
-    text = _portal_page(client.get("/"), 500, "Something went wrong")
+    login(client, world.user("buyer@acme"))  # reads Polish
+    text = _portal_page(client.get("/"), 500, "Coś poszło nie tak")
     assert 'class="topbar"' in text
     with as_system():
         assert db.session.scalars(

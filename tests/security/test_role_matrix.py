@@ -157,6 +157,10 @@ def request_as(app, sample, endpoint: str, role: str):
     return client.open(url, method="GET" if "GET" in methods else "POST")
 
 
+def _by_token(app, endpoint: str) -> bool:
+    return "token" in endpoints(app)[endpoint][0].arguments
+
+
 def test_every_endpoint_has_an_entry(app):
     routes = set(endpoints(app))
     missing = sorted(routes - set(EXPECTED))
@@ -179,9 +183,18 @@ def test_role_gets_expected_status(app, sample, endpoint):
         pytest.fail(f"{endpoint} is in EXPECTED but no longer routed")
     wrong = {}
     for role, expected in EXPECTED[endpoint].items():
-        got = observed(request_as(app, sample, endpoint, role))
+        response = request_as(app, sample, endpoint, role)
+        got = observed(response)
         if got != expected:
             wrong[role] = f"expected {expected}, got {got}"
+        elif got == 200 and role in ROLE_USERS and not _by_token(app, endpoint):
+            # A page about one's own objects shows nothing of unrelated organisations either.
+            # (A token link shows what it was sent for, e.g. the inviting company's offer.)
+            body = response.get_data(as_text=True)
+            org = sample.org_key(ROLE_USERS[role])
+            leaked = sorted(w for w in sample.forbidden_text(org) if w in body)
+            if leaked:
+                wrong[role] = f"shows other organisations' data: {leaked}"
     assert not wrong, f"{endpoint}: {wrong}"
 
 

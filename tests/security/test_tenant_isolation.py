@@ -4,8 +4,9 @@
   nothing changes. Ids come from tests/security/routes.py (one provider per URL argument name;
   a new argument name fails `test_every_url_argument_has_a_provider`).
 - Every list page (a GET route without arguments): nothing of other organisations appears:
-  neither their internal records (SECRET markers) nor, without an active link, their names,
-  tax IDs, users' names and emails.
+  neither their internal records (SECRET markers) nor, without an active link, their names
+  and their users' names and emails. (Pages about one's own objects get the same check in the
+  role matrix.)
 - Every model is tenant-scoped, or listed in GLOBAL_MODELS with the reason.
 - A supplier sees only the buyers it is actively linked to.
 """

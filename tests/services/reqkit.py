@@ -4,7 +4,7 @@
 step 2 from 10 000 the CFO; step 3 IT from 50 000, two of the three board members), cost
 centres, categories and items, all looked up or created by code so it works whatever the demo
 world already holds. `services(app)` is the request context the services need (they build links
-with url_for); until the requisitions/approvals blueprints exist, their endpoints are stubbed.
+with url_for).
 """
 
 from __future__ import annotations
@@ -39,29 +39,11 @@ from portal.tenancy import ALL_TENANTS, bound, scope_for, system
 D = Decimal
 PASSWORD = "portal-demo-2026"
 
-# Endpoints the services link to, stubbed only while the blueprints are not registered.
-_STUBS = {
-    "requisitions.detail": "/requisitions/{requisition_id}",
-    "approvals.inbox": "/approvals",
-    "approvals.email_decision": "/approvals/email/{token}",
-}
-
-
-def _stub_url(error, endpoint, values):
-    if endpoint in _STUBS:
-        return _STUBS[endpoint].format(**values)
-    return None
-
-
 @contextmanager
 def services(app):
-    """A request context (for url_for) in which the services run."""
-    app.url_build_error_handlers.append(_stub_url)
-    try:
-        with app.test_request_context(base_url=app.config["BASE_URL"]):
-            yield
-    finally:
-        app.url_build_error_handlers.remove(_stub_url)
+    """A request context (the services build links with url_for) in which they run."""
+    with app.test_request_context(base_url=app.config["BASE_URL"]):
+        yield
 
 
 @contextmanager

@@ -113,23 +113,14 @@ class ApprovalMachine(RuleBasedStateMachine):
         approvals.submit(self.req, self.people["buyer"])  # drafts come back with returns
         self.checked["submitted"] += 1
 
-    @rule(actor=st.sampled_from(["buyer"] * 4 + ACTORS))
-    def submit(self, actor):
-        user = self.people[actor]
-        before = self.req.status
-        expected = before == S.DRAFT and user.id == self.req.requester_id
-        refused = self._attempt(lambda: approvals.submit(self.req, user))
-        assert (refused is None) == expected, (actor, before, refused)
-        if expected:
-            assert self.req.status == S.PENDING
-            self.checked["submitted"] += 1
-
-    @rule(actor=st.sampled_from(ACTORS),
-          decision=st.sampled_from(["approve", "approve", "reject", "return"]),
-          comment=st.sampled_from(["", "Proszę o korektę"]))
-    def decide(self, actor, decision, comment):
-        """Anyone tries to decide the current step, whatever the status."""
-        self._decide(self.people[actor], decision, comment)
+    @precondition(lambda self: self.req is not None
+                  and self.req.status in (S.APPROVED, S.REJECTED, S.CANCELLED))
+    @rule(amount=st.sampled_from(AMOUNTS),
+          cost_center=st.sampled_from(["cc_it", "cc_it", "cc_prod"]),
+          it=st.sampled_from([True, True, True, False]))
+    def start_another(self, amount, cost_center, it):
+        """This requisition's story is over: the requester raises the next one."""
+        self.start(amount, cost_center, it)
 
     @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
     @rule(picks=st.lists(st.sampled_from(range(4)), min_size=1, max_size=4))
@@ -150,13 +141,71 @@ class ApprovalMachine(RuleBasedStateMachine):
         self._decide(self._assignee(self._current_task(), pick), decision, comment)
 
     @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
-    @rule(who=st.sampled_from(["deputy", "former_deputy", "revoked_deputy", "buyer", "ceo"]),
+    @rule(who=st.sampled_from(["deputy", "deputy", "former_deputy", "revoked_deputy", "buyer",
+                               "ceo"]),
           decision=st.sampled_from(["approve", "reject", "return"]),
           comment=st.sampled_from(["Proszę o korektę", ""]))
     def decide_as_a_delegate(self, who, decision, comment):
         """A delegate decides: of the CFO (active), of the IT manager (expired, revoked, or the
         requester's own active one), or the CEO standing in for the COO."""
         self._decide(self.people[who], decision, comment)
+
+    @precondition(lambda self: self.req is not None and self.req.status == S.DRAFT)
+    @rule(amount=st.sampled_from(AMOUNTS), actor=st.sampled_from(["buyer", "buyer2"]))
+    def edit_amount(self, amount, actor):
+        user = self.people[actor]
+        expected = self.req.status == S.DRAFT and user.id == self.req.requester_id
+        line = self.req.lines[0]
+        refused = self._attempt(
+            lambda: requisitions.update_line(self.req, line, user, unit_price=D(amount)))
+        assert (refused is None) == expected, (actor, self.req.status, refused)
+        if expected:
+            assert self.req.gross_total == D(amount)
+
+    @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
+    @rule(pick=st.sampled_from(range(4)), limit=st.sampled_from([None, "5000", "60000"]))
+    def change_limit(self, pick, limit):
+        """The admin changes the limit of an approver of the current step while it waits."""
+        user = self._assignee(self._current_task(), pick)
+        if user.has_role(Role.APPROVER) and not user.has_role(Role.ADMIN, Role.BUYER):
+            users.set_roles(user, ["approver"], actor=self.kit.admin,
+                            approval_limit=D(limit) if limit else None)
+
+    @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
+    @rule(hours=st.sampled_from([1, 25, 73, 150]))
+    def reminders(self, hours):
+        """The scheduled job, as if run `hours` from now: may escalate to the admin."""
+        approvals.send_reminders(self.kit.org.id, now=utcnow() + timedelta(hours=hours))
+
+    @rule(actor=st.sampled_from(["buyer"] * 4 + ACTORS))
+    def submit(self, actor):
+        user = self.people[actor]
+        before = self.req.status
+        expected = before == S.DRAFT and user.id == self.req.requester_id
+        refused = self._attempt(lambda: approvals.submit(self.req, user))
+        assert (refused is None) == expected, (actor, before, refused)
+        if expected:
+            assert self.req.status == S.PENDING
+            self.checked["submitted"] += 1
+
+    @rule(actor=st.sampled_from(ACTORS))
+    def cancel(self, actor):
+        user = self.people[actor]
+        status = self.req.status
+        expected = (status in (S.DRAFT, S.PENDING) and user.id == self.req.requester_id) or (
+            status == S.APPROVED and user.has_role(Role.ADMIN))
+        refused = self._attempt(lambda: requisitions.cancel(self.req, user))
+        assert (refused is None) == expected, (actor, status, refused)
+        if expected:
+            assert self.req.status == S.CANCELLED
+            self.checked["cancelled"] += 1
+
+    @rule(actor=st.sampled_from(ACTORS),
+          decision=st.sampled_from(["approve", "approve", "reject", "return"]),
+          comment=st.sampled_from(["", "Proszę o korektę"]))
+    def decide(self, actor, decision, comment):
+        """Anyone tries to decide the current step, whatever the status."""
+        self._decide(self.people[actor], decision, comment)
 
     def _assignee(self, task, pick: int):
         return self.people_by_id[task.assignments[pick % len(task.assignments)].user_id]
@@ -201,45 +250,6 @@ class ApprovalMachine(RuleBasedStateMachine):
                 assert self.req.status == S.REJECTED
             elif decision == "return":
                 assert self.req.status == S.DRAFT
-
-    @rule(actor=st.sampled_from(ACTORS))
-    def cancel(self, actor):
-        user = self.people[actor]
-        status = self.req.status
-        expected = (status in (S.DRAFT, S.PENDING) and user.id == self.req.requester_id) or (
-            status == S.APPROVED and user.has_role(Role.ADMIN))
-        refused = self._attempt(lambda: requisitions.cancel(self.req, user))
-        assert (refused is None) == expected, (actor, status, refused)
-        if expected:
-            assert self.req.status == S.CANCELLED
-            self.checked["cancelled"] += 1
-
-    @precondition(lambda self: self.req is not None and self.req.status == S.DRAFT)
-    @rule(amount=st.sampled_from(AMOUNTS), actor=st.sampled_from(["buyer", "buyer2"]))
-    def edit_amount(self, amount, actor):
-        user = self.people[actor]
-        expected = self.req.status == S.DRAFT and user.id == self.req.requester_id
-        line = self.req.lines[0]
-        refused = self._attempt(
-            lambda: requisitions.update_line(self.req, line, user, unit_price=D(amount)))
-        assert (refused is None) == expected, (actor, self.req.status, refused)
-        if expected:
-            assert self.req.gross_total == D(amount)
-
-    @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
-    @rule(pick=st.sampled_from(range(4)), limit=st.sampled_from([None, "5000", "60000"]))
-    def change_limit(self, pick, limit):
-        """The admin changes the limit of an approver of the current step while it waits."""
-        user = self._assignee(self._current_task(), pick)
-        if user.has_role(Role.APPROVER) and not user.has_role(Role.ADMIN, Role.BUYER):
-            users.set_roles(user, ["approver"], actor=self.kit.admin,
-                            approval_limit=D(limit) if limit else None)
-
-    @precondition(lambda self: self.req is not None and self.req.status == S.PENDING)
-    @rule(hours=st.sampled_from([1, 25, 73, 150]))
-    def reminders(self, hours):
-        """The scheduled job, as if run `hours` from now: may escalate to the admin."""
-        approvals.send_reminders(self.kit.org.id, now=utcnow() + timedelta(hours=hours))
 
     # ------------------------------------------------------------ invariants
 
@@ -402,4 +412,3 @@ def test_random_sequences_keep_the_invariants(machine):
     # the examples reached the interesting places, not only refusals
     assert totals["submitted"] > 0 and totals["approve"] > 0 and totals["approved"] > 0, totals
     assert totals["reject"] + totals["return"] > 0, totals
-    print(totals)

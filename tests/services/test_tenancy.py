@@ -252,6 +252,16 @@ def test_flush_guard_refuses_changing_or_deleting_another_orgs_row(world):
     assert reload_name(globex_buyer_id) == "Maria Ivanova"
 
 
+def test_flush_guard_sees_the_stored_owner_of_an_unread_attribute(world):
+    globex_buyer_id = world.user("buyer@globex").id
+    with as_org(world.acme):
+        user = db.session.scalars(
+            select(User).where(User.id == globex_buyer_id).execution_options(**ALL_TENANTS)
+        ).one()
+        db.session.expire(user)
+        _refused(lambda: setattr(user, "organization_id", world.acme.id), world)
+
+
 def reload_name(user_id):
     db.session.expire_all()
     with as_system():

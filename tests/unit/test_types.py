@@ -16,8 +16,8 @@ from portal.models.types import Amount, Exact, Quantity, UnitPrice
 
 DIALECTS = [sqlite.dialect(), postgresql.dialect()]
 KINDS = [Amount(), UnitPrice(), Quantity()]
-settings.register_profile("portal-unit", database=None, deadline=None, max_examples=150)
-settings.load_profile("portal-unit")
+# Per test, not a global profile: other suites choose their own Hypothesis settings.
+EXAMPLES = settings(database=None, deadline=None, max_examples=150)
 
 
 def _limit(kind: Exact) -> Decimal:
@@ -39,6 +39,7 @@ def _round_trip(kind: Exact, dialect, value):
 @pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
 @pytest.mark.parametrize("kind", KINDS, ids=repr)
 def test_exact_round_trip_is_exact_with_fixed_scale(kind, dialect):
+    @EXAMPLES
     @given(_exact_values(kind))
     def check(value):
         result = _round_trip(kind, dialect, value)
@@ -53,6 +54,7 @@ def test_exact_round_trip_is_exact_with_fixed_scale(kind, dialect):
 def test_exact_round_trip_rounds_extra_places_half_up(dialect):
     kind = Amount()
 
+    @EXAMPLES
     @given(st.decimals(min_value=-10**9, max_value=10**9, places=6, allow_nan=False))
     def check(value):
         expected = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -101,6 +103,7 @@ def test_exact_stores_scaled_integers_on_sqlite_and_sums_exactly():
     table = Table("t", metadata, Column("id", Integer, primary_key=True), Column("v", Amount()))
     metadata.create_all(engine)
 
+    @EXAMPLES
     @given(st.lists(_exact_values(Amount()), min_size=1, max_size=8))
     def check(values):
         with engine.begin() as conn:

@@ -21,6 +21,15 @@ HX = {"HX-Request": "true"}
 ADMIN_PAGES = ["/admin/users", "/admin/users/invite", "/admin/organization", "/admin/audit"]
 
 
+@pytest.fixture(autouse=True)
+def english(world):
+    """Acme's people read Polish; these tests check the English texts."""
+    with as_system():
+        for user in world.users.values():
+            user.locale = "en"
+        db.session.commit()
+
+
 @contextmanager
 def count_queries():
     statements: list[str] = []

@@ -11,9 +11,18 @@ from portal.extensions import db
 from portal.models import Budget, BudgetRevision, CostCenter
 from portal.models.base import utcnow
 from portal.services import budgets
-from tests.conftest import as_org
+from tests.conftest import as_org, as_system
 
 YEAR = utcnow().year
+
+
+@pytest.fixture(autouse=True)
+def english(world):
+    """Acme's people read Polish; these tests check the English texts."""
+    with as_system():
+        for user in world.users.values():
+            user.locale = "en"
+        db.session.commit()
 
 
 @pytest.fixture

@@ -51,9 +51,21 @@ def test_every_response_carries_the_security_headers(client, world):
         assert "HX-Request" in headers.get("Vary", ""), name
 
 
-def test_signed_in_pages_are_not_cached(client, world):
+def test_signed_in_responses_are_not_stored_but_static_files_may_be(client, world, app,
+                                                                     monkeypatch):
     login(client, world.user("buyer@acme"))
     assert client.get("/").headers["Cache-Control"] == "no-store"
+
+    def download():
+        from io import BytesIO
+
+        from flask import send_file
+
+        return send_file(BytesIO(b"offer"), download_name="offer.txt", as_attachment=True)
+
+    monkeypatch.setitem(app.view_functions, "dashboard.index", download)
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
 
 
 def test_templates_need_no_inline_script_or_style():

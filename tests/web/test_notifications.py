@@ -161,7 +161,7 @@ def test_mail_is_in_the_recipients_language(kit, app):
     with app.test_request_context(), force_locale("pl"):
         expected = gettext(
             "%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s",
-            number=ids["number"], title="Laptopy dla działu IT", amount="500.00",
+            number=ids["number"], title="Laptopy dla działu IT", amount="500,00",
             currency="PLN", step="Cost centre manager")
     assert mail["Subject"] == expected
     (note,) = notes(kit.manager, "approval.requested")

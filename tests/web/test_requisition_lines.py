@@ -4,6 +4,7 @@ nothing; totals round half-up; only the requester's draft can change."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,15 @@ from tests.web.reqweb import (
 )
 
 D = Decimal
+
+
+@pytest.fixture
+def english(world):
+    """Acme's people read Polish; these tests check the English texts."""
+    with as_system():
+        for user in world.users.values():
+            user.locale = "en"
+        db.session.commit()
 
 
 @pytest.fixture
@@ -92,7 +102,7 @@ def test_add_a_free_text_line_without_javascript(app, shop, login_as):
     assert (req.net_total, req.vat_total, req.gross_total) == (D("1996.00"), D("459.08"),
                                                                D("2455.08"))
     page = text_of(client.get(response.headers["Location"]).text)
-    assert "The line is added." in page and "2 455,08 zł" in page
+    assert "Dodano pozycję." in page and "2 455,08 zł" in page  # the buyer reads Polish
 
 
 def test_add_a_line_with_htmx_returns_the_form_rows_and_totals(app, shop, login_as):
@@ -109,7 +119,8 @@ def test_add_a_line_with_htmx_returns_the_form_rows_and_totals(app, shop, login_
     # 1000 + 21.00 net; 230 + 4.83 VAT
     text = text_of(html)
     assert "1 021,00 zł" in text and "234,83 zł" in text and "1 255,83 zł" in text
-    assert "The line is added." in response.headers["HX-Trigger"]
+    flash = json.loads(response.headers["HX-Trigger"])["flash"]
+    assert flash["message"] == "Dodano pozycję."  # the buyer reads Polish
     assert len(_lines_of(req_id)) == 2
 
 

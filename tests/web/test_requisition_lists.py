@@ -24,6 +24,15 @@ from tests.web.reqweb import (
 )
 
 
+@pytest.fixture(autouse=True)
+def english(world):
+    """Acme's people read Polish; these tests check the English texts."""
+    with as_system():
+        for user in world.users.values():
+            user.locale = "en"
+        db.session.commit()
+
+
 @pytest.fixture
 def shop(world):
     return make_shop(world)

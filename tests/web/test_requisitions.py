@@ -38,6 +38,15 @@ from tests.web.reqweb import (
 
 
 @pytest.fixture
+def english(world):
+    """Acme's people read Polish; these tests check the English texts."""
+    with as_system():
+        for user in world.users.values():
+            user.locale = "en"
+        db.session.commit()
+
+
+@pytest.fixture
 def shop(world):
     return make_shop(world)
 
@@ -141,7 +150,7 @@ def test_detail_shows_lines_totals_and_timeline(app, shop, login_as):
     assert "1 886,00 zł" in text  # VAT 1840.00 + 46.00
     assert "10 085,98 zł" in text  # gross
     assert "Dwóch nowych programistów." in text
-    assert "created the requisition" in text  # the timeline
+    assert "utworzono zapotrzebowanie" in text  # the timeline, in the buyer's Polish
     assert 'data-testid="edit"' in response.text and 'data-testid="submit"' in response.text
     assert 'data-testid="edit-line"' not in response.text  # lines are edited on the edit page
 

@@ -1,4 +1,5 @@
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -129,17 +130,19 @@ def forgot_password():
         if started:
             user, token = started
             link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-            send_mail(
-                user.email,
-                _("Reset your Portal password"),
-                _(
-                    "Someone asked to reset the password of your Portal account.\n\n"
-                    "Open this link within %(hours)s hours to choose a new password:\n%(link)s\n\n"
-                    "If it was not you, ignore this email.",
-                    hours=current_app.config["PASSWORD_RESET_HOURS"],
-                    link=link,
-                ),
-            )
+            # In the account's language, as every email to a user: not the requesting browser's.
+            with force_locale(user.display_locale):
+                send_mail(
+                    user.email,
+                    _("Reset your Portal password"),
+                    _(
+                        "Someone asked to reset the password of your Portal account.\n\n"
+                        "Open this link within %(hours)s hours to choose a new password:\n"
+                        "%(link)s\n\nIf it was not you, ignore this email.",
+                        hours=current_app.config["PASSWORD_RESET_HOURS"],
+                        link=link,
+                    ),
+                )
         commit()
         flash(_("If an account exists for that email, we have sent a link to reset the password."), "success")
         return redirect(url_for("auth.login"))

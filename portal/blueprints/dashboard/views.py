@@ -18,6 +18,10 @@ def index():
         context["admin"] = dashboard.admin_summary(current_user)
         if not current_user.organization.is_supplier:
             context["suppliers"] = dashboard.supplier_counts(current_user)
+    if not current_user.organization.is_supplier and (
+        "admin" in sections or dashboard.manages_cost_centers(current_user)
+    ):
+        context["budgets"] = dashboard.budget_watch(current_user)
     if "customers" in sections:
         context["customers"] = dashboard.customers(current_user)
     return render("dashboard/index.html", **context)

@@ -1,8 +1,8 @@
 """initial schema: organisations, users, catalog, requisitions, approvals, budgets
 
-Revision ID: dd456d3fede5
+Revision ID: b67876fed806
 Revises: 
-Create Date: 2026-11-22 10:41:19.606121
+Create Date: 2026-11-22 10:53:25.905896
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = 'dd456d3fede5'
+revision = 'b67876fed806'
 down_revision = None
 branch_labels = None
 depends_on = None
