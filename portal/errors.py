@@ -68,7 +68,7 @@ def register_error_handlers(app) -> None:
                 (render("partials/flash.html", messages=[("error", exc.message)]), exc.status_code)
             )
             response.headers["HX-Retarget"] = "#flash"
-            response.headers["HX-Reswap"] = "innerHTML"
+            response.headers["HX-Reswap"] = "innerHTML show:window:top"
             return response
         flash(exc.message, "error")
         target = request.referrer

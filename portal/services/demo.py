@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
-from portal.services import orgs, suppliers, users
+from portal.services import mail, orgs, suppliers, users
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
 from portal.services.demo_requisitions import seed_requisitions
@@ -105,7 +105,8 @@ def seed_demo(*, documents: bool = True) -> dict:
     world = {"orgs": org_by_key, "users": user_by_email, "catalog": catalog}
     if documents:
         created_budgets = seed_budgets(world)
-        world["requisitions"] = seed_requisitions(world)
+        with mail.suppressed():
+            world["requisitions"] = seed_requisitions(world)
         finish_budgets(world, created_budgets)
         world["budgets"] = created_budgets
     return world

@@ -94,10 +94,6 @@ def endpoints(app) -> dict:
     return found
 
 
-def id_arguments(rule) -> list[str]:
-    return [name for name in rule.arguments if name not in ("token",)]
-
-
 def missing_providers(app) -> list[str]:
     problems = []
     for endpoint, (rule, _) in sorted(endpoints(app).items()):

@@ -56,28 +56,30 @@ def _requisitions(org) -> list[Requisition]:
             .order_by(Requisition.id)))
 
 
-def test_seeding_twice_creates_nothing_new(app, demo):
+def test_seeding_twice_creates_nothing_new_and_leaves_no_mail(app, demo):
+    assert mail.outbox == []  # the demo's mail is not the test's
     before = _counts()
     with system(db.session):
         seed_demo()
         db.session.commit()
     assert _counts() == before
     assert before["Requisition"] >= 15
+    assert before["Notification"] > 20 and before["DecisionToken"] > 5
 
 
-def test_acme_has_every_status_and_globex_some(demo):
+def _every_status(demo):
     assert {r.status for r in _requisitions(demo.acme)} == EXPOSED
     assert {r.status for r in _requisitions(demo.globex)} >= {S.DRAFT, S.PENDING, S.APPROVED}
 
 
-def test_buyer2_and_globex_have_their_own(demo):
+def _buyer2_and_globex(demo):
     acme = _requisitions(demo.acme)
     assert sum(r.requester_id == demo.user("buyer2@acme").id for r in acme) >= 3
     assert all(r.currency == "EUR" for r in _requisitions(demo.globex))
     assert all(r.currency == "PLN" for r in acme)
 
 
-def test_the_board_users_exist_and_sit_on_the_board_step(demo):
+def _board_and_policies(demo):
     ceo, coo = demo.user("ceo@acme"), demo.user("coo@acme")
     assert (ceo.full_name, coo.full_name) == ("Zofia Wójcik", "Tomasz Kamiński")
     assert ceo.approval_limit is None and coo.approval_limit is None
@@ -94,7 +96,7 @@ def test_the_board_users_exist_and_sit_on_the_board_step(demo):
         assert [s.approver_kind for s in globex.steps] == ["cost_center_manager", "approver_limit"]
 
 
-def test_each_task_of_a_pending_requisition_has_an_eligible_assignee(demo):
+def _eligible_assignees(demo):
     checked = 0
     with system(db.session):
         for org in (demo.acme, demo.globex):
@@ -112,7 +114,7 @@ def test_each_task_of_a_pending_requisition_has_an_eligible_assignee(demo):
     assert checked >= 5
 
 
-def test_the_approved_ones_went_through_every_step_of_their_round(demo):
+def _approved_complete(demo):
     with system(db.session):
         for req in _requisitions(demo.acme) + _requisitions(demo.globex):
             if req.status == S.APPROVED:
@@ -120,7 +122,7 @@ def test_the_approved_ones_went_through_every_step_of_their_round(demo):
                 assert tasks and all(t.status == TaskStatus.APPROVED for t in tasks), req.number
 
 
-def test_one_decision_by_a_delegate_names_both(demo):
+def _delegate_named(demo):
     with system(db.session):
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.organization_id == demo.acme.id,
@@ -133,7 +135,7 @@ def test_one_decision_by_a_delegate_names_both(demo):
         assert delegation.starts_on <= events[0].created_at.date()
 
 
-def test_reject_and_return_carry_comments(demo):
+def _comments(demo):
     with system(db.session):
         for action in ("requisition.rejected", "requisition.returned"):
             (event,) = db.session.scalars(select(AuditEvent).where(
@@ -144,7 +146,7 @@ def test_reject_and_return_carry_comments(demo):
         assert returned.actor.email == "cfo@acme.example"
 
 
-def test_timelines_read_in_order_over_the_past_weeks(demo):
+def _timelines(demo):
     now = utcnow()
     with system(db.session):
         reqs = _requisitions(demo.acme)
@@ -167,7 +169,7 @@ def test_timelines_read_in_order_over_the_past_weeks(demo):
                     assert task.activated_at <= task.decided_at <= now
 
 
-def test_the_reminder_job_has_work_and_does_it_once(app, demo):
+def _reminder_job(app, demo):
     with services(app), acting_for(demo.acme):
         first = approvals.send_reminders(demo.acme.id)
         again = approvals.send_reminders(demo.acme.id)
@@ -175,7 +177,27 @@ def test_the_reminder_job_has_work_and_does_it_once(app, demo):
     assert again == {"reminded": 0, "escalated": 0}
 
 
-def test_seeding_leaves_no_mail_in_the_test_outbox(demo):
-    assert mail.outbox == []
-    with system(db.session):
-        assert db.session.scalar(select(func.count(Notification.id))) > 20
+# Seeding the demo takes a few seconds: the checks share it, a few per test.
+
+
+def test_every_state_for_acme_with_its_people_and_policies(demo):
+    """Draft, pending, approved, rejected and cancelled at Acme; buyer2's and Globex's own;
+    the board users and both policies as designed."""
+    _every_status(demo)
+    _buyer2_and_globex(demo)
+    _board_and_policies(demo)
+
+
+def test_the_trails_are_real_and_nothing_waits_for_nobody(demo):
+    """Each open task of a pending requisition has an eligible assignee; approved ones went
+    through every step; one decision names a delegate and the person they stood in for; the
+    rejection and the return carry their reasons."""
+    _eligible_assignees(demo)
+    _approved_complete(demo)
+    _delegate_named(demo)
+    _comments(demo)
+
+
+def test_timelines_spread_over_weeks_and_the_reminder_job_has_work(app, demo):
+    _timelines(demo)
+    _reminder_job(app, demo)

@@ -149,7 +149,7 @@ def test_password_change_with_a_wrong_current_password_changes_nothing(client, w
         "current": "wrong", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
     })
     assert response.status_code == 422
-    assert "The current password is not correct." in response.text
+    assert "Obecne hasło jest nieprawidłowe." in response.text  # buyer@acme reads Polish
     assert verify_password(reload(world.user("buyer@acme")).password_hash, DEMO_PASSWORD)
     assert client.get("/").status_code == 200
 
@@ -162,7 +162,8 @@ def test_deactivated_user_is_signed_out_and_refused(client, world):
         db.session.commit()
     assert client.get("/").status_code == 302
     refused = sign_in(client, "buyer2@acme.example")
-    assert refused.status_code == 401 and WRONG in refused.text
+    # The session keeps buyer2's Polish from the first sign-in.
+    assert refused.status_code == 401 and "Nieprawidłowy e-mail lub hasło." in refused.text
 
 
 def _reset_link(email: str) -> str:

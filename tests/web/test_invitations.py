@@ -80,7 +80,8 @@ def test_accepting_creates_the_user_and_signs_them_in(client, invited, world):
     assert actions == {"user.created", "user.invitation_accepted"}
     dashboard = client.get("/")
     assert dashboard.status_code == 200
-    assert "Welcome to Acme Manufacturing Sp. z o.o., Nina Nowa-Kowalska" in dashboard.text
+    # Nina has no language of her own: she reads Acme's, Polish.
+    assert "Witamy w Acme Manufacturing Sp. z o.o., Nina Nowa-Kowalska" in dashboard.text
     assert "Acme Manufacturing" in dashboard.text
     # The password works for later sign-ins.
     other = client.application.test_client()

@@ -30,7 +30,7 @@ D = Decimal
 
 @pytest.fixture
 def english(world):
-    """Acme's people read Polish; these tests check the English texts."""
+    """Acme's people read Polish; the tests that ask for this check the English texts."""
     with as_system():
         for user in world.users.values():
             user.locale = "en"
@@ -79,7 +79,7 @@ def test_edit_page_shows_the_line_editor(app, shop, login_as):
     assert "Globex" not in html.split('id="add-line"')[1]
 
 
-def test_an_empty_draft_says_what_to_do(app, shop, login_as):
+def test_an_empty_draft_says_what_to_do(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     html = login_as(shop.buyer).get(f"/requisitions/{req_id}/edit").text
     assert 'data-testid="no-lines"' in html and "No lines yet" in html
@@ -151,7 +151,7 @@ def test_pick_a_catalog_item(app, shop, login_as):
     assert line.item_id == shop.paper.id and line.net == D("189.00")
 
 
-def test_catalog_picker_works_without_javascript(app, shop, login_as):
+def test_catalog_picker_works_without_javascript(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     client = login_as(shop.buyer)
     response = client.get(f"/requisitions/{req_id}/catalog?q=papier")
@@ -182,7 +182,7 @@ def test_catalog_picker_works_without_javascript(app, shop, login_as):
         ({"unit": "parsecs"}, "Choose a unit from the list."),
     ],
 )
-def test_add_refuses_bad_input_and_saves_nothing(app, shop, login_as, overrides, message):
+def test_add_refuses_bad_input_and_saves_nothing(app, shop, login_as, overrides, message, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     before, gross = count(RequisitionLine), get_req(req_id).gross_total
     client = login_as(shop.buyer)
@@ -208,7 +208,7 @@ def test_numbers_typed_the_polish_way_or_with_trailing_zeros_are_accepted(app, s
     assert (line.quantity, line.unit_price, line.net) == (D("2.5"), D("1234.5"), D("3086.25"))
 
 
-def test_a_deactivated_item_cannot_be_added(app, shop, login_as):
+def test_a_deactivated_item_cannot_be_added(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     client = login_as(shop.buyer)
     response = client.post(f"/requisitions/{req_id}/lines", headers=HX, data=_line(
@@ -221,7 +221,7 @@ def test_a_deactivated_item_cannot_be_added(app, shop, login_as):
     assert 'data-testid="picked-item"' not in picked.text
 
 
-def test_a_supplier_without_an_active_link_is_refused(app, shop, world, login_as):
+def test_a_supplier_without_an_active_link_is_refused(app, shop, world, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     response = login_as(shop.buyer).post(
         f"/requisitions/{req_id}/lines", headers=HX,
@@ -231,7 +231,7 @@ def test_a_supplier_without_an_active_link_is_refused(app, shop, world, login_as
     assert count(RequisitionLine, RequisitionLine.requisition_id == req_id) == 0
 
 
-def test_another_companys_item_is_not_found(app, shop, world, login_as):
+def test_another_companys_item_is_not_found(app, shop, world, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     with as_system():
         from portal.models import Item
@@ -305,7 +305,7 @@ def test_edit_a_line_in_place_with_htmx(app, shop, login_as):
     assert row.status_code == 200 and 'data-testid="line-row"' in row.text
 
 
-def test_edit_a_line_refuses_bad_input(app, shop, login_as):
+def test_edit_a_line_refuses_bad_input(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=(("Lampa", "2", "100", "23"),))
     [line] = _lines_of(req_id)
     client = login_as(shop.buyer)
@@ -323,7 +323,7 @@ def test_edit_a_line_refuses_bad_input(app, shop, login_as):
     assert get_req(req_id).gross_total == D("246.00")
 
 
-def test_edit_a_line_without_javascript(app, shop, login_as):
+def test_edit_a_line_without_javascript(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=(("Lampa", "2", "100", "23"),))
     [line] = _lines_of(req_id)
     client = login_as(shop.buyer)
@@ -358,7 +358,7 @@ def test_remove_a_line_with_htmx(app, shop, login_as):
     assert get_req(req_id).gross_total == D("246.00")
 
 
-def test_remove_a_line_without_javascript(app, shop, login_as):
+def test_remove_a_line_without_javascript(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=(("Lampa", "2", "100", "23"),))
     [line] = _lines_of(req_id)
     client = login_as(shop.buyer)
@@ -372,7 +372,7 @@ def test_remove_a_line_without_javascript(app, shop, login_as):
 # ---------------------------------------------------------------- only the requester's draft
 
 
-def test_lines_of_a_submitted_requisition_cannot_change(app, shop, login_as):
+def test_lines_of_a_submitted_requisition_cannot_change(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=(("Lampa", "2", "100", "23"),))
     [line] = _lines_of(req_id)

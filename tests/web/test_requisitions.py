@@ -39,7 +39,7 @@ from tests.web.reqweb import (
 
 @pytest.fixture
 def english(world):
-    """Acme's people read Polish; these tests check the English texts."""
+    """Acme's people read Polish; the tests that ask for this check the English texts."""
     with as_system():
         for user in world.users.values():
             user.locale = "en"
@@ -76,7 +76,7 @@ def test_new_page_offers_only_active_cost_centres(shop, login_as):
     assert 'maxlength="5000"' in response.text  # the justification textarea
 
 
-def test_create_draft_redirects_to_the_line_editor(shop, login_as):
+def test_create_draft_redirects_to_the_line_editor(shop, login_as, english):
     client = login_as(shop.buyer)
     before = count(Requisition)
     response = client.post("/requisitions/new", data=_header(shop, category_id=str(shop.cat_it.id)))
@@ -107,7 +107,7 @@ def test_create_draft_redirects_to_the_line_editor(shop, login_as):
         ({"needed_by": "2026-13-45"}, "Enter a date such as 2026-12-31."),
     ],
 )
-def test_create_refuses_bad_input_and_saves_nothing(shop, login_as, overrides, message):
+def test_create_refuses_bad_input_and_saves_nothing(shop, login_as, overrides, message, english):
     before = count(Requisition)
     response = login_as(shop.buyer).post("/requisitions/new", data=_header(shop, **overrides))
     assert response.status_code == 422
@@ -116,7 +116,7 @@ def test_create_refuses_bad_input_and_saves_nothing(shop, login_as, overrides, m
     assert count(Requisition) == before
 
 
-def test_create_refuses_an_inactive_or_foreign_cost_centre(shop, login_as):
+def test_create_refuses_an_inactive_or_foreign_cost_centre(shop, login_as, english):
     client = login_as(shop.buyer)
     before = count(Requisition)
     response = client.post("/requisitions/new",
@@ -219,7 +219,7 @@ def test_edit_header_saves_the_draft(app, shop, login_as):
     assert (req.title, req.cost_center_id, req.currency) == ("Nowy tytuł", shop.cc_adm.id, "EUR")
 
 
-def test_edit_header_refuses_bad_input(app, shop, login_as):
+def test_edit_header_refuses_bad_input(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, title="Stary tytuł")
     response = login_as(shop.buyer).post(
         f"/requisitions/{req_id}/edit", data=_header(shop, title="", justification="y" * 6000)
@@ -230,7 +230,7 @@ def test_edit_header_refuses_bad_input(app, shop, login_as):
     assert get_req(req_id).title == "Stary tytuł"
 
 
-def test_a_submitted_requisition_is_no_longer_editable(app, shop, login_as):
+def test_a_submitted_requisition_is_no_longer_editable(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
@@ -248,7 +248,7 @@ def test_a_submitted_requisition_is_no_longer_editable(app, shop, login_as):
 # ---------------------------------------------------------------- submit
 
 
-def test_submit_routes_to_the_policys_approver(app, shop, login_as):
+def test_submit_routes_to_the_policys_approver(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
@@ -277,7 +277,7 @@ def test_submit_routes_to_the_policys_approver(app, shop, login_as):
     assert f"/approvals/tasks/{tasks[0].id}/decide" in approver_page.text
 
 
-def test_submit_without_lines_is_refused_with_a_message(app, shop, login_as):
+def test_submit_without_lines_is_refused_with_a_message(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it, lines=())
     client = login_as(shop.buyer)
@@ -296,7 +296,7 @@ def test_submit_by_someone_else_is_refused(app, shop, login_as):
     assert get_req(req_id).status == RequisitionStatus.DRAFT
 
 
-def test_approval_progress_names_the_delegate(app, shop, login_as):
+def test_approval_progress_names_the_delegate(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     with acting(app, shop.org):
@@ -312,7 +312,7 @@ def test_approval_progress_names_the_delegate(app, shop, login_as):
     assert "Approved" in text
 
 
-def test_a_returned_requisition_shows_the_earlier_round(app, shop, login_as):
+def test_a_returned_requisition_shows_the_earlier_round(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     with acting(app, shop.org):
@@ -328,7 +328,7 @@ def test_a_returned_requisition_shows_the_earlier_round(app, shop, login_as):
     assert "returned the requisition for changes" in page.text
 
 
-def test_a_returned_draft_tells_the_requester_why(app, shop, login_as):
+def test_a_returned_draft_tells_the_requester_why(app, shop, login_as, english):
     approver_policy(app, shop)
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
@@ -348,7 +348,7 @@ def test_a_returned_draft_tells_the_requester_why(app, shop, login_as):
 # ---------------------------------------------------------------- cancel and duplicate
 
 
-def test_requester_cancels_a_draft_with_a_reason(app, shop, login_as):
+def test_requester_cancels_a_draft_with_a_reason(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
     response = client.post(f"/requisitions/{req_id}/cancel", data={"comment": "Już niepotrzebne."})
@@ -362,7 +362,7 @@ def test_requester_cancels_a_draft_with_a_reason(app, shop, login_as):
     assert 'data-testid="duplicate"' in page.text
 
 
-def test_cancelling_twice_says_why(app, shop, login_as):
+def test_cancelling_twice_says_why(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
     client.post(f"/requisitions/{req_id}/cancel")
@@ -391,7 +391,7 @@ def test_only_an_admin_cancels_an_approved_requisition(app, shop, login_as):
     assert get_req(req_id).status == RequisitionStatus.CANCELLED
 
 
-def test_duplicate_makes_a_new_draft_with_the_same_lines(app, shop, login_as):
+def test_duplicate_makes_a_new_draft_with_the_same_lines(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it, title="Tonery",
                         lines=(("Toner HP", "3", "389.00", "23"), ("Papier", "10", "18.9", "8")))
     client = login_as(shop.buyer)
@@ -438,7 +438,7 @@ def _upload(client, req_id, name, data, headers=None):
     )
 
 
-def test_attach_and_download_a_file(app, shop, login_as):
+def test_attach_and_download_a_file(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
     pdf = b"%PDF-1.4 offer"
@@ -462,7 +462,7 @@ def test_attach_and_download_a_file(app, shop, login_as):
         f"/requisitions/{req_id}/attachments/{attachment.id}").status_code == 200
 
 
-def test_attach_with_htmx_returns_the_attachments_block(app, shop, login_as):
+def test_attach_with_htmx_returns_the_attachments_block(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     response = _upload(login_as(shop.buyer), req_id, "spec.txt", b"Specyfikacja", headers=HX)
     assert response.status_code == 200
@@ -480,7 +480,7 @@ def test_attach_with_htmx_returns_the_attachments_block(app, shop, login_as):
         ("empty.pdf", 0, "The file is empty."),
     ],
 )
-def test_attach_refuses_forbidden_types_and_sizes(app, shop, login_as, name, size, message):
+def test_attach_refuses_forbidden_types_and_sizes(app, shop, login_as, name, size, message, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     before = count(Attachment)
     response = _upload(login_as(shop.buyer), req_id, name, b"a" * size)
@@ -489,7 +489,7 @@ def test_attach_refuses_forbidden_types_and_sizes(app, shop, login_as, name, siz
     assert count(Attachment) == before
 
 
-def test_attach_without_a_file_says_so(app, shop, login_as):
+def test_attach_without_a_file_says_so(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     response = login_as(shop.buyer).post(f"/requisitions/{req_id}/attachments", data={},
                                          content_type="multipart/form-data", headers=HX)
@@ -545,7 +545,7 @@ def test_comment_with_htmx_appends_it_and_resets_the_form(app, shop, login_as):
     assert count(Comment, Comment.requisition_id == req_id) == 1
 
 
-def test_an_empty_comment_is_refused(app, shop, login_as):
+def test_an_empty_comment_is_refused(app, shop, login_as, english):
     req_id = make_draft(app, shop.buyer, shop.cc_it)
     client = login_as(shop.buyer)
     response = client.post(f"/requisitions/{req_id}/comments", data={"body": "  "}, headers=HX)

@@ -38,12 +38,20 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
-  // Success messages travel as an HX-Trigger "flash" event: show them in the flash region.
+  // Success messages travel as an HX-Trigger "flash" event: a toast in the corner that does not
+  // move the page under the user's hands; a newer one replaces the older.
   document.addEventListener("flash", function (event) {
-    var region = document.getElementById("flash");
-    if (!region || !event.detail) return;
+    if (!event.detail) return;
+    var region = document.getElementById("toasts");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "toasts";
+      region.setAttribute("aria-live", "polite");
+      document.body.appendChild(region);
+    }
+    region.textContent = "";
     var box = document.createElement("div");
-    box.className = "flash flash-" + (event.detail.category || "success");
+    box.className = "flash toast flash-" + (event.detail.category || "success");
     box.setAttribute("role", "status");
     var text = document.createElement("span");
     text.textContent = event.detail.message || event.detail.value || "";
