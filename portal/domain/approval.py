@@ -208,8 +208,9 @@ def route(steps: list[StepSpec], facts: Facts, people: dict[int, Person]) -> Pla
     """Materialise the applicable steps, in order, with their approvers and the reason.
 
     A step whose approvers are all ineligible (the requester, inactive, limit too low) goes to
-    the company admins other than the requester; if there are none, routing fails with a
-    problem message and the requisition cannot be submitted.
+    the company admins who are eligible themselves (active, not the requester, limit covering
+    the amount); if there are none, routing fails with a problem message and the requisition
+    cannot be submitted.
     """
     plan = Plan()
     for step in sorted(steps, key=lambda s: s.position):

@@ -445,7 +445,8 @@ def inbox_query(actor):
             ),
             # one decision per person per task (see `refusal`)
             ApprovalTask.id.not_in(
-                select(ApprovalAssignment.task_id).where(ApprovalAssignment.decided_by_id == actor.id)
+                select(ApprovalAssignment.task_id)
+                .where(ApprovalAssignment.decided_by_id == actor.id)
             ),
         )
         .order_by(ApprovalTask.activated_at, ApprovalTask.id)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -259,7 +259,8 @@ def invitation_mail(invitation: Invitation, link: str, *, buyer_name: str) -> tu
     if invitation.credit_limit is not None:
         terms += ", " + gettext(
             "credit limit %(amount)s",
-            amount=format_money(invitation.credit_limit, invitation.currency),
+            amount=format_money(invitation.credit_limit, invitation.currency,
+                                str(get_locale() or "en")),
         )
     subject = gettext("%(buyer)s invites you to Portal as a supplier", buyer=buyer_name)
     greeting = (

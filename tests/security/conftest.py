@@ -24,6 +24,7 @@ from portal.domain.roles import Role
 from portal.extensions import db
 from portal.models import (
     ApprovalTask,
+    Budget,
     Category,
     CostCenter,
     Invitation,
@@ -137,11 +138,15 @@ def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
             approver_user=approver,
         )
         _add(sample, "step", key, step.id)
-        budget = budgets.create_budget(
-            admin, cost_center=cost_center, name=f"Budget {mark}", period_kind=PeriodKind.YEAR,
-            starts_on=date(today.year, 1, 1), ends_on=date(today.year, 12, 31),
-            amount=Decimal("100000"), currency=org.currency,
-        )
+        # The demo world may already budget this cost centre: periods never overlap.
+        budget = _first(Budget, org.id, Budget.cost_center_id == cost_center.id)
+        if budget is None:
+            budget = budgets.create_budget(
+                admin, cost_center=cost_center, name="Budget", period_kind=PeriodKind.YEAR,
+                starts_on=date(today.year, 1, 1), ends_on=date(today.year, 12, 31),
+                amount=Decimal("100000"), currency=org.currency,
+            )
+        budget.name = f"{budget.name} {mark}"
         _add(sample, "budget", key, budget.id)
         draft = requisitions.create_requisition(buyer, title=f"Draft {mark}", cost_center=cost_center)
         line = requisitions.add_line(draft, buyer, description=f"Line {mark}", quantity=Decimal(1),

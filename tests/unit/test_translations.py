@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ KEYWORDS = {
 }
 
 
+@functools.cache
 def _extracted() -> dict[str, list[str]]:
     """msgid -> where it occurs, extracted from the source exactly as scripts/i18n does."""
     with (ROOT / "babel.cfg").open() as mapping:

@@ -20,12 +20,17 @@ STATUSES = ("active", "inactive", "all")
 
 @bp.context_processor
 def _helpers():
-    labels = {code: label for code, label in rules.UNITS}
     return {
-        "unit_label": lambda code: translate(labels[code]) if code in labels else code,
         "vat_rate": rules.format_rate,
         "translate": translate,
     }
+
+
+@bp.app_context_processor
+def _unit_label():
+    """Unit codes in the reader's language on every page (requisition lines show them too)."""
+    labels = {code: label for code, label in rules.UNITS}
+    return {"unit_label": lambda code: translate(labels[code]) if code in labels else code}
 
 
 def _filters() -> dict:
