@@ -17,7 +17,8 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app, has_request_context
+import flask
+from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -381,7 +382,7 @@ def seed_requisitions(world: dict) -> dict:
     `world` is what `seed_demo()` built ("orgs", "users"); the new users are added to it."""
     orgs, people = world["orgs"], world["users"]
     outbox_before = len(mail.outbox)
-    context = (nullcontext() if has_request_context()
+    context = (nullcontext() if flask.has_request_context()
                else current_app.test_request_context(base_url=current_app.config["BASE_URL"]))
     created: dict[str, list[Requisition]] = {}
     with context:

@@ -24,13 +24,13 @@ def burn_chart(series: list[tuple[date, Decimal]], start: date, end: date, amoun
     """Polyline points of cumulative consumption against the budget and an even-spend plan."""
     span = max((end - start).days, 1)
     peak = max([amount, *(v for _, v in series), Decimal("0.01")])
-    top = float(peak) * 1.08
+    top = float(peak) * 1.08  # float: pixel geometry of the SVG, never money
 
     def x(day: date) -> float:
         return round(width * min(max((day - start).days, 0), span) / span, 1)
 
     def y(value: Decimal) -> float:
-        return round(height - height * float(value) / top, 1)
+        return round(height - height * float(value) / top, 1)  # float: pixels
 
     points = []
     last = Decimal("0")
