@@ -233,7 +233,8 @@ class ParsedFile:
     delimiter: str = ","
 
 
-def _decode(data: bytes) -> str:
+def decode_csv(data: bytes) -> str:
+    """The text of an uploaded CSV file: UTF-8 with or without BOM; workbooks and binary refused."""
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
         raise CsvFileProblem(
             Msg(N_("This is a spreadsheet workbook, not a CSV file. In Excel use "
@@ -356,7 +357,7 @@ def parse_catalog_csv(
     workbook, no header, unknown columns, more than `max_rows` data rows.
     A SKU that appears again in the file is refused on its later rows.
     """
-    text = _decode(data)
+    text = decode_csv(data)
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

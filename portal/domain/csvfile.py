@@ -1,5 +1,8 @@
-"""Reading spreadsheets saved as CSV: UTF-8 with or without BOM, comma or semicolon, decimal
-commas (Polish Excel writes `12 345,50` with semicolons)."""
+"""Reading spreadsheets saved as CSV into rows keyed by column name.
+
+Decoding (UTF-8 with or without BOM; workbooks refused) and delimiter detection (Polish Excel
+writes semicolons) are the catalog import's, shared here; amounts may use a decimal comma.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +10,19 @@ import csv
 import io
 from decimal import Decimal, InvalidOperation
 
+from portal.domain.catalog import CsvFileProblem as CsvProblem
+from portal.domain.catalog import decode_csv, detect_delimiter
 from portal.domain.messages import N_, Msg
 
-
-class CsvProblem(ValueError):
-    def __init__(self, msg: Msg):
-        super().__init__(str(msg))
-        self.msg = msg
+__all__ = ["CsvProblem", "parse_decimal", "read_rows"]
 
 
 def read_rows(data: bytes, *, required: tuple[str, ...], max_rows: int = 5000) -> list[dict[str, str]]:
     """The rows of a CSV file as dicts keyed by lower-case header; refuses a file without the
-    required columns, an undecodable file, or one with too many rows."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvProblem(Msg(N_("The file is not UTF-8 text. Save it as “CSV UTF-8”."))) from exc
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    required columns, an unreadable file, or one with too many rows (CsvProblem)."""
+    text = decode_csv(data)
+    delimiter = detect_delimiter(text.split("\n", 1)[0])
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in headers]
     if missing:
