@@ -34,12 +34,14 @@ def create_app(config: type | dict | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
 
-    from portal.errors import register_error_handlers
+    from portal.blueprints.error_pages import register_error_handlers
 
     register_error_handlers(app)
 
+    from portal import jobs
     from portal.cli import register_cli
 
+    jobs.init_app(app)
     register_cli(app)
     return app
 
@@ -198,6 +200,10 @@ def _init_templates(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints import edge
+
+    edge.init_app(app)  # one unit of work per action: a forgotten commit is an error in tests
+
     from portal.blueprints.admin import bp as admin_bp
     from portal.blueprints.auth import bp as auth_bp
     from portal.blueprints.budgets import bp as budgets_bp

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from portal.errors import DomainError
 from portal.extensions import db
@@ -29,7 +30,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--legal-name", required=True)
     @click.option("--tax-id", required=True, help="NIP or EU VAT ID")
     @click.option("--country", required=True, help="Two-letter country code, e.g. PL")
-    @click.option("--currency", default="PLN", show_default=True, type=click.Choice(["PLN", "EUR"]))
+    @click.option("--currency", default="PLN", show_default=True, help="ISO 4217 code, e.g. PLN or EUR")
     @click.option("--locale", default="pl", show_default=True, type=click.Choice(["pl", "en"]))
     @click.option("--email", required=True)
     @click.option("--name", "full_name", required=True)
@@ -57,33 +58,104 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("send-reminders")
     def send_reminders_command():
-        """Remind approvers of waiting steps and escalate overdue ones (run it from cron, e.g.
-        hourly). Idempotent: a second run right after the first sends nothing."""
-        from sqlalchemy import select
+        """Remind approvers of waiting steps and escalate overdue ones (an alias of `flask jobs
+        run send-reminders`). Idempotent: a second run right after the first sends nothing."""
+        _run_reminders()
 
-        from portal.models import Organization, OrgKind
-        from portal.services.approvals import send_reminders
-        from portal.tenancy import TenantScope, bound
+    app.cli.add_command(jobs_group)
 
-        # Organisations are not tenant-owned: listing them needs no scope.
-        org_ids = db.session.scalars(
-            select(Organization.id).where(Organization.kind == OrgKind.BUYER).order_by(Organization.id)
-        ).all()
-        reminded = escalated = 0
-        for org_id in org_ids:
-            # url_for in the notifications needs a request context with the public address.
-            with app.test_request_context(base_url=app.config["BASE_URL"]), bound(
-                db.session, TenantScope(org_id)
-            ):
-                try:
-                    counts = send_reminders(org_id)
-                    db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    raise
-            reminded += counts["reminded"]
-            escalated += counts["escalated"]
-            if counts["reminded"] or counts["escalated"]:
-                click.echo(f"Organisation {org_id}: {counts['reminded']} reminded, "
-                           f"{counts['escalated']} escalated.")
-        click.echo(f"Reminders sent for {reminded} steps; {escalated} escalated.")
+
+def _run_reminders() -> None:
+    from portal.jobs.reminders import send_reminders
+
+    reminded = escalated = 0
+    for org_id, counts in send_reminders():
+        reminded += counts["reminded"]
+        escalated += counts["escalated"]
+        if counts["reminded"] or counts["escalated"]:
+            click.echo(f"Organisation {org_id}: {counts['reminded']} reminded, "
+                       f"{counts['escalated']} escalated.")
+    click.echo(f"Reminders sent for {reminded} steps; {escalated} escalated.")
+
+
+@click.group("jobs")
+def jobs_group():
+    """Background jobs: the RQ worker, the scheduler, running one job, the outbox."""
+
+
+@jobs_group.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process (no fork per job).")
+@with_appcontext
+def worker_command(burst: bool, simple: bool):
+    """Run an RQ worker on REDIS_URL's queue (JOBS_QUEUE)."""
+    from redis import Redis
+    from rq import Queue
+
+    from portal.jobs.runner import worker_class
+
+    config = current_app.config
+    if not config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without it jobs run in-process, no worker is needed.")
+    connection = Redis.from_url(config["REDIS_URL"])
+    # Each forked job opens its own database connections: none may be shared with the parent.
+    db.engine.dispose()
+    worker = worker_class(simple=simple, burst=burst)(
+        [Queue(config["JOBS_QUEUE"], connection=connection)], connection=connection)
+    worker.work(burst=burst, with_scheduler=False)
+
+
+@jobs_group.command("schedule")
+@with_appcontext
+def schedule_command():
+    """Enqueue the periodic jobs (outbox sweep every minute, reminders hourly), forever."""
+    from portal.jobs import runner_for
+    from portal.jobs.schedule import SCHEDULES, Scheduler
+
+    runner = runner_for()
+    redis = getattr(runner, "connection", None)
+    click.echo("Scheduling: " + ", ".join(f"{s.job} every {s.every_seconds}s" for s in SCHEDULES))
+    Scheduler(runner, redis=redis).run_forever()
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.argument("args", nargs=-1)
+@with_appcontext
+def run_command(name: str, args: tuple[str, ...]):
+    """Run one job now, in this process (for cron, or by hand): outbox-sweep, send-reminders,
+    deliver-outbox ID."""
+    from portal.jobs import JOBS, run_job
+
+    if name not in JOBS:
+        raise click.ClickException(f"Unknown job {name!r}. Jobs: {', '.join(sorted(JOBS))}.")
+    if name == "send-reminders":
+        _run_reminders()
+        return
+    result = run_job(name, *args)
+    click.echo(f"{name}: {result}")
+
+
+@jobs_group.command("outbox")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]), default=None)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--retry", "retry", is_flag=True, help="Queue the failed messages again (all, or --id).")
+@click.option("--id", "outbox_id", type=int, default=None)
+@with_appcontext
+def outbox_command(status, limit, retry, outbox_id):
+    """List the newest outbox messages (status, attempts, last error); retry failed ones."""
+    from portal.jobs.outbox import listing, retry_failed
+
+    if retry:
+        click.echo(f"{retry_failed(outbox_id)} message(s) queued again.")
+        return
+    rows = listing(status, limit)
+    if not rows:
+        click.echo("The outbox is empty.")
+    for row in rows:
+        to = (row.payload or {}).get("to") or f"user {(row.payload or {}).get('user_id')}"
+        line = (f"{row.id:>6}  {row.status:<8} attempts={row.attempts}  {row.kind}  to {to}  "
+                f"created {row.created_at:%Y-%m-%d %H:%M}")
+        if row.status in ("pending", "failed") and row.attempts:
+            line += f"  next {row.next_attempt_at:%Y-%m-%d %H:%M}  error: {row.last_error}"
+        click.echo(line)

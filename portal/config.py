@@ -76,6 +76,15 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "Portal <no-reply@portal.localhost>")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
 
+    # Background jobs (portal/jobs): without REDIS_URL they run in-process right after the
+    # commit that created them; with it they are queued on RQ for `flask jobs worker`.
+    REDIS_URL = _env("REDIS_URL") or None
+    JOBS_QUEUE = _env("JOBS_QUEUE", "portal")
+    # Outbox delivery: tries before a message is marked failed; the first retry waits
+    # OUTBOX_RETRY_SECONDS, each next one twice as long.
+    OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "6"))
+    OUTBOX_RETRY_SECONDS = int(_env("OUTBOX_RETRY_SECONDS", "60"))
+
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none). Without
@@ -114,6 +123,7 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     MAIL_SERVER = None
     RATELIMIT_ENABLED = True
+    REDIS_URL = None  # jobs in-process; the RQ tests pass TEST_REDIS_URL themselves
 
 
 def load_config(name: str | None = None) -> type[Config]:

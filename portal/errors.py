@@ -1,20 +1,39 @@
-"""Domain errors and the HTTP error pages.
+"""Domain errors.
 
-Services and domain code raise a `DomainError`; the handler registered here rolls the
-transaction back and shows the message as a flash (full page) or a flash fragment (htmx).
+Services and domain code raise a `DomainError` carrying a `Msg` (a message id and typed
+parameters, never translated text: a service knows nothing of the viewer's language). The
+handler in `portal/blueprints/error_pages.py` rolls the transaction back and renders the
+message with `portal.i18n.translate` in the viewer's language, as a flash (full page) or a
+flash fragment (htmx).
 """
 
 from __future__ import annotations
 
+from portal.domain.messages import Msg
+
 
 class DomainError(Exception):
-    """A rule of the business refused the action; `message` is shown to the user."""
+    """A rule of the business refused the action; `msg` says why, `message` in the viewer's words."""
 
     status_code = 409
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Msg | str):
+        # A plain string is a message id without parameters (or text already rendered at an edge).
+        self.msg = message if isinstance(message, Msg) else Msg(str(message))
+        # English, unformatted: what logs, tracebacks and `pytest.raises(match=...)` see.
+        super().__init__(str(self.msg))
+
+    @property
+    def message(self) -> str:
+        """The message rendered for whoever is looking: in a request the viewer's language and
+        formats; outside an application (a script, a unit test) plain English."""
+        from flask import has_app_context
+
+        if not has_app_context():
+            return str(self.msg)
+        from portal.i18n import translate
+
+        return translate(self.msg)
 
 
 class InvalidTransition(DomainError):
@@ -45,59 +64,3 @@ class BudgetExceeded(DomainError):
 
 class TenantViolation(RuntimeError):
     """A write into another organisation's data: a programming error, never a user error."""
-
-
-def register_error_handlers(app) -> None:
-    from flask import flash, redirect, request, url_for
-    from flask_babel import gettext as _
-
-    from portal.extensions import db, htmx
-    from portal.htmx import render
-
-    def page(template: str, code: int, title: str, message: str):
-        db.session.rollback()
-        return render(template, code=code, title=title, message=message), code
-
-    @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
-        db.session.rollback()
-        if exc.status_code in (403, 404):
-            return handle_http(exc.status_code)
-        if htmx:
-            response = app.make_response(
-                (render("partials/flash.html", messages=[("error", exc.message)]), exc.status_code)
-            )
-            response.headers["HX-Retarget"] = "#flash"
-            response.headers["HX-Reswap"] = "innerHTML show:window:top"
-            return response
-        flash(exc.message, "error")
-        target = request.referrer
-        if not target or not target.startswith(request.host_url):
-            target = url_for("dashboard.index")
-        return redirect(target)
-
-    def handle_http(code: int):
-        # First: choosing the language reads the signed-in user, which needs a usable session
-        # (after a failed flush the old transaction must be rolled back before any query).
-        db.session.rollback()
-        titles = {
-            400: (_("Bad request"), _("The request could not be understood. Please try again.")),
-            403: (_("Not allowed"), _("Your role does not allow this. Ask your company admin.")),
-            404: (_("Not found"), _("There is nothing here, or it belongs to another company.")),
-            405: (_("Not allowed"), _("This action cannot be done this way.")),
-            413: (_("Too large"), _("What you sent is larger than the portal accepts.")),
-            429: (_("Too many attempts"), _("Please wait a few minutes and try again.")),
-            500: (_("Something went wrong"), _("The error was logged. Nothing was saved.")),
-        }
-        title, message = titles.get(code, titles[500])
-        return page("errors/error.html", code, title, message)
-
-    def http_error(exc, code: int):
-        body, status = handle_http(code)
-        # Keep what the protocol asks of the error: Allow on a 405, Retry-After on a 429.
-        kept = [(name, value) for name, value in exc.get_headers()
-                if name.lower() in ("allow", "retry-after")] if hasattr(exc, "get_headers") else []
-        return body, status, kept
-
-    for code in (400, 403, 404, 405, 413, 429, 500):
-        app.register_error_handler(code, lambda exc, code=code: http_error(exc, code))

@@ -1,5 +1,7 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
+import sqlite3
+
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -8,7 +10,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -31,3 +34,17 @@ csrf = CSRFProtect()
 htmx = HTMX()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@event.listens_for(Engine, "savepoint")
+def _begin_before_a_first_savepoint(conn, name) -> None:
+    """SQLite: open the transaction before a SAVEPOINT that would otherwise start it.
+
+    Python's sqlite3 emits BEGIN only before a data-changing statement; a SAVEPOINT run first
+    (bulk approval's per-item `begin_nested()`) then starts the transaction itself, and its
+    RELEASE commits everything for good: a later rollback of the action would undo nothing
+    (its notifications and their outbox e-mails included).
+    """
+    dbapi_connection = conn.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")

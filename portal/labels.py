@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from portal.domain.messages import decode_value
+from portal.i18n import format_param
 
 ROLE_LABELS = {
     "buyer": _l("Buyer"),
@@ -121,6 +125,8 @@ EVENT_LABELS.update({
     "requisition.cancelled": _l("cancelled the requisition"),
     "approval.approved": _l("approved the step"),
     "approval.rejected": _l("rejected at the step"),
+    # Events written before the decision's event name was fixed (it read "approval.rejectd").
+    "approval.rejectd": _l("rejected at the step"),
     "approval.returned": _l("returned at the step"),
     "approval.escalated": _l("escalated the step"),
 })
@@ -157,7 +163,30 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
+def terms_label(terms) -> str:
+    """Payment terms as people read them ("net 30 days", "2% discount within 10 days, …")."""
+    from portal.i18n import translate
+
+    return translate(terms.label()) if terms is not None else ""
+
+
+def step_name(task) -> str:
+    """An approval step's name: an admin's own words as typed, or the portal's own step (the
+    budget overrun) in the reader's language."""
+    return gettext(task.name) if getattr(task, "kind", "") == "budget" else task.name
+
+
+def summary_text(value) -> str:
+    """A value of an audit event's summary as the reader should see it: typed values (Money,
+    dates, messages) in the reader's language and formats, text as stored, lists joined."""
+    if isinstance(value, list):
+        return ", ".join(summary_text(v) for v in value)
+    return str(format_param(decode_value(value)))
+
+
 def install(app) -> None:
+    app.jinja_env.globals.update(step_name=step_name, summary_text=summary_text)
+    app.jinja_env.globals.update(terms_label=terms_label)
     app.jinja_env.globals.update(
         policy_label=policy_label,
         bucket_label=bucket_label,

@@ -1,18 +1,71 @@
-"""Money: Decimal amounts with a currency, half-up rounding, locale formatting.
+"""Money: Decimal amounts with a currency, half-up rounding, currencies, locale formatting.
 
 Polish VAT (art. 106e ust. 11 of the VAT act) rounds half-up to the grosz, and so do we
-everywhere: Python's default (half-even) is never used for money.
+everywhere: Python's default (half-even) is never used for money. `round_money` is the one
+rounding of an amount; `round_places` the one rounding of anything else with a fixed number of
+decimals (quantities, unit prices, percentages). Currencies are ISO 4217 codes in current use,
+from Babel's CLDR data, not a fixed list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from functools import cache
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.core import get_global
+from babel.numbers import (
+    format_currency,
+    get_currency_name,
+    get_currency_precision,
+    get_territory_currencies,
+    list_currencies,
+)
 
-CURRENCIES = ("PLN", "EUR")
 CENT = Decimal("0.01")
+# Shown first in currency pickers: the ones our buyers and suppliers use most.
+COMMON_CURRENCIES = ("PLN", "EUR", "USD", "GBP", "CHF", "CZK", "SEK", "NOK", "DKK", "HUF")
+
+
+@cache
+def currencies() -> frozenset[str]:
+    """ISO 4217 codes of the currencies legal tender somewhere today (Babel's CLDR data).
+
+    Withdrawn codes (DEM, PLZ) and funds or metals (XAU, XDR) are not among them. Computed once
+    per process.
+    """
+    today = date.today()  # noqa: DTZ011 - a calendar day, in no time zone
+    found: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        found.update(get_territory_currencies(territory, today, tender=True))
+    return frozenset(found & list_currencies())
+
+
+def is_currency(code: object) -> bool:
+    """True for a current ISO 4217 code in upper case (`PLN`), False for anything else."""
+    return isinstance(code, str) and code in currencies()
+
+
+def currency_codes() -> list[str]:
+    """Every valid code, the common ones first (in `COMMON_CURRENCIES` order), then A to Z."""
+    common = [c for c in COMMON_CURRENCIES if c in currencies()]
+    return common + sorted(currencies() - set(common))
+
+
+def currency_label(code: str, locale: str = "en") -> str:
+    """`PLN – Polish Zloty` in English, `PLN – złoty polski` in Polish."""
+    return f"{code} – {get_currency_name(code, locale=locale)}"
+
+
+def currency_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """(code, label) pairs for a select: the common currencies first, labelled in `locale`."""
+    return [(code, currency_label(code, locale)) for code in currency_codes()]
+
+
+def places_of(currency: str) -> int:
+    """Decimal places of a currency's minor unit: 2 for PLN and EUR, 0 for JPY."""
+    return get_currency_precision(currency)
 
 
 def minor_unit(currency: str) -> Decimal:
@@ -20,11 +73,24 @@ def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
-def round_money(amount: Decimal, currency: str = "PLN") -> Decimal:
-    """Round half-up to the currency's minor unit. Floats are refused (2.675 is 2.67499...)."""
-    if isinstance(amount, float):
+def round_places(value: Decimal, places: int) -> Decimal:
+    """Round half-up to `places` decimals (a quantity to 3, a unit price to 4, a share to 1).
+
+    Floats are refused (2.675 is 2.67499...). Runs with 60 significant digits: the default 28
+    would round a large product once before this rounding (a double rounding, off by one unit).
+    """
+    if isinstance(value, float):
         raise TypeError("money is never a float")
-    return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    with localcontext(prec=60):
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def round_money(amount: Decimal, currency: str = "PLN") -> Decimal:
+    """Round half-up to the currency's minor unit: the one rounding of every amount.
+
+    Floats are refused (2.675 is 2.67499...).
+    """
+    return round_places(amount, places_of(currency))
 
 
 def to_decimal(value: object) -> Decimal:

@@ -19,7 +19,8 @@ from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
 from portal.services import mail
-from portal.tenancy import TenantScope, bound, scope_for, system
+from portal.tenancy import TenantScope, system
+from tests.factories import acting_for
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -211,11 +212,8 @@ def login_as(app):
     return _login_as
 
 
-@contextmanager
-def as_org(org):
-    """Bind the test's session to one organisation, as a request of its user would be."""
-    with bound(db.session, scope_for(db.session, org)):
-        yield
+# Bind the test's session to one organisation, as a request of its user would be.
+as_org = acting_for
 
 
 @contextmanager

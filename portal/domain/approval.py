@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from portal.domain.messages import N_, Msg
+from portal.domain.messages import N_, Msg, decode_params
+from portal.money import Money
 
 
 class ApproverKind(StrEnum):
@@ -118,8 +119,8 @@ _REASONS = {
            "admins decide"),
     ),
     (True, False, False): (
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s"),
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s; no eligible "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s"),
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s; no eligible "
            "approver, so the company admins decide"),
     ),
     (False, True, False): (
@@ -133,15 +134,15 @@ _REASONS = {
            "admins decide"),
     ),
     (True, True, False): (
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and cost centre is "
            "%(cost_center)s"),
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and cost centre is "
            "%(cost_center)s; no eligible approver, so the company admins decide"),
     ),
     (True, False, True): (
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and category is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and category is "
            "%(category)s"),
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and category is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and category is "
            "%(category)s; no eligible approver, so the company admins decide"),
     ),
     (False, True, True): (
@@ -150,9 +151,9 @@ _REASONS = {
            "eligible approver, so the company admins decide"),
     ),
     (True, True, True): (
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and cost centre is "
            "%(cost_center)s and category is %(category)s"),
-        N_("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s and cost centre is "
+        N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s and cost centre is "
            "%(cost_center)s and category is %(category)s; no eligible approver, so the company "
            "admins decide"),
     ),
@@ -162,8 +163,8 @@ _REASONS = {
 def _conditions(step: StepSpec, facts: Facts, *, fallback: bool = False) -> Msg:
     params: dict = {"step": step.name}
     if step.min_amount is not None:
-        params.update(amount=f"{facts.amount:,.2f}", currency=facts.currency,
-                      threshold=f"{step.min_amount:,.2f}")
+        params.update(amount=Money(facts.amount, facts.currency),
+                      threshold=Money(step.min_amount, facts.currency))
     if step.cost_center_id is not None:
         params["cost_center"] = step.cost_center_code or step.cost_center_id
     if step.category_id is not None:
@@ -257,3 +258,30 @@ def task_outcome(required: int, decisions: list[str | None]) -> TaskStatus:
     if sum(1 for d in decisions if d == "approve") >= required:
         return TaskStatus.APPROVED
     return TaskStatus.PENDING
+
+
+# Amounts in reasons stored before they were typed: formatted strings ("1,234.50") next to a
+# `currency` parameter, in a message id that says "%(amount)s %(currency)s".
+_LEGACY_AMOUNTS = ("amount", "threshold", "over")
+
+
+def reason_message(text: str, params: dict | None) -> Msg:
+    """A task's stored routing reason (`ApprovalTask.reason`, `reason_params`) as a message.
+
+    Tolerant of rows written before amounts were typed: their formatted amounts become `Money`
+    and their message id the current one, so old and new rows read alike in every language.
+    """
+    params = decode_params(params or {})
+    currency = params.get("currency")
+    if currency and " %(currency)s" in text:
+        for key in _LEGACY_AMOUNTS:
+            value = params.get(key)
+            if isinstance(value, str):
+                try:
+                    params[key] = Money(Decimal(value.replace(",", "").replace("\xa0", "")), currency)
+                except ArithmeticError:
+                    continue
+        if all(not isinstance(params.get(key), str) for key in _LEGACY_AMOUNTS):
+            text = text.replace(" %(currency)s", "")
+            params.pop("currency")
+    return Msg(text, params)

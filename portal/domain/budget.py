@@ -11,10 +11,11 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from portal.domain.messages import N_, Msg
+from portal.money import Money, round_places
 
 ZERO = Decimal("0.00")
 
@@ -72,7 +73,7 @@ class Balances:
 
     @property
     def used_percent(self) -> int:
-        return int((self.used_ratio * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return int(round_places(self.used_ratio * 100, 0))
 
     @property
     def level(self) -> str:
@@ -126,10 +127,10 @@ def actual_entries(open_commitment: Decimal, amount: Decimal) -> list[Entry]:
 
 def shortfall_message(available: Decimal, requested: Decimal, currency: str) -> Msg:
     return Msg(
-        N_("The budget does not cover this: %(requested)s %(currency)s requested, %(available)s %(currency)s "
-           "available, %(shortfall)s %(currency)s short."),
-        {"requested": f"{requested:,.2f}", "available": f"{available:,.2f}",
-         "shortfall": f"{requested - available:,.2f}", "currency": currency},
+        N_("The budget does not cover this: %(requested)s requested, %(available)s available, "
+           "%(shortfall)s short."),
+        {"requested": Money(requested, currency), "available": Money(available, currency),
+         "shortfall": Money(requested - available, currency)},
     )
 
 
@@ -157,7 +158,7 @@ def percent(part: Decimal, whole: Decimal) -> Decimal:
     """A share in percent with one decimal, for bars; 0 when the whole is not positive."""
     if whole <= 0:
         return Decimal("0.0")
-    return (Decimal(100) * part / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return round_places(Decimal(100) * part / whole, 1)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from portal import money
 from portal.domain.messages import N_, Msg
+from portal.domain.vat import TAXED_RATES
 
 # Unit codes are stored; labels are shown. `pcs` is "szt." in Polish.
 UNITS: tuple[tuple[str, str], ...] = (
@@ -48,7 +50,7 @@ UNIT_ALIASES = {
 }
 
 # Polish VAT rates (art. 41 and 146ef of the VAT act), highest first as the form offers them.
-VAT_RATES: tuple[Decimal, ...] = (Decimal("23"), Decimal("8"), Decimal("5"), Decimal("0"))
+VAT_RATES: tuple[Decimal, ...] = TAXED_RATES
 DEFAULT_VAT_RATE = Decimal("23")
 
 SKU_MAX = 40
@@ -332,8 +334,8 @@ def _row(number: int, values: dict[str, str], currencies) -> CatalogRow | RowErr
         currency = currency.upper()
         if currency not in currencies:
             problems.append(
-                Msg(N_("Currency %(currency)s is not one of %(allowed)s."),
-                    {"currency": currency, "allowed": ", ".join(currencies)})
+                Msg(N_("Currency %(currency)s is not an ISO 4217 code in use."),
+                    {"currency": currency})
             )
     tax_id = given("preferred_supplier_tax_id")
     if tax_id is not None:
@@ -348,15 +350,17 @@ def _row(number: int, values: dict[str, str], currencies) -> CatalogRow | RowErr
 
 
 def parse_catalog_csv(
-    data: bytes, *, currencies=("PLN", "EUR"), max_rows: int = MAX_ROWS
+    data: bytes, *, currencies=None, max_rows: int = MAX_ROWS
 ) -> ParsedFile:
     """Read an uploaded catalog CSV: UTF-8 with or without BOM, `,` `;` or tab delimited.
 
     Returns the valid rows and, per invalid row, why it is skipped (every reason, not just the
     first). Raises CsvFileProblem when the file as a whole is unusable: not UTF-8 text, a
     workbook, no header, unknown columns, more than `max_rows` data rows.
-    A SKU that appears again in the file is refused on its later rows.
+    A SKU that appears again in the file is refused on its later rows. `currencies`: the codes
+    accepted (default: every ISO 4217 currency in use).
     """
+    currencies = money.currencies() if currencies is None else currencies
     text = decode_csv(data)
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = detect_delimiter(first_line)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 
 from portal.domain.messages import N_, Msg
+from portal.domain.vat import line_net, vat_at_rate
 
 
 class RequisitionStatus(StrEnum):
@@ -57,23 +58,56 @@ def next_status(status: RequisitionStatus, action: Action) -> RequisitionStatus:
     try:
         return TRANSITIONS[(RequisitionStatus(status), Action(action))]
     except KeyError:
-        raise TransitionRefused(
-            Msg(
-                N_("A %(status)s requisition cannot be changed this way (%(action)s)."),
-                {"status": str(status), "action": str(action)},
-            )
-        ) from None
+        raise TransitionRefused(refused_transition(status, action)) from None
 
 
-def allowed_actions(status: RequisitionStatus) -> set[Action]:
-    return {action for (source, action) in TRANSITIONS if source == status}
+class Party(StrEnum):
+    """How an actor stands to a requisition, for the moves made by hand."""
+
+    REQUESTER = "requester"
+    ADMIN = "admin"
 
 
-CENT = Decimal("0.01")
+# Who makes each move by hand; approve, reject and return are made through approval tasks
+# (portal.policies.approvals), never directly.
+MOVERS: dict[Action, Party] = {
+    Action.SUBMIT: Party.REQUESTER,
+    Action.CANCEL: Party.REQUESTER,
+    Action.ADMIN_CANCEL: Party.ADMIN,
+}
+# What the actor hears when the status allows the move but they are not the one to make it.
+NOT_THE_MOVER: dict[Action, str] = {
+    Action.SUBMIT: N_("Only the requester can submit this requisition."),
+    Action.CANCEL: N_("Only the requester can cancel this requisition."),
+    Action.ADMIN_CANCEL: N_("Only an admin can cancel an approved requisition."),
+}
+# The cancel rule, whole: the requester cancels a draft or pending requisition, an admin an
+# approved one (releasing its budget). Both moves lead to CANCELLED in TRANSITIONS.
+CANCEL_MOVES = (Action.CANCEL, Action.ADMIN_CANCEL)
 
 
-def _half_up(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def allowed_actions(status: RequisitionStatus, parties=None) -> set[Action]:
+    """The moves the table allows from `status`; with `parties`, only those these parties make.
+
+    `parties` is the set of `Party` the actor is to the requisition (requester, admin, both).
+    """
+    actions = {action for (source, action) in TRANSITIONS if source == status}
+    if parties is None:
+        return actions
+    return {action for action in actions if MOVERS.get(action) in set(parties)}
+
+
+def cancel_move(status: RequisitionStatus) -> Action | None:
+    """The cancel move the table allows from `status` (whoever makes it), or None."""
+    return next((a for a in CANCEL_MOVES if a in allowed_actions(status)), None)
+
+
+def refused_transition(status, action: Action) -> Msg:
+    """The table's message for a move `status` does not allow."""
+    return Msg(
+        N_("A %(status)s requisition cannot be changed this way (%(action)s)."),
+        {"status": str(status), "action": str(action)},
+    )
 
 
 @dataclass(frozen=True)
@@ -86,14 +120,12 @@ class LineTotals:
 def line_totals(quantity: Decimal, unit_price: Decimal, vat_rate: Decimal) -> LineTotals:
     """Net = qty × price and VAT = net × rate, each rounded half-up to the grosz/cent.
 
-    Document totals are sums of these rounded lines, so a printed document always adds up.
-    The arithmetic runs with 60 significant digits: the default 28 would round a large product
-    once before the half-up rounding to the grosz (a double rounding that can be off by 0.01).
+    Document totals are sums of these rounded lines (the per-line method of domain/vat.py), so
+    a printed requisition always adds up. The product is exact: see `vat.line_net`.
     """
-    with localcontext(prec=60):
-        net = _half_up(Decimal(quantity) * Decimal(unit_price))
-        vat = _half_up(net * Decimal(vat_rate) / Decimal(100))
-        return LineTotals(net, vat, net + vat)
+    net = line_net(quantity, unit_price)
+    vat = vat_at_rate(net, vat_rate)
+    return LineTotals(net, vat, net + vat)
 
 
 def document_totals(lines) -> LineTotals:

@@ -58,3 +58,7 @@ __all__ += [
 from portal.models.budget import Budget, BudgetEntry, BudgetRevision  # noqa: E402
 
 __all__ += ["Budget", "BudgetEntry", "BudgetRevision"]
+
+from portal.models.outbox import OutboxMessage, OutboxStatus  # noqa: E402
+
+__all__ += ["OutboxMessage", "OutboxStatus"]

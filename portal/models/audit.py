@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import Timestamped
 from portal.models.user import User
-from portal.tenancy import SharedDocument
+from portal.tenancy import BUYER, SUPPLIER, SharedDocument
 
 
 class AuditEvent(Timestamped, SharedDocument, db.Model):
@@ -19,6 +19,12 @@ class AuditEvent(Timestamped, SharedDocument, db.Model):
     """
 
     __tablename__ = "audit_events"
+    # Either party records what it did on a shared document; nobody deletes an event, and only
+    # the owner completes a summary (an import counts its rows into its own event at the end).
+    __created_by__ = frozenset({BUYER, SUPPLIER})
+    __buyer_writes__ = frozenset({"summary"})
+    __supplier_writes__ = frozenset()
+    __deleted_by__ = frozenset()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

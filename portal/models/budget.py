@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.budget import BudgetStatus, EntryKind, OverrunPolicy, PeriodKind
@@ -86,6 +86,9 @@ class BudgetEntry(Timestamped, TenantOwned, db.Model):
     source_label: Mapped[str] = mapped_column(String(60), default="")
     overrun: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # The parameters of a note the portal wrote (a message id in `note`), typed and rendered in
+    # the reader's language; None for a plain note (a document number, text of old rows).
+    note_params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     budget: Mapped[Budget] = relationship()

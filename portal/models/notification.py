@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.domain.messages import Link, Msg
 from portal.extensions import db
 from portal.models.base import Timestamped
 from portal.models.types import UTCDateTime
@@ -14,15 +15,33 @@ from portal.tenancy import TenantOwned
 
 
 class Notification(Timestamped, TenantOwned, db.Model):
-    """An in-app notification: text in the recipient's language, a link, read or not."""
+    """An in-app notification: a message and a link, rendered when shown (in the viewer's
+    language), read or not.
+
+    `message` is `Msg.to_json()`; `target` is `Link.to_json()` or, for links given as a path
+    (and rows from before messages were stored), `{"url": "/path"}`.
+    """
 
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(String(500))
-    link: Mapped[str] = mapped_column(String(300), default="")
+    message: Mapped[dict] = mapped_column(JSON, default=dict)
+    target: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     kind: Mapped[str] = mapped_column(String(40), default="")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "created_at"),)
+
+    @property
+    def msg(self) -> Msg:
+        return Msg.from_json(self.message)
+
+    @property
+    def link(self) -> Link | str | None:
+        """Where the notification points: a Link, a plain path, or None."""
+        if not self.target:
+            return None
+        if "endpoint" in self.target:
+            return Link.from_json(self.target)
+        return self.target.get("url") or None

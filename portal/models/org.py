@@ -8,10 +8,11 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
 from portal.models.base import Timestamped
-from portal.models.types import Amount
-from portal.tenancy import SharedDocument
+from portal.models.types import Amount, PaymentTermsType
+from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument
 
 
 class OrgKind(StrEnum):
@@ -69,14 +70,19 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
     """The relationship a buying organisation negotiated with a supplier organisation.
 
     `organization_id` is the buyer, `supplier_id` the supplier. A supplier sees nothing of a
-    buyer unless this link is active.
+    buyer until the link is active; once blocked, it still reads what the buyer sent it (and
+    the link itself) but writes nothing for that buyer.
     """
 
     __tablename__ = "supplier_links"
+    # The buyer's record of what it negotiated: only the buyer creates and changes it.
+    __created_by__ = frozenset({BUYER})
+    __buyer_writes__ = ALL_FIELDS
+    __supplier_writes__ = frozenset()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[LinkStatus] = mapped_column(enum_column(LinkStatus), default=LinkStatus.ACTIVE)
-    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    payment_terms: Mapped[PaymentTerms] = mapped_column(PaymentTermsType(), default=NET_30)
     currency: Mapped[str] = mapped_column(String(3))
     credit_limit: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -86,6 +92,5 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "supplier_id"),
-        CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="terms"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
     )

@@ -8,10 +8,13 @@ comparisons and SUM() stay exact in SQL on both.
 from __future__ import annotations
 
 from datetime import UTC
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy import JSON, BigInteger, DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
+
+from portal.domain.terms import PaymentTerms
+from portal.money import round_places
 
 
 class Exact(TypeDecorator):
@@ -24,6 +27,11 @@ class Exact(TypeDecorator):
         super().__init__(precision=precision, scale=scale)
         self.precision = precision
         self.scale = scale
+
+    @property
+    def max_value(self) -> Decimal:
+        """The largest value the column holds: 999999999999.99 for NUMERIC(14, 2)."""
+        return Decimal(10) ** (self.precision - self.scale) - Decimal(1).scaleb(-self.scale)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
@@ -40,7 +48,7 @@ class Exact(TypeDecorator):
             # PostgreSQL's NUMERIC would store NaN, and NaN passes CHECK (amount >= 0).
             raise ValueError(f"not a finite amount: {value!r}")
         self._check_range(value)  # before quantize: a huge value would overflow the context
-        value = value.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        value = round_places(value, self.scale)
         self._check_range(value)  # after: 999.995 rounds up to 1000.00
         if dialect.name == "sqlite":
             return int(value.scaleb(self.scale))
@@ -102,3 +110,28 @@ class UTCDateTime(TypeDecorator):
 
     def __repr__(self) -> str:
         return "UTCDateTime()"
+
+
+class PaymentTermsType(TypeDecorator):
+    """PaymentTerms stored as their JSON form (`PaymentTerms.to_json()`), JSON on both databases.
+
+    Frozen value objects: a change is a new object assigned to the attribute, which the ORM sees.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, PaymentTerms):
+            raise TypeError("payment terms are a PaymentTerms")
+        return value.to_json()
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return PaymentTerms.from_json(value)
+
+    def __repr__(self) -> str:
+        return "PaymentTermsType()"

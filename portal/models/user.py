@@ -10,10 +10,11 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.roles import Role
+from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models.base import Timestamped
 from portal.models.org import Organization, enum_column
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, PaymentTermsType, UTCDateTime
 from portal.tenancy import TenantChild, TenantOwned
 
 
@@ -115,7 +116,7 @@ class Invitation(Timestamped, TenantOwned, db.Model):
     roles: Mapped[str] = mapped_column(String(100), default="")
     approval_limit: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
     company_name: Mapped[str] = mapped_column(String(200), default="")
-    payment_terms_days: Mapped[int | None] = mapped_column(nullable=True)
+    payment_terms: Mapped[PaymentTerms | None] = mapped_column(PaymentTermsType(), nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     credit_limit: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from portal.domain.approval import ApproverKind, Facts, Plan, Quorum
-from portal.domain.roles import Role
-from portal.errors import PermissionDenied, ValidationProblem
+from portal.domain.messages import N_, Msg
+from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.models import (
     ApprovalPolicy,
@@ -20,13 +19,13 @@ from portal.models import (
     CostCenter,
     User,
 )
+from portal.policies import enforce
 from portal.services import audit
 from portal.services.approvals import plan_for, policy_for
 
 
 def _require_admin(actor) -> None:
-    if not actor.has_role(Role.ADMIN):
-        raise PermissionDenied(_l("Only company admins change the approval policy."))
+    enforce(actor, "approvals.policy")
 
 
 def get_or_create_policy(actor) -> ApprovalPolicy:
@@ -45,11 +44,11 @@ def update_settings(
     """Reminder and escalation periods (hours) and who receives escalations (None: the admins)."""
     _require_admin(actor)
     if not 1 <= reminder_hours <= 24 * 30 or not 1 <= escalation_hours <= 24 * 60:
-        raise ValidationProblem(_l("Enter reminder and escalation periods in hours (1 to 720)."))
+        raise ValidationProblem(Msg(N_("Enter reminder and escalation periods in hours (1 to 720).")))
     if escalation_hours < reminder_hours:
-        raise ValidationProblem(_l("Escalation must come after the first reminder."))
+        raise ValidationProblem(Msg(N_("Escalation must come after the first reminder.")))
     if escalation_user is not None and not escalation_user.is_active:
-        raise ValidationProblem(_l("The escalation user must be active."))
+        raise ValidationProblem(Msg(N_("The escalation user must be active.")))
     policy = get_or_create_policy(actor)
     policy.reminder_hours = reminder_hours
     policy.escalation_hours = escalation_hours
@@ -62,19 +61,19 @@ def update_settings(
 
 def _check_step(*, name, approver_kind, min_amount, approver_user, members, quorum, quorum_n) -> None:
     if not name or not name.strip():
-        raise ValidationProblem(_l("Name the step."))
+        raise ValidationProblem(Msg(N_("Name the step.")))
     if min_amount is not None and min_amount < 0:
-        raise ValidationProblem(_l("The threshold cannot be negative."))
+        raise ValidationProblem(Msg(N_("The threshold cannot be negative.")))
     if approver_kind == ApproverKind.USER and approver_user is None:
-        raise ValidationProblem(_l("Choose the user who approves this step."))
+        raise ValidationProblem(Msg(N_("Choose the user who approves this step.")))
     if approver_kind == ApproverKind.GROUP:
         if len(members) < 2:
-            raise ValidationProblem(_l("A group needs at least two members."))
+            raise ValidationProblem(Msg(N_("A group needs at least two members.")))
         if quorum == Quorum.N_OF_M and not (quorum_n and 1 <= quorum_n <= len(members)):
-            raise ValidationProblem(_l("Choose how many of the %(m)s members must approve.", m=len(members)))
+            raise ValidationProblem(Msg(N_("Choose how many of the %(m)s members must approve."), {"m": len(members)}))
     for person in [approver_user, *members]:
         if person is not None and not person.is_active:
-            raise ValidationProblem(_l("%(name)s is deactivated.", name=person.full_name))
+            raise ValidationProblem(Msg(N_("%(name)s is deactivated."), {"name": person.full_name}))
 
 
 def save_step(

@@ -1,9 +1,36 @@
-"""Audit events: one keyword-only constructor, used by every service."""
+"""Audit events: one keyword-only constructor, used by every service.
+
+The summary keeps typed values (Money, dates, nested `Msg`s) in their stored form
+(`portal.domain.messages.encode_value`), so a timeline renders them in its reader's language
+and formats; plain strings, numbers and lists of them are stored as they are.
+"""
 
 from __future__ import annotations
 
+from portal.domain.messages import _TAG, decode_value, encode_value
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+
+
+def _encode(value):
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):  # before/after snapshots, stored terms
+        return {key: _encode(v) for key, v in value.items()}
+    return encode_value(value)
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict) and _TAG not in value:
+        return {key: _decode(v) for key, v in value.items()}
+    return decode_value(value)
+
+
+def summary_of(event: AuditEvent) -> dict:
+    """The event's summary with its typed values back (Money, dates, Msg)."""
+    return {key: _decode(value) for key, value in (event.summary or {}).items()}
 
 
 def record(
@@ -33,7 +60,7 @@ def record(
         action=action,
         object_type=obj.__class__.__name__,
         object_id=obj.id,
-        summary=summary or {},
+        summary={key: _encode(value) for key, value in (summary or {}).items()},
         comment=comment or "",
     )
     db.session.add(event)

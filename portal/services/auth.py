@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
+from portal.domain.messages import N_, Msg
 from portal.domain.passwords import password_problems
 from portal.errors import ValidationProblem
 from portal.extensions import db
@@ -62,7 +62,7 @@ def authenticate(email: str, password: str, *, address: str, limits: dict) -> Us
         or _recent_failures(LoginAttempt.address, address, since) >= limits["per_address"]
     ):
         raise LoginThrottled(
-            _l("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=limits["minutes"])
+            Msg(N_("Too many failed sign-ins. Try again in %(minutes)s minutes."), {"minutes": limits["minutes"]})
         )
     user = find_user_by_email(email)
     valid = verify_password(user.password_hash if user else None, password)
@@ -87,9 +87,9 @@ def end_all_sessions(user: User) -> None:
 def check_new_password(password: str, email: str, min_length: int) -> None:
     problems = password_problems(password, email=email, min_length=min_length)
     if problems:
-        from portal.i18n import translate
-
-        raise ValidationProblem(" ".join(translate(p) for p in problems))
+        # Several problems read as one message: each is translated where it is shown.
+        raise ValidationProblem(Msg(" ".join(f"%(p{i})s" for i in range(len(problems))),
+                                    {f"p{i}": p for i, p in enumerate(problems)}))
 
 
 def set_password(user: User, password: str, *, min_length: int) -> None:
@@ -112,7 +112,7 @@ def set_password(user: User, password: str, *, min_length: int) -> None:
 def change_password(user: User, current: str, new: str, *, min_length: int) -> None:
     """Change the user's own password after checking the current one."""
     if not verify_password(user.password_hash, current):
-        raise ValidationProblem(_l("The current password is not correct."))
+        raise ValidationProblem(Msg(N_("The current password is not correct.")))
     set_password(user, new, min_length=min_length)
     audit.record(actor=user, action="user.password_changed", obj=user)
 
@@ -157,7 +157,7 @@ def reset_password(token: str, password: str, *, min_length: int) -> User:
     Raises ValidationProblem for a weak password (the link stays usable) or a link that has
     expired or was used, also by a request racing this one.
     """
-    expired = _l("This reset link has expired or was already used.")
+    expired = Msg(N_("This reset link has expired or was already used."))
     row = find_reset_token(token)
     if row is None:
         raise ValidationProblem(expired)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.domain.budget import OverrunPolicy, PeriodKind, period_bounds
 from portal.domain.csvfile import CsvProblem, parse_decimal, read_rows
+from portal.domain.messages import N_, Msg
 from portal.errors import DomainError, ValidationProblem
 from portal.extensions import db
-from portal.i18n import translate
 from portal.models import CostCenter, User
 from portal.services.budgets import create_budget
 
@@ -36,30 +35,32 @@ def _row_budget(actor, row: dict[str, str]) -> dict:
     code = row.get("cost_center", "")
     cost_center = db.session.scalars(select(CostCenter).where(CostCenter.code == code)).first()
     if cost_center is None:
-        raise ValidationProblem(_l("Unknown cost centre “%(code)s”.", code=code))
+        raise ValidationProblem(Msg(N_("Unknown cost centre “%(code)s”."), {"code": code}))
     try:
         year = int(row.get("year", ""))
         index = int(row.get("index") or 1)
     except ValueError as exc:
-        raise ValidationProblem(_l("Year and index must be whole numbers.")) from exc
+        raise ValidationProblem(Msg(N_("Year and index must be whole numbers."))) from exc
     try:
         kind = PeriodKind(row.get("period") or "year")
         policy = OverrunPolicy(row.get("policy") or "block")
     except ValueError as exc:
-        raise ValidationProblem(_l("Period must be year, quarter or month; policy block, warn or escalate.")) from exc
+        raise ValidationProblem(
+            Msg(N_("Period must be year, quarter or month; policy block, warn or escalate."))
+        ) from exc
     try:
         starts_on, ends_on = period_bounds(kind, year, index)
     except ValueError as exc:
-        raise ValidationProblem(_l("The quarter or month number is out of range.")) from exc
+        raise ValidationProblem(Msg(N_("The quarter or month number is out of range."))) from exc
     try:
         amount = parse_decimal(row.get("amount", ""))
     except ValueError as exc:
-        raise ValidationProblem(_l("“%(value)s” is not an amount.", value=row.get("amount"))) from exc
+        raise ValidationProblem(Msg(N_("“%(value)s” is not an amount."), {"value": row.get("amount")})) from exc
     owner = None
     if row.get("owner_email"):
         owner = db.session.scalars(select(User).where(User.email == row["owner_email"].lower())).first()
         if owner is None:
-            raise ValidationProblem(_l("No user with the email %(email)s.", email=row["owner_email"]))
+            raise ValidationProblem(Msg(N_("No user with the email %(email)s."), {"email": row["owner_email"]}))
     return dict(cost_center=cost_center, name=row.get("name", ""), period_kind=kind, starts_on=starts_on,
                 ends_on=ends_on, amount=amount, currency=row.get("currency", "").upper(),
                 overrun_policy=policy, owner=owner)
@@ -68,11 +69,11 @@ def _row_budget(actor, row: dict[str, str]) -> dict:
 def import_budgets(actor, data: bytes) -> ImportResult:
     """Create a budget per valid row; report each invalid one with its reason."""
     if len(data) > MAX_BYTES:
-        raise ValidationProblem(_l("The file is larger than 2 MB."))
+        raise ValidationProblem(Msg(N_("The file is larger than 2 MB.")))
     try:
         rows = read_rows(data, required=REQUIRED, max_rows=2000)
     except CsvProblem as exc:
-        raise ValidationProblem(translate(exc.msg)) from exc
+        raise ValidationProblem(exc.msg) from exc
     result = ImportResult()
     for number, row in enumerate(rows, start=2):
         try:

@@ -10,17 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.domain import catalog as rules
-from portal.errors import InvalidTransition, ValidationProblem
+from portal.domain.messages import N_, Msg
+from portal.errors import ValidationProblem
 from portal.extensions import db
-from portal.i18n import translate
 from portal.models import AuditEvent, Category, Item, LinkStatus, Organization, SupplierLink
-from portal.money import CURRENCIES
+from portal.money import is_currency
 from portal.services import audit
+from portal.services.paging import paginate
+from portal.services.reference import change_active, record_changes
 
 SEARCH_LIMIT_MAX = 50
 
@@ -69,7 +70,7 @@ def list_items(
     elif status == "inactive":
         stmt = stmt.where(Item.is_active.is_(False))
     stmt = stmt.order_by(Item.sku, Item.id)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+    return paginate(stmt, page=page, per_page=per_page, max_per_page=100)
 
 
 def search_items(query: str, *, limit: int = 10, active_only: bool = True) -> list[Item]:
@@ -180,30 +181,30 @@ def _checked(org: Organization, data: ItemFields, item: Item | None = None) -> I
     """Normalised fields, or FieldProblem naming the first field that breaks a rule."""
     sku = (data.sku or "").strip()
     if problem := rules.check_sku(sku):
-        raise FieldProblem(translate(problem), "sku")
+        raise FieldProblem(problem, "sku")
     if sku_taken(org, sku, except_id=item.id if item else None):
-        raise FieldProblem(_l("Another item already has the SKU %(sku)s.", sku=sku), "sku")
+        raise FieldProblem(Msg(N_("Another item already has the SKU %(sku)s."), {"sku": sku}), "sku")
     name = " ".join((data.name or "").split())
     if not name:
-        raise FieldProblem(_l("Enter the name."), "name")
+        raise FieldProblem(Msg(N_("Enter the name.")), "name")
     if len(name) > rules.NAME_MAX:
-        raise FieldProblem(_l("At most %(max)s characters.", max=rules.NAME_MAX), "name")
+        raise FieldProblem(Msg(N_("At most %(max)s characters."), {"max": rules.NAME_MAX}), "name")
     description = (data.description or "").strip()
     if len(description) > rules.DESCRIPTION_MAX:
         raise FieldProblem(
-            _l("At most %(max)s characters.", max=rules.DESCRIPTION_MAX), "description"
+            Msg(N_("At most %(max)s characters."), {"max": rules.DESCRIPTION_MAX}), "description"
         )
     if data.unit not in rules.UNIT_CODES:
-        raise FieldProblem(_l("Choose a unit from the list."), "unit")
+        raise FieldProblem(Msg(N_("Choose a unit from the list.")), "unit")
     if data.default_vat_rate is None or Decimal(data.default_vat_rate) not in rules.VAT_RATES:
-        raise FieldProblem(_l("Choose 23, 8, 5 or 0 %."), "default_vat_rate")
+        raise FieldProblem(Msg(N_("Choose 23, 8, 5 or 0 %.")), "default_vat_rate")
     if data.list_price is not None:
         try:
             rules.check_price(data.list_price)
         except rules.PriceProblem as exc:
-            raise FieldProblem(translate(exc.msg), "list_price") from exc
-    if data.currency not in CURRENCIES:
-        raise FieldProblem(_l("Choose PLN or EUR."), "currency")
+            raise FieldProblem(exc.msg, "list_price") from exc
+    if not is_currency(data.currency):
+        raise FieldProblem(Msg(N_("Choose a currency from the list.")), "currency")
     unchanged_category = item is not None and item.category_id == data.category_id
     if data.category_id is not None and not unchanged_category:
         category = db.session.scalars(
@@ -214,14 +215,14 @@ def _checked(org: Organization, data: ItemFields, item: Item | None = None) -> I
             )
         ).first()
         if category is None:
-            raise FieldProblem(_l("Choose an active category."), "category_id")
+            raise FieldProblem(Msg(N_("Choose an active category.")), "category_id")
     unchanged_supplier = item is not None and item.preferred_supplier_id == data.preferred_supplier_id
     if (
         data.preferred_supplier_id is not None
         and not unchanged_supplier
         and data.preferred_supplier_id not in {s.id for s in active_suppliers(org)}
     ):
-        raise FieldProblem(_l("Choose one of your active suppliers."), "preferred_supplier_id")
+        raise FieldProblem(Msg(N_("Choose one of your active suppliers.")), "preferred_supplier_id")
     return ItemFields(
         sku=sku, name=name, description=description, unit=data.unit,
         category_id=data.category_id, default_vat_rate=Decimal(data.default_vat_rate),
@@ -261,7 +262,7 @@ def apply_changes(item: Item, data: ItemFields, *, actor, source: str = "form") 
             summary={"changes": dict(changes), "source": source},
         )
     if item.is_active != data.is_active:
-        _set_active(item, data.is_active, actor=actor)
+        change_active(item, data.is_active, actor=actor, kind="item")
         changes["is_active"] = [not data.is_active, data.is_active]
     return changes
 
@@ -290,28 +291,17 @@ def update_item(item: Item, data: ItemFields, *, actor) -> Item:
     return item
 
 
-def _set_active(obj, active: bool, *, actor) -> None:
-    obj.is_active = active
-    kind = {"Item": "item", "Category": "category"}[type(obj).__name__]
-    audit.record(actor=actor, action=f"{kind}.{'reactivated' if active else 'deactivated'}",
-                 obj=obj)
-
-
 def deactivate_item(item: Item, *, actor) -> Item:
     """Hide an item from pickers; requisitions that use it keep it. Raises if already inactive."""
-    if not item.is_active:
-        raise InvalidTransition(_l("The item is already inactive."))
-    _set_active(item, False, actor=actor)
-    db.session.flush()
+    change_active(item, False, actor=actor, kind="item",
+                  already=Msg(N_("The item is already inactive.")))
     return item
 
 
 def reactivate_item(item: Item, *, actor) -> Item:
     """Offer an inactive item again. Raises if it is active."""
-    if item.is_active:
-        raise InvalidTransition(_l("The item is already active."))
-    _set_active(item, True, actor=actor)
-    db.session.flush()
+    change_active(item, True, actor=actor, kind="item",
+                  already=Msg(N_("The item is already active.")))
     return item
 
 
@@ -321,17 +311,17 @@ def reactivate_item(item: Item, *, actor) -> Item:
 def _checked_category(org: Organization, code: str, name: str, category=None) -> tuple[str, str]:
     code = rules.normalize_code(code)
     if problem := rules.check_code(code):
-        raise FieldProblem(translate(problem), "code")
+        raise FieldProblem(problem, "code")
     stmt = select(Category.id).where(Category.organization_id == org.id, Category.code == code)
     if category is not None:
         stmt = stmt.where(Category.id != category.id)
     if db.session.scalars(stmt).first() is not None:
-        raise FieldProblem(_l("Another category already has the code %(code)s.", code=code), "code")
+        raise FieldProblem(Msg(N_("Another category already has the code %(code)s."), {"code": code}), "code")
     name = " ".join((name or "").split())
     if not name:
-        raise FieldProblem(_l("Enter the name."), "name")
+        raise FieldProblem(Msg(N_("Enter the name.")), "name")
     if len(name) > 120:
-        raise FieldProblem(_l("At most %(max)s characters.", max=120), "name")
+        raise FieldProblem(Msg(N_("At most %(max)s characters."), {"max": 120}), "name")
     return code, name
 
 
@@ -350,31 +340,18 @@ def update_category(category: Category, *, code: str, name: str, actor) -> Categ
     """Rename or recode a category (items keep it). Raises FieldProblem for a taken code."""
     org = db.session.get(Organization, category.organization_id)
     code, name = _checked_category(org, code, name, category)
-    changes = {
-        key: [getattr(category, key), value]
-        for key, value in (("code", code), ("name", name))
-        if getattr(category, key) != value
-    }
-    category.code, category.name = code, name
-    if changes:
-        audit.record(actor=actor, action="category.updated", obj=category,
-                     summary={"changes": changes})
-    db.session.flush()
+    record_changes(category, {"code": code, "name": name}, actor=actor, action="category.updated")
     return category
 
 
 def deactivate_category(category: Category, *, actor) -> Category:
     """No new items or rules may use it; existing items keep it."""
-    if not category.is_active:
-        raise InvalidTransition(_l("The category is already inactive."))
-    _set_active(category, False, actor=actor)
-    db.session.flush()
+    change_active(category, False, actor=actor, kind="category",
+                  already=Msg(N_("The category is already inactive.")))
     return category
 
 
 def reactivate_category(category: Category, *, actor) -> Category:
-    if category.is_active:
-        raise InvalidTransition(_l("The category is already active."))
-    _set_active(category, True, actor=actor)
-    db.session.flush()
+    change_active(category, True, actor=actor, kind="category",
+                  already=Msg(N_("The category is already active.")))
     return category

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,9 +13,8 @@ from portal.domain.catalog import CatalogRow, RowError
 from portal.domain.messages import N_, Msg
 from portal.errors import DomainError, ValidationProblem
 from portal.extensions import db
-from portal.i18n import translate
 from portal.models import Category, Item, LinkStatus, Organization, SupplierLink
-from portal.money import CURRENCIES
+from portal.money import currencies
 from portal.services import audit
 from portal.services.catalog import ItemFields, apply_changes, insert_item
 
@@ -140,13 +138,12 @@ def import_items_csv(
     """
     if len(data) > max_bytes:
         raise ValidationProblem(
-            _l("The file is larger than %(size)s. Split it into smaller files.",
-               size=size_label(max_bytes))
+            Msg(N_("The file is larger than %(size)s. Split it into smaller files."), {"size": size_label(max_bytes)})
         )
     try:
-        parsed = rules.parse_catalog_csv(data, currencies=CURRENCIES, max_rows=max_rows)
+        parsed = rules.parse_catalog_csv(data, currencies=currencies(), max_rows=max_rows)
     except rules.CsvFileProblem as exc:
-        raise ValidationProblem(translate(exc.msg)) from exc
+        raise ValidationProblem(exc.msg) from exc
 
     report = ImportReport(errors=list(parsed.errors))
     # Written first, on purpose: with pysqlite a SAVEPOINT opened before any write begins the

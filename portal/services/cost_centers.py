@@ -5,17 +5,17 @@ Reads rely on the session's tenant scope; writes take the organisation and filte
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.domain import catalog as rules
-from portal.errors import InvalidTransition
+from portal.domain.messages import N_, Msg
 from portal.extensions import db
-from portal.i18n import translate
 from portal.models import CostCenter, Organization, User
 from portal.services import audit
 from portal.services.catalog import FieldProblem
+from portal.services.paging import paginate
+from portal.services.reference import change_active, record_changes
 
 NAME_MAX = 120
 
@@ -27,7 +27,7 @@ def list_cost_centers(*, status: str = "all", page: int = 1, per_page: int = 25)
         stmt = stmt.where(CostCenter.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(CostCenter.is_active.is_(False))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+    return paginate(stmt, page=page, per_page=per_page, max_per_page=100)
 
 
 def active_cost_centers() -> list[CostCenter]:
@@ -62,7 +62,7 @@ def eligible_managers(org: Organization) -> list[User]:
 def _checked(org: Organization, code: str, name: str, manager_id: int | None, cost_center=None):
     code = rules.normalize_code(code)
     if problem := rules.check_code(code):
-        raise FieldProblem(translate(problem), "code")
+        raise FieldProblem(problem, "code")
     stmt = select(CostCenter.id).where(
         CostCenter.organization_id == org.id, CostCenter.code == code
     )
@@ -70,13 +70,13 @@ def _checked(org: Organization, code: str, name: str, manager_id: int | None, co
         stmt = stmt.where(CostCenter.id != cost_center.id)
     if db.session.scalars(stmt).first() is not None:
         raise FieldProblem(
-            _l("Another cost centre already has the code %(code)s.", code=code), "code"
+            Msg(N_("Another cost centre already has the code %(code)s."), {"code": code}), "code"
         )
     name = " ".join((name or "").split())
     if not name:
-        raise FieldProblem(_l("Enter the name."), "name")
+        raise FieldProblem(Msg(N_("Enter the name.")), "name")
     if len(name) > NAME_MAX:
-        raise FieldProblem(_l("At most %(max)s characters.", max=NAME_MAX), "name")
+        raise FieldProblem(Msg(N_("At most %(max)s characters."), {"max": NAME_MAX}), "name")
     unchanged = cost_center is not None and cost_center.manager_id == manager_id
     if manager_id is not None and not unchanged:
         manager = db.session.scalars(
@@ -87,7 +87,7 @@ def _checked(org: Organization, code: str, name: str, manager_id: int | None, co
             )
         ).first()
         if manager is None:
-            raise FieldProblem(_l("Choose an active user of your company."), "manager_id")
+            raise FieldProblem(Msg(N_("Choose an active user of your company.")), "manager_id")
     return code, name
 
 
@@ -115,33 +115,19 @@ def update_cost_center(
     """Change code, name or manager. A manager who was since deactivated may stay unchanged."""
     org = db.session.get(Organization, cost_center.organization_id)
     code, name = _checked(org, code, name, manager_id, cost_center)
-    changes = {
-        key: [getattr(cost_center, key), value]
-        for key, value in (("code", code), ("name", name), ("manager_id", manager_id))
-        if getattr(cost_center, key) != value
-    }
-    cost_center.code, cost_center.name, cost_center.manager_id = code, name, manager_id
-    if changes:
-        audit.record(actor=actor, action="cost_center.updated", obj=cost_center,
-                     summary={"changes": changes})
-    db.session.flush()
+    record_changes(cost_center, {"code": code, "name": name, "manager_id": manager_id},
+                   actor=actor, action="cost_center.updated")
     return cost_center
 
 
 def deactivate_cost_center(cost_center: CostCenter, *, actor) -> CostCenter:
     """No new requisitions may book on it; existing documents keep it."""
-    if not cost_center.is_active:
-        raise InvalidTransition(_l("The cost centre is already inactive."))
-    cost_center.is_active = False
-    audit.record(actor=actor, action="cost_center.deactivated", obj=cost_center)
-    db.session.flush()
+    change_active(cost_center, False, actor=actor, kind="cost_center",
+                  already=Msg(N_("The cost centre is already inactive.")))
     return cost_center
 
 
 def reactivate_cost_center(cost_center: CostCenter, *, actor) -> CostCenter:
-    if cost_center.is_active:
-        raise InvalidTransition(_l("The cost centre is already active."))
-    cost_center.is_active = True
-    audit.record(actor=actor, action="cost_center.reactivated", obj=cost_center)
-    db.session.flush()
+    change_active(cost_center, True, actor=actor, kind="cost_center",
+                  already=Msg(N_("The cost centre is already active.")))
     return cost_center

@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.domain.requisition import RequisitionStatus
-from portal.domain.roles import Role
 from portal.extensions import db
 from portal.models import Invitation, LinkStatus, Requisition, SupplierLink, User
 from portal.models.base import utcnow
-from portal.services import approval_queries
+from portal.policies import can
+from portal.services.approvals import queries as approval_queries
 
 # The statuses a buyer follows on the dashboard, in the order of the counters.
 BUYER_STATUSES = (
@@ -96,14 +96,14 @@ def approver_summary(actor) -> dict:
 def widgets_for(actor) -> list[str]:
     """Which dashboard sections the user sees, in order."""
     if actor.organization.is_supplier:
-        return ["customers"] + (["admin"] if actor.has_role(Role.SUPPLIER_ADMIN) else [])
+        return ["customers"] + (["admin"] if can(actor, "users.manage") else [])
     sections = []
-    if actor.has_role(Role.BUYER):
+    if can(actor, "requisitions.create"):
         sections.append("buyer")
     # Admins decide the steps nobody else can, so they see the inbox widget too.
-    if actor.has_role(Role.APPROVER, Role.ADMIN):
+    if can(actor, "approvals.inbox"):
         sections.append("approver")
-    if actor.has_role(Role.ADMIN):
+    if can(actor, "users.manage"):
         sections.append("admin")
     return sections
 
@@ -122,7 +122,7 @@ def budget_watch(actor, *, limit: int = 6) -> list[tuple]:
         .where(Budget.status == BudgetStatus.OPEN, Budget.starts_on <= today, Budget.ends_on >= today)
         .options(joinedload(Budget.cost_center))
     )
-    if not actor.has_role(Role.ADMIN):
+    if not can(actor, "budgets.manage"):
         query = query.where(CostCenter.manager_id == actor.id)
     found = list(db.session.scalars(query))
     balances = balances_for(found)

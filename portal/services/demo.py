@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
 from portal.services import mail, orgs, suppliers, users
@@ -57,9 +58,10 @@ USERS = [
 ]
 
 LINKS = [
-    ("acme", "nordwind", 30, "EUR", Decimal("200000")),
-    ("acme", "polbud", 45, "PLN", Decimal("500000")),
-    ("globex", "nordwind", 60, "EUR", Decimal("150000")),
+    ("acme", "nordwind", PaymentTerms.early_discount(Decimal("2"), 10, 30), "EUR",
+     Decimal("200000")),
+    ("acme", "polbud", PaymentTerms.net(45), "PLN", Decimal("500000")),
+    ("globex", "nordwind", PaymentTerms.net(60), "EUR", Decimal("150000")),
 ]
 
 
@@ -98,7 +100,7 @@ def seed_demo(*, documents: bool = True) -> dict:
         admin = user_by_email[f"admin@{buyer}.example"]
         suppliers.link_supplier(
             org_by_key[buyer], org_by_key[supplier], actor=admin,
-            payment_terms_days=terms, currency=currency, credit_limit=credit,
+            payment_terms=terms, currency=currency, credit_limit=credit,
         )
     db.session.flush()
     catalog = seed_catalog(org_by_key, user_by_email)

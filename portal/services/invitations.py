@@ -10,38 +10,27 @@ feature; every query here is restricted to `kind="user"`.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
-from enum import StrEnum
 
-from flask_babel import force_locale, format_date
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from portal.domain import invitations as rules
+from portal.domain.invitations import OPEN_STATES, InvitationState
+from portal.domain.messages import N_, Msg
 from portal.domain.roles import Role
 from portal.errors import DomainError, InvalidTransition, NotFound, ValidationProblem
 from portal.extensions import db
-from portal.labels import role_label
 from portal.models import Invitation, Organization, User
 from portal.models.base import utcnow
 from portal.services import audit
 from portal.services.auth import check_new_password, normalize_email
-from portal.services.mail import send_mail
 from portal.services.tokens import hash_token, new_token
 from portal.services.users import check_approval_limit, check_roles, create_user, email_taken
 from portal.tenancy import ALL_TENANTS, TenantScope, bound
 
 USER_KIND = "user"
 OPEN_LIST_LIMIT = 100
-
-
-class InvitationState(StrEnum):
-    PENDING = "pending"
-    EXPIRED = "expired"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
 
 
 class EmailUnavailable(ValidationProblem):
@@ -63,27 +52,42 @@ class InvitationUnavailable(DomainError):
 
 
 UNAVAILABLE_MESSAGES = {
-    InvitationState.EXPIRED: _l(
-        "This invitation has expired. Ask your company admin to send it again."
-    ),
-    InvitationState.ACCEPTED: _l(
-        "This invitation was already accepted. Sign in with your email and password."
-    ),
-    InvitationState.REVOKED: _l(
-        "This invitation was withdrawn. Ask your company admin if you need access."
-    ),
+    InvitationState.EXPIRED: Msg(N_("This invitation has expired. Ask your company admin to send it again.")),
+    InvitationState.ACCEPTED: Msg(N_("This invitation was already accepted. Sign in with your email and password.")),
+    InvitationState.REVOKED: Msg(N_("This invitation was withdrawn. Ask your company admin if you need access.")),
 }
 
 
 def state_of(invitation: Invitation, now=None) -> InvitationState:
-    """Where the invitation stands; accepted and revoked win over expired."""
-    if invitation.accepted_at is not None:
-        return InvitationState.ACCEPTED
-    if invitation.revoked_at is not None:
-        return InvitationState.REVOKED
-    if invitation.expires_at <= (now or utcnow()):
-        return InvitationState.EXPIRED
-    return InvitationState.PENDING
+    """Where an invitation of any kind stands now (the rule is `domain.invitations.state_of`)."""
+    return rules.state_of(invitation, now or utcnow())
+
+
+def issue_invitation(organization_id: int, kind: str, *, actor, email: str, full_name: str,
+                     days: int, now, **fields) -> tuple[Invitation, str]:
+    """A new invitation of any `kind` from `actor`'s organisation, its link valid `days` days
+    from `now` (only the token's hash is stored); flushed. Returns it and the raw token for the
+    caller to e-mail. `fields` are the kind's own (roles, proposed terms, ...)."""
+    token, digest = new_token()
+    invitation = Invitation(
+        organization_id=organization_id, kind=kind, email=email,
+        full_name=(full_name or "").strip(), token_hash=digest,
+        expires_at=rules.expiry(now, days), invited_by_id=actor.id, **fields,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, token
+
+
+def renew_link(invitation: Invitation, days: int) -> str:
+    """Give an invitation of any kind a fresh token valid `days` days; the old link dies at once.
+
+    Returns the raw token for the caller to e-mail (only its hash is stored).
+    """
+    token, digest = new_token()
+    invitation.token_hash = digest
+    invitation.expires_at = rules.expiry(utcnow(), days)
+    return token
 
 
 def _open_invitations():
@@ -134,16 +138,16 @@ def invite_user(
 ) -> tuple[Invitation, str]:
     """Invite `email` into `org` with `roles`; returns the invitation and its token.
 
-    The caller emails the link (see `send_invitation_mail`). Raises EmailUnavailable when the
+    The caller emails the link (see `portal.emails.send_invitation_mail`). Raises EmailUnavailable when the
     email already belongs to a user (in any organisation) or has a pending invitation here, and
     ValidationProblem for unknown or missing roles or a negative approval limit. An expired
     invitation for the same email is superseded (revoked) by the new one.
     """
     email = normalize_email(email)
     if "@" not in email:
-        raise EmailUnavailable(_l("Enter a valid email address."))
+        raise EmailUnavailable(Msg(N_("Enter a valid email address.")))
     if email_taken(email):
-        raise EmailUnavailable(_l("A user with this email already exists."))
+        raise EmailUnavailable(Msg(N_("A user with this email already exists.")))
     role_set = check_roles(org, roles)
     check_approval_limit(approval_limit)
     now = utcnow()
@@ -152,24 +156,15 @@ def invite_user(
     ).all()
     if any(state_of(inv, now) == InvitationState.PENDING for inv in earlier):
         raise EmailUnavailable(
-            _l("This email already has a pending invitation. Resend it from the list instead.")
+            Msg(N_("This email already has a pending invitation. Resend it from the list instead."))
         )
     for stale in earlier:
         stale.revoked_at = now
-    token, digest = new_token()
-    invitation = Invitation(
-        organization_id=org.id,
-        kind=USER_KIND,
-        email=email,
-        full_name=(full_name or "").strip(),
+    invitation, token = issue_invitation(
+        org.id, USER_KIND, actor=actor, email=email, full_name=full_name, days=days, now=now,
         roles=",".join(sorted(role_set)),
         approval_limit=approval_limit if Role.APPROVER in role_set else None,
-        token_hash=digest,
-        expires_at=now + timedelta(days=days),
-        invited_by_id=actor.id,
     )
-    db.session.add(invitation)
-    db.session.flush()
     audit.record(
         actor=actor,
         action="user.invited",
@@ -185,14 +180,11 @@ def resend_invitation(invitation: Invitation, *, actor: User, days: int) -> str:
     Returns the new token for the caller to email. Refused for accepted or revoked invitations,
     and when the email has meanwhile become a user.
     """
-    state = state_of(invitation)
-    if state not in (InvitationState.PENDING, InvitationState.EXPIRED):
-        raise InvalidTransition(_l("Only an open invitation can be sent again."))
+    if state_of(invitation) not in OPEN_STATES:
+        raise InvalidTransition(Msg(N_("Only an open invitation can be sent again.")))
     if email_taken(invitation.email):
-        raise EmailUnavailable(_l("A user with this email already exists."))
-    token, digest = new_token()
-    invitation.token_hash = digest
-    invitation.expires_at = utcnow() + timedelta(days=days)
+        raise EmailUnavailable(Msg(N_("A user with this email already exists.")))
+    token = renew_link(invitation, days)
     audit.record(
         actor=actor,
         action="user.invitation_resent",
@@ -205,8 +197,8 @@ def resend_invitation(invitation: Invitation, *, actor: User, days: int) -> str:
 
 def revoke_invitation(invitation: Invitation, *, actor: User) -> Invitation:
     """Withdraw an open invitation; its link answers 410 from now on."""
-    if state_of(invitation) not in (InvitationState.PENDING, InvitationState.EXPIRED):
-        raise InvalidTransition(_l("This invitation is no longer open."))
+    if state_of(invitation) not in OPEN_STATES:
+        raise InvalidTransition(Msg(N_("This invitation is no longer open.")))
     invitation.revoked_at = utcnow()
     audit.record(
         actor=actor,
@@ -245,20 +237,20 @@ def accept_invitation(token: str, *, full_name: str, password: str, min_length: 
     """
     invitation = find_by_token(token)
     if invitation is None:
-        raise NotFound(_l("This invitation link is not valid."))
+        raise NotFound(Msg(N_("This invitation link is not valid.")))
     state = state_of(invitation)
     if state != InvitationState.PENDING:
         raise InvitationUnavailable(UNAVAILABLE_MESSAGES[state], state=state)
     full_name = (full_name or "").strip() or invitation.full_name
     if not full_name:
-        raise ValidationProblem(_l("Enter your full name."))
+        raise ValidationProblem(Msg(N_("Enter your full name.")))
     try:
         check_new_password(password, invitation.email, min_length)
     except ValidationProblem as exc:
-        raise WeakPassword(exc.message) from exc
+        raise WeakPassword(exc.msg) from exc
     if email_taken(invitation.email):
         raise EmailUnavailable(
-            _l("An account with this email already exists. Sign in with it instead.")
+            Msg(N_("An account with this email already exists. Sign in with it instead."))
         )
     org = invitation.organization
     # The request is anonymous: write as the inviting organisation, and flush inside the block
@@ -285,27 +277,3 @@ def accept_invitation(token: str, *, full_name: str, password: str, min_length: 
         )
         db.session.flush()
     return user
-
-
-def send_invitation_mail(invitation: Invitation, link: str, *, inviter: User) -> None:
-    """Email the invitation link, in the inviting organisation's language."""
-    org = invitation.organization
-    with force_locale(org.locale or "en"):
-        roles = ", ".join(role_label(r) for r in invitation.role_list)
-        subject = _("%(inviter)s invited you to %(org)s on Portal", inviter=inviter.full_name,
-                    org=org.name)
-        body = _(
-            "Hello %(name)s,\n\n"
-            "%(inviter)s invited you to join %(org)s on Portal, the procurement portal, "
-            "as: %(roles)s.\n\n"
-            "Open this link to choose your password and sign in:\n%(link)s\n\n"
-            "The link works once, until %(date)s.\n"
-            "If you did not expect this invitation, you can ignore this email.",
-            name=invitation.full_name or invitation.email,
-            inviter=inviter.full_name,
-            org=org.legal_name or org.name,
-            roles=roles,
-            link=link,
-            date=format_date(invitation.expires_at, "long"),
-        )
-    send_mail(invitation.email, subject, body)

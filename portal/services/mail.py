@@ -1,17 +1,18 @@
-"""The one mail function: SMTP when configured, the log otherwise."""
+"""The one mail function: an e-mail is an outbox row, sent by portal/jobs after the commit.
+
+SMTP (or the development log) lives at the edge, in portal/jobs/mail.py.
+"""
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from email.message import EmailMessage
 
-from flask import current_app
+from portal.models.outbox import OutboxMessage
+from portal.services.outbox import enqueue
 
-log = logging.getLogger("portal.mail")
-# Tests read what was sent from here.
+# What was delivered under TESTING (portal/jobs/mail.py appends, tests read it).
 outbox: list[EmailMessage] = []
 _suppressed: ContextVar[bool] = ContextVar("mail_suppressed", default=False)
 
@@ -26,26 +27,16 @@ def suppressed():
         _suppressed.reset(token)
 
 
-def send_mail(to: str, subject: str, body: str) -> EmailMessage:
-    """Send one plain-text email. In development (no MAIL_SERVER) it is written to the log."""
-    config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
+def is_suppressed() -> bool:
+    """True inside `suppressed()`: mail and notification e-mails are not written at all."""
+    return _suppressed.get()
+
+
+def send_mail(to: str, subject: str, body: str, *, key: str | None = None) -> OutboxMessage | None:
+    """Send one plain-text e-mail once the current transaction commits (None: suppressed).
+
+    Subject and body are final text (the caller rendered them in the recipient's language).
+    """
     if _suppressed.get():
-        return message
-    if config.get("TESTING"):
-        outbox.append(message)
-        return message
-    if not config.get("MAIL_SERVER"):
-        log.warning("mail to %s: %s\n%s", to, subject, body)
-        return message
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
-    return message
+        return None
+    return enqueue("mail", {"to": to, "subject": subject, "body": body}, key=key)

@@ -1,57 +1,68 @@
-"""In-app notifications and their emails, each in the recipient's own language."""
+"""In-app notifications and their e-mails, stored as a message id and typed parameters.
+
+A notification row keeps `Msg.to_json()` and `Link.to_json()`: it is rendered when shown, in the
+viewer's language (portal/blueprints/notifications). Its e-mail is an outbox row in the same
+transaction, rendered and sent after the commit by portal/jobs in the recipient's language.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from flask import current_app
-from flask_babel import force_locale, format_decimal, gettext
 from sqlalchemy import func, select, update
 
+from portal.domain.messages import Link, Msg
 from portal.extensions import db
 from portal.models import Notification, User
 from portal.models.base import utcnow
-from portal.services.mail import send_mail
+from portal.services import mail
+from portal.services.outbox import enqueue
+
+EMAIL_KIND = "notification.email"
+
+
+def link_json(link: Link | str | None) -> dict | None:
+    """A link as stored: `Link.to_json()`, or `{"url": path}` for a plain path (callers still
+    being converted to Link), or None."""
+    if isinstance(link, Link):
+        return link.to_json()
+    if link:
+        return {"url": str(link)}
+    return None
 
 
 def notify(
     user: User,
-    text: str,
+    text_or_msg: str | Msg,
     *,
-    link: str = "",
+    link: Link | str | None = None,
     kind: str = "",
     email: bool = True,
-    email_extra_link: str = "",
+    email_extra_link: Link | str | None = None,
     **params,
 ) -> Notification:
-    """Tell `user` something: a notification in the portal and (by default) an email.
+    """Tell `user` something: a notification in the portal and (by default) an e-mail.
 
-    `text` is an untranslated message id (marked with N_ or lazy); it is translated into the
-    user's language with `params` here, once, so the stored text reads the same forever.
-    `email_extra_link` adds a one-click decision link to the email only (never stored).
+    `text_or_msg` is a `Msg`, or an untranslated message id (marked with N_) whose typed
+    `params` (Money, Decimal, dates, nested Msg; never floats) fill it in. Both are stored, not
+    rendered: each reader sees it in their own language. The e-mail is written to the outbox in
+    the caller's transaction and sent only once it commits (not at all if it rolls back).
+    `email_extra_link` adds a one-click decision link to the e-mail only (never stored in the
+    notification). Raises TypeError for a parameter that cannot be stored (a float).
     """
-    base = current_app.config["BASE_URL"].rstrip("/")
-    locale = user.display_locale
-    with force_locale(locale):
-        # Amounts are passed as Decimal and written the recipient's way (1 234,50 in Polish).
-        params = {key: format_decimal(value, format="#,##0.00") if isinstance(value, Decimal)
-                  else value for key, value in params.items()}
-        rendered = gettext(text, **params)
-        subject = rendered if len(rendered) <= 120 else rendered[:117] + "…"
-        body = rendered
-        if link:
-            body += "\n\n" + gettext("Open in the portal:") + "\n" + base + link
-        if email_extra_link:
-            body += "\n\n" + gettext(
-                "Decide from this email (the link works once, for 72 hours):"
-            ) + "\n" + base + email_extra_link
-        body += "\n\n— Portal"
+    if isinstance(text_or_msg, Msg):
+        msg = Msg(text_or_msg.text, {**text_or_msg.params, **params}) if params else text_or_msg
+    else:
+        msg = Msg(str(text_or_msg), params)
+    message = msg.to_json()
+    target = link_json(link)
     note = Notification(
-        organization_id=user.organization_id, user_id=user.id, text=rendered[:500], link=link, kind=kind
+        organization_id=user.organization_id, user_id=user.id, message=message, target=target, kind=kind
     )
     db.session.add(note)
-    if email and user.is_active:
-        send_mail(user.email, subject, body)
+    if email and user.is_active and not mail.is_suppressed():
+        enqueue(EMAIL_KIND, {
+            "user_id": user.id, "message": message, "link": target,
+            "extra_link": link_json(email_extra_link),
+        })
     return note
 
 

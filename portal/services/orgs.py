@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from portal.domain.messages import N_, Msg
 from portal.domain.taxid import InvalidTaxId, normalize_tax_id
 from portal.errors import ValidationProblem
 from portal.extensions import db
-from portal.i18n import translate
 from portal.models import AuditEvent, Invitation, Organization, OrgKind, SupplierLink
-from portal.money import CURRENCIES
+from portal.money import is_currency
 from portal.services import audit
 from portal.tenancy import SharedDocument, TenantOwned
 
@@ -29,16 +28,16 @@ def _clean(data: dict) -> dict:
     clean = {k: (data.get(k) or "").strip() for k in PROFILE_FIELDS}
     clean["country"] = clean["country"].upper()
     clean["currency"] = clean["currency"].upper()
-    if clean["currency"] not in CURRENCIES:
-        raise ValidationProblem(_l("Choose PLN or EUR."))
+    if not is_currency(clean["currency"]):
+        raise ValidationProblem(Msg(N_("Choose a currency from the list.")))
     if clean["locale"] not in ("en", "pl"):
         clean["locale"] = "en"
     try:
         clean["tax_id"] = normalize_tax_id(clean["tax_id"], clean["country"])
     except InvalidTaxId as exc:
-        raise TaxIdProblem(translate(exc.msg)) from exc
+        raise TaxIdProblem(exc.msg) from exc
     if not clean["name"] or not clean["legal_name"]:
-        raise ValidationProblem(_l("Enter the company's name and legal name."))
+        raise ValidationProblem(Msg(N_("Enter the company's name and legal name.")))
     return clean
 
 
@@ -56,7 +55,7 @@ def create_organization(*, kind: OrgKind, actor=None, **data) -> Organization:
     """Create a buyer or supplier organisation with a validated, unique tax ID."""
     clean = _clean(data)
     if tax_id_taken(clean["country"], clean["tax_id"]):
-        raise TaxIdProblem(_l("An organisation with this tax ID is already registered."))
+        raise TaxIdProblem(Msg(N_("An organisation with this tax ID is already registered.")))
     org = Organization(kind=kind, **clean)
     db.session.add(org)
     db.session.flush()
@@ -67,7 +66,7 @@ def update_profile(org: Organization, *, actor, **data) -> Organization:
     """Update the company profile; the tax ID is validated and stays unique."""
     clean = _clean(data)
     if tax_id_taken(clean["country"], clean["tax_id"], except_id=org.id):
-        raise TaxIdProblem(_l("An organisation with this tax ID is already registered."))
+        raise TaxIdProblem(Msg(N_("An organisation with this tax ID is already registered.")))
     before = {k: getattr(org, k) for k in PROFILE_FIELDS}
     for key, value in clean.items():
         setattr(org, key, value)

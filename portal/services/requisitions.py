@@ -6,25 +6,26 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.domain.messages import Msg
+from portal.domain.approval import OPEN_TASK, TaskStatus
+from portal.domain.labels import requisition_status_word
+from portal.domain.messages import N_, Msg
 from portal.domain.requisition import (
     Action,
     RequisitionStatus,
     TransitionRefused,
+    cancel_move,
     document_totals,
     format_number,
     line_totals,
     next_status,
 )
-from portal.domain.roles import Role
-from portal.errors import InvalidTransition, PermissionDenied, ValidationProblem
+from portal.domain.vat import TAXED_RATES
+from portal.errors import InvalidTransition, ValidationProblem
 from portal.extensions import db
-from portal.i18n import translate
-from portal.labels import requisition_status_label
 from portal.models import (
+    ApprovalTask,
     Attachment,
     Category,
     Comment,
@@ -34,12 +35,13 @@ from portal.models import (
     RequisitionLine,
 )
 from portal.models.base import utcnow
-from portal.money import CURRENCIES
+from portal.money import is_currency
+from portal.policies import enforce
 from portal.services import audit, budgets
 
 MAX_JUSTIFICATION = 5000
 MAX_LINES = 200
-VAT_RATES = (Decimal("23"), Decimal("8"), Decimal("5"), Decimal("0"))
+VAT_RATES = TAXED_RATES
 ALLOWED_ATTACHMENT_TYPES = {
     ".pdf": "application/pdf",
     ".png": "image/png",
@@ -66,36 +68,33 @@ def move(req: Requisition, action: Action) -> RequisitionStatus:
     except TransitionRefused as exc:
         # The domain names the status by its code; the reader sees its translated label.
         params = {**exc.msg.params,
-                  "status": requisition_status_label(exc.msg.params["status"]).lower()}
-        raise InvalidTransition(translate(Msg(exc.msg.text, params))) from exc
+                  "status": requisition_status_word(exc.msg.params["status"])}
+        raise InvalidTransition(Msg(exc.msg.text, params)) from exc
     return req.status
 
 
 def _require_editable(req: Requisition, actor) -> None:
-    if req.requester_id != actor.id:
-        raise PermissionDenied(_l("Only the requester can change this requisition."))
-    if not req.is_editable:
-        raise InvalidTransition(_l("Only a draft can be changed. This requisition is %(status)s.",
-                                   status=requisition_status_label(req.status).lower()))
+    """Only the requester changes a requisition, only while it is a draft."""
+    enforce(actor, "requisitions.edit", req)
 
 
 def _check_header(*, title, justification, needed_by, cost_center, currency, today) -> None:
     if not title or not title.strip():
-        raise ValidationProblem(_l("Enter a title."))
+        raise ValidationProblem(Msg(N_("Enter a title.")))
     if len(title) > 200:
-        raise ValidationProblem(_l("The title may be at most 200 characters."))
+        raise ValidationProblem(Msg(N_("The title may be at most 200 characters.")))
     if justification and len(justification) > MAX_JUSTIFICATION:
         raise ValidationProblem(
-            _l("The justification may be at most %(n)s characters.", n=MAX_JUSTIFICATION)
+            Msg(N_("The justification may be at most %(n)s characters."), {"n": MAX_JUSTIFICATION})
         )
     if cost_center is None:
-        raise ValidationProblem(_l("Choose a cost centre."))
+        raise ValidationProblem(Msg(N_("Choose a cost centre.")))
     if not cost_center.is_active:
-        raise ValidationProblem(_l("This cost centre is no longer active."))
+        raise ValidationProblem(Msg(N_("This cost centre is no longer active.")))
     if needed_by is not None and needed_by < today:
-        raise ValidationProblem(_l("The needed-by date cannot be in the past."))
-    if currency not in CURRENCIES:
-        raise ValidationProblem(_l("Choose PLN or EUR."))
+        raise ValidationProblem(Msg(N_("The needed-by date cannot be in the past.")))
+    if not is_currency(currency):
+        raise ValidationProblem(Msg(N_("Choose a currency from the list.")))
 
 
 def create_requisition(
@@ -112,8 +111,7 @@ def create_requisition(
     """Create a draft requisition numbered REQ-<year>-<seq> for the actor's company."""
     from portal.services.numbering import next_sequence
 
-    if not actor.has_role(Role.BUYER):
-        raise PermissionDenied(_l("Only buyers raise requisitions."))
+    enforce(actor, "requisitions.create")
     now = utcnow()
     today = today or now.date()
     currency = currency or actor.organization.currency
@@ -169,36 +167,36 @@ def _check_line(quantity: Decimal, unit_price: Decimal, vat_rate: Decimal, descr
     # NaN and Infinity parse as Decimals (a form's DecimalField takes "nan"): refuse them before
     # any comparison, which would raise InvalidOperation (a 500) instead of a message.
     if quantity is not None and not quantity.is_finite():
-        raise ValidationProblem(_l("Enter the quantity as a number."))
+        raise ValidationProblem(Msg(N_("Enter the quantity as a number.")))
     if unit_price is not None and not unit_price.is_finite():
-        raise ValidationProblem(_l("Enter the unit price as a number."))
+        raise ValidationProblem(Msg(N_("Enter the unit price as a number.")))
     if vat_rate is not None and not vat_rate.is_finite():
-        raise ValidationProblem(_l("Choose a VAT rate of 23, 8, 5 or 0 %."))
+        raise ValidationProblem(Msg(N_("Choose a VAT rate of 23, 8, 5 or 0 %.")))
     if quantity is None or quantity <= 0:
-        raise ValidationProblem(_l("The quantity must be greater than zero."))
+        raise ValidationProblem(Msg(N_("The quantity must be greater than zero.")))
     # normalize(): "2.5000" typed in a form is 2.5, one decimal place, not four.
     if quantity.normalize().as_tuple().exponent < -3:
-        raise ValidationProblem(_l("The quantity may have at most 3 decimal places."))
+        raise ValidationProblem(Msg(N_("The quantity may have at most 3 decimal places.")))
     if quantity >= Decimal("1000000000"):
-        raise ValidationProblem(_l("The quantity is too large."))
+        raise ValidationProblem(Msg(N_("The quantity is too large.")))
     if unit_price is None or unit_price < 0:
-        raise ValidationProblem(_l("The unit price cannot be negative."))
+        raise ValidationProblem(Msg(N_("The unit price cannot be negative.")))
     if unit_price.normalize().as_tuple().exponent < -4:
-        raise ValidationProblem(_l("The unit price may have at most 4 decimal places."))
+        raise ValidationProblem(Msg(N_("The unit price may have at most 4 decimal places.")))
     if unit_price >= Decimal("100000000000000"):
-        raise ValidationProblem(_l("The unit price is too large."))
+        raise ValidationProblem(Msg(N_("The unit price is too large.")))
     if vat_rate not in VAT_RATES:
-        raise ValidationProblem(_l("Choose a VAT rate of 23, 8, 5 or 0 %."))
+        raise ValidationProblem(Msg(N_("Choose a VAT rate of 23, 8, 5 or 0 %.")))
     if not description or not description.strip():
-        raise ValidationProblem(_l("Describe what to buy, or pick a catalog item."))
+        raise ValidationProblem(Msg(N_("Describe what to buy, or pick a catalog item.")))
     if len(description) > 300:
-        raise ValidationProblem(_l("The description may be at most 300 characters."))
+        raise ValidationProblem(Msg(N_("The description may be at most 300 characters.")))
 
 
 def _apply_line(line: RequisitionLine, *, item, description, quantity, unit, unit_price, vat_rate,
                 suggested_supplier_id) -> None:
     if item is not None and not item.is_active:
-        raise ValidationProblem(_l("The item %(sku)s is deactivated and cannot be ordered.", sku=item.sku))
+        raise ValidationProblem(Msg(N_("The item %(sku)s is deactivated and cannot be ordered."), {"sku": item.sku}))
     description = (description or (item.name if item else "")).strip()
     quantity = Decimal(quantity) if quantity is not None else None
     unit_price = Decimal(unit_price) if unit_price is not None else None
@@ -206,7 +204,7 @@ def _apply_line(line: RequisitionLine, *, item, description, quantity, unit, uni
     _check_line(quantity, unit_price, vat_rate, description)
     totals = line_totals(quantity, unit_price, vat_rate)
     if totals.gross > MAX_AMOUNT:
-        raise ValidationProblem(_l("The line total is too large."))
+        raise ValidationProblem(Msg(N_("The line total is too large.")))
     line.item_id = item.id if item else None
     line.description = description
     line.quantity = quantity
@@ -220,7 +218,7 @@ def _apply_line(line: RequisitionLine, *, item, description, quantity, unit, uni
 def recompute_totals(req: Requisition) -> None:
     totals = document_totals(req.lines)
     if totals.gross > MAX_AMOUNT:
-        raise ValidationProblem(_l("The requisition total would be too large."))
+        raise ValidationProblem(Msg(N_("The requisition total would be too large.")))
     req.net_total, req.vat_total, req.gross_total = totals.net, totals.vat, totals.gross
 
 
@@ -239,7 +237,7 @@ def add_line(
     """Add a line: a catalog item (price, unit and VAT prefilled from it) or free text."""
     _require_editable(req, actor)
     if len(req.lines) >= MAX_LINES:
-        raise ValidationProblem(_l("A requisition may have at most %(n)s lines.", n=MAX_LINES))
+        raise ValidationProblem(Msg(N_("A requisition may have at most %(n)s lines."), {"n": MAX_LINES}))
     if item is not None:
         unit_price = unit_price if unit_price is not None else (item.list_price or Decimal("0"))
         vat_rate = vat_rate if vat_rate is not None else item.default_vat_rate
@@ -258,7 +256,7 @@ def update_line(req: Requisition, line: RequisitionLine, actor, **fields) -> Req
     """Change a line of a draft; totals are recomputed."""
     _require_editable(req, actor)
     if line.requisition_id != req.id:
-        raise ValidationProblem(_l("This line belongs to another requisition."))
+        raise ValidationProblem(Msg(N_("This line belongs to another requisition.")))
     item = fields.pop("item", line.item)
     values = dict(description=line.description, quantity=line.quantity, unit=line.unit,
                   unit_price=line.unit_price, vat_rate=line.vat_rate,
@@ -273,7 +271,7 @@ def update_line(req: Requisition, line: RequisitionLine, actor, **fields) -> Req
 def remove_line(req: Requisition, line: RequisitionLine, actor) -> None:
     _require_editable(req, actor)
     if line.requisition_id != req.id:
-        raise ValidationProblem(_l("This line belongs to another requisition."))
+        raise ValidationProblem(Msg(N_("This line belongs to another requisition.")))
     req.lines.remove(line)
     for position, remaining in enumerate(req.lines, start=1):
         remaining.position = position
@@ -285,7 +283,7 @@ def duplicate_requisition(source: Requisition, actor, *, today: date | None = No
     """A new draft with the header and lines of `source`; deactivated items become free text."""
     cost_center = source.cost_center if source.cost_center.is_active else None
     if cost_center is None:
-        raise ValidationProblem(_l("The cost centre of that requisition is no longer active."))
+        raise ValidationProblem(Msg(N_("The cost centre of that requisition is no longer active.")))
     needed_by = source.needed_by
     if needed_by is not None and needed_by < (today or utcnow().date()):
         needed_by = None
@@ -308,25 +306,22 @@ def attachment_problem(filename: str, content_type: str, size: int):
     name = (filename or "").lower()
     extension = name[name.rfind("."):] if "." in name else ""
     if extension not in ALLOWED_ATTACHMENT_TYPES:
-        return _l("Files of this type cannot be attached. Allowed: PDF, PNG, JPG, TXT, CSV, DOCX, XLSX, ODT, ODS.")
+        return Msg(N_("Files of this type cannot be attached. Allowed: PDF, PNG, JPG, TXT, CSV, DOCX, XLSX, ODT, ODS."))
     if size > MAX_ATTACHMENT_BYTES:
-        return _l("The file is larger than %(mb)s MB.", mb=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+        return Msg(N_("The file is larger than %(mb)s MB."), {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)})
     if size == 0:
-        return _l("The file is empty.")
+        return Msg(N_("The file is empty."))
     return None
 
 
 def add_attachment(req: Requisition, actor, *, filename: str, content_type: str, data: bytes) -> Attachment:
     """Attach a file while the requisition is a draft or pending; type and size are limited."""
-    if req.status not in (RequisitionStatus.DRAFT, RequisitionStatus.PENDING):
-        raise InvalidTransition(_l("Files can be attached only to drafts and pending requisitions."))
-    if req.requester_id != actor.id:
-        raise PermissionDenied(_l("Only the requester can attach files."))
+    enforce(actor, "requisitions.attach", req)
     problem = attachment_problem(filename, content_type, len(data))
     if problem:
         raise ValidationProblem(problem)
     if len(req.attachments) >= MAX_ATTACHMENTS:
-        raise ValidationProblem(_l("A requisition may have at most %(n)s files.", n=MAX_ATTACHMENTS))
+        raise ValidationProblem(Msg(N_("A requisition may have at most %(n)s files."), {"n": MAX_ATTACHMENTS}))
     safe_name = filename.replace("/", "_").replace("\\", "_").strip()[:200]
     extension = safe_name.lower()[safe_name.rfind("."):]
     attachment = Attachment(
@@ -344,9 +339,9 @@ def add_comment(req: Requisition, actor, body: str) -> Comment:
     """Add to the requisition's comment thread."""
     body = (body or "").strip()
     if not body:
-        raise ValidationProblem(_l("Write a comment first."))
+        raise ValidationProblem(Msg(N_("Write a comment first.")))
     if len(body) > 4000:
-        raise ValidationProblem(_l("A comment may be at most 4000 characters."))
+        raise ValidationProblem(Msg(N_("A comment may be at most 4000 characters.")))
     comment = Comment(organization_id=req.organization_id, author_id=actor.id, body=body)
     req.comments.append(comment)
     db.session.flush()
@@ -354,23 +349,30 @@ def add_comment(req: Requisition, actor, body: str) -> Comment:
 
 
 def cancel(req: Requisition, actor, *, comment: str = "") -> Requisition:
-    """The requester cancels a draft or pending requisition; an admin cancels an approved one."""
-    from portal.services.approvals import close_open_tasks
+    """Cancel a requisition and give back its budget reservation.
 
-    if req.status == RequisitionStatus.APPROVED:
-        if not actor.has_role(Role.ADMIN):
-            raise PermissionDenied(_l("Only an admin can cancel an approved requisition."))
-        move(req, Action.ADMIN_CANCEL)
-    else:
-        if req.requester_id != actor.id:
-            raise PermissionDenied(_l("Only the requester can cancel this requisition."))
-        move(req, Action.CANCEL)
+    Who may cancel what is the policy "requisitions.cancel", read from the domain's transition
+    table: the requester cancels a draft or pending requisition, an admin an approved one.
+    Raises PermissionDenied or InvalidTransition with the table's words.
+    """
+    enforce(actor, "requisitions.cancel", req)
+    move(req, cancel_move(req.status))
     close_open_tasks(req)
     budgets.release_for(budgets.REQUISITION, req.id, actor, note=req.number)
     req.decided_at = utcnow()
     audit.record(actor=actor, action="requisition.cancelled", obj=req, comment=comment)
     db.session.flush()
     return req
+
+
+def close_open_tasks(req: Requisition) -> None:
+    """Cancel the approval tasks still waiting or pending (the requisition left the approval flow)."""
+    now = utcnow()
+    for task in db.session.scalars(
+        select(ApprovalTask).where(ApprovalTask.requisition_id == req.id, ApprovalTask.status.in_(OPEN_TASK))
+    ):
+        task.status = TaskStatus.CANCELLED
+        task.decided_at = now
 
 
 def get_for_view(requisition_id: int) -> Requisition | None:

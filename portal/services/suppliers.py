@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.domain.labels import link_status_word
+from portal.domain.messages import N_, Msg
+from portal.domain.terms import NET_30, PaymentTerms
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, ValidationProblem
 from portal.extensions import db
-from portal.labels import link_status_label
 from portal.models import (
     AuditEvent,
     Invitation,
@@ -25,9 +26,12 @@ from portal.models import (
     SupplierLink,
     User,
 )
-from portal.money import CURRENCIES, round_money
-from portal.policies import can
+from portal.models.types import Amount
+from portal.money import Money, is_currency, round_money
+from portal.policies import enforce
+from portal.policies.core import is_party
 from portal.services import audit
+from portal.services.paging import paginate
 from portal.tenancy import ALL_TENANTS
 
 # Which link statuses each action may leave from, and where it goes.
@@ -40,28 +44,29 @@ TRANSITIONS = {
 
 
 def _refusal(action: str, status: LinkStatus):
-    label = link_status_label(status).lower()
+    label = link_status_word(status)
     if action == "block":
-        return _l("Only an active supplier can be blocked; this one is %(status)s.", status=label)
+        return Msg(N_("Only an active supplier can be blocked; this one is %(status)s."), {"status": label})
     if action == "unblock":
-        return _l("Only a blocked supplier can be unblocked; this one is %(status)s.", status=label)
-    return _l("Only an invited supplier can be activated; this one is %(status)s.", status=label)
+        return Msg(N_("Only a blocked supplier can be unblocked; this one is %(status)s."), {"status": label})
+    return Msg(N_("Only an invited supplier can be activated; this one is %(status)s."), {"status": label})
 
 
-# NUMERIC(14, 2): the largest credit limit the column holds.
-MAX_CREDIT_LIMIT = Decimal("999999999999.99")
+# The largest credit limit the column holds (NUMERIC(14, 2)).
+MAX_CREDIT_LIMIT = Amount().max_value
 
 
-def check_terms(payment_terms_days: int, currency: str, credit_limit: Decimal | None) -> None:
-    """Raise ValidationProblem unless the terms are 0-365 days, PLN/EUR and a limit >= 0."""
-    if payment_terms_days is None or not 0 <= payment_terms_days <= 365:
-        raise ValidationProblem(_l("Payment terms must be between 0 and 365 days."))
-    if currency not in CURRENCIES:
-        raise ValidationProblem(_l("Choose PLN or EUR."))
+def check_terms(payment_terms: PaymentTerms, currency: str, credit_limit: Decimal | None) -> None:
+    """Raise ValidationProblem unless the terms are PaymentTerms (valid by construction), the
+    currency a current ISO 4217 code and the credit limit empty or 0 to MAX_CREDIT_LIMIT."""
+    if not isinstance(payment_terms, PaymentTerms):
+        raise ValidationProblem(Msg(N_("Choose the payment terms.")))
+    if not is_currency(currency):
+        raise ValidationProblem(Msg(N_("Choose a currency from the list.")))
     if credit_limit is not None and (not credit_limit.is_finite() or credit_limit < 0):
-        raise ValidationProblem(_l("The credit limit cannot be negative."))
+        raise ValidationProblem(Msg(N_("The credit limit cannot be negative.")))
     if credit_limit is not None and credit_limit > MAX_CREDIT_LIMIT:
-        raise ValidationProblem(_l("The credit limit is too large."))
+        raise ValidationProblem(Msg(N_("The credit limit is too large.")))
 
 
 def normalize_limit(credit_limit: Decimal | None) -> Decimal | None:
@@ -71,10 +76,12 @@ def normalize_limit(credit_limit: Decimal | None) -> Decimal | None:
 
 def _require_manager(actor, link: SupplierLink | None = None) -> None:
     """Only an admin of the link's buying company changes it (CLI and jobs included)."""
-    if not can(actor, "suppliers.manage") or (
-        link is not None and link.organization_id != actor.organization_id
-    ):
-        raise PermissionDenied(_l("Only your company's admin can manage suppliers."))
+    if link is not None and not is_party(actor, link):
+        raise NotFound(Msg(N_("There is no such supplier.")))  # another company's: 404, never 403
+    enforce(actor, "suppliers.manage")
+    if link is not None and link.organization_id != actor.organization_id:
+        # The supplier's side of a link it is party to: it reads it, only the buyer changes it.
+        raise PermissionDenied(Msg(N_("Only your company's admin can manage suppliers.")))
 
 
 def find_link_between(buyer_id: int, supplier_id: int) -> SupplierLink | None:
@@ -95,7 +102,7 @@ def link_supplier(
     supplier: Organization,
     *,
     actor,
-    payment_terms_days: int = 30,
+    payment_terms: PaymentTerms = NET_30,
     currency: str | None = None,
     credit_limit: Decimal | None = None,
     invited_by_id: int | None = None,
@@ -108,9 +115,9 @@ def link_supplier(
     Audits "supplier.linked" on the buyer's side, visible to the supplier too.
     """
     if buyer.kind != OrgKind.BUYER or supplier.kind != OrgKind.SUPPLIER:
-        raise ValidationProblem(_l("A link joins a buying company and a supplier."))
+        raise ValidationProblem(Msg(N_("A link joins a buying company and a supplier.")))
     currency = currency or buyer.currency
-    check_terms(payment_terms_days, currency, credit_limit)
+    check_terms(payment_terms, currency, credit_limit)
     credit_limit = normalize_limit(credit_limit)
     existing = find_link_between(buyer.id, supplier.id)
     if existing is not None:
@@ -119,16 +126,16 @@ def link_supplier(
         organization_id=buyer.id,
         supplier_id=supplier.id,
         status=LinkStatus.ACTIVE,
-        payment_terms_days=payment_terms_days,
+        payment_terms=payment_terms,
         currency=currency,
         credit_limit=credit_limit,
         invited_by_id=invited_by_id or (actor.id if actor is not None else None),
     )
     db.session.add(link)
     db.session.flush()
-    summary = {"supplier": supplier.name, "terms": payment_terms_days, "currency": currency}
+    summary = {"supplier": supplier.name, "terms": payment_terms.to_json(), "currency": currency}
     if credit_limit is not None:
-        summary["credit_limit"] = str(credit_limit)
+        summary["credit_limit"] = Money(credit_limit, currency)
     if invitation is not None:
         summary["invitation_id"] = invitation.id
     audit.record(actor=actor, action="supplier.linked", obj=link, summary=summary)
@@ -161,7 +168,7 @@ def block(link: SupplierLink, *, actor, comment: str = "") -> SupplierLink:
     _require_manager(actor, link)
     comment = (comment or "").strip()
     if not comment:
-        raise ValidationProblem(_l("Give a reason for blocking the supplier."))
+        raise ValidationProblem(Msg(N_("Give a reason for blocking the supplier.")))
     return _move(link, "block", actor=actor, comment=comment)
 
 
@@ -181,22 +188,25 @@ def update_terms(
     link: SupplierLink,
     *,
     actor,
-    payment_terms_days: int,
+    payment_terms: PaymentTerms,
     currency: str,
     credit_limit: Decimal | None,
 ) -> SupplierLink:
-    """Renegotiated terms: payment days, currency, credit limit. Buyer's admin only."""
+    """Renegotiated terms: payment terms, currency, credit limit. Buyer's admin only.
+
+    The audit summary keeps the terms in their stored JSON form, before and after.
+    """
     _require_manager(actor, link)
-    check_terms(payment_terms_days, currency, credit_limit)
+    check_terms(payment_terms, currency, credit_limit)
     credit_limit = normalize_limit(credit_limit)
 
-    def snapshot(days, cur, limit):
+    def snapshot(terms, cur, limit):
         limit = str(limit) if limit is not None else None
-        return {"terms": days, "currency": cur, "credit_limit": limit}
+        return {"terms": terms.to_json(), "currency": cur, "credit_limit": limit}
 
-    before = snapshot(link.payment_terms_days, link.currency, link.credit_limit)
-    after = snapshot(payment_terms_days, currency, credit_limit)
-    link.payment_terms_days = payment_terms_days
+    before = snapshot(link.payment_terms, link.currency, link.credit_limit)
+    after = snapshot(payment_terms, currency, credit_limit)
+    link.payment_terms = payment_terms
     link.currency = currency
     link.credit_limit = credit_limit
     if before != after:
@@ -234,7 +244,7 @@ def list_suppliers(actor, *, status: str | None = None, search: str = "", page: 
             )
         )
     query = query.order_by(Organization.name, SupplierLink.id)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def get_link(actor, link_id: int) -> SupplierLink:
@@ -246,7 +256,7 @@ def get_link(actor, link_id: int) -> SupplierLink:
         .join(SupplierLink.supplier)
     ).first()
     if link is None:
-        raise NotFound(_l("There is no such supplier."))
+        raise NotFound(Msg(N_("There is no such supplier.")))
     return link
 
 
@@ -301,22 +311,27 @@ def _attach_actors(events: list[AuditEvent]) -> None:
 
 
 def list_customers(actor, *, page: int = 1, per_page: int = 25):
-    """The buying companies a supplier is actively linked to, by name, one page."""
+    """The buying companies a supplier is linked to, by name, one page.
+
+    Blocked links are listed too (with their status): the supplier still reads what that
+    buyer sent it, but starts no new work for it. Invited links are not yet customers.
+    """
     query = (
         select(SupplierLink)
         .join(SupplierLink.buyer)
         .options(contains_eager(SupplierLink.buyer))
         .where(
             SupplierLink.supplier_id == actor.organization_id,
-            SupplierLink.status == LinkStatus.ACTIVE,
+            SupplierLink.status.in_((LinkStatus.ACTIVE, LinkStatus.BLOCKED)),
         )
         .order_by(Organization.name, SupplierLink.id)
     )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def get_customer_link(actor, link_id: int) -> SupplierLink:
-    """A supplier's active link to one customer; NotFound when blocked or not its own."""
+    """A supplier's link to one customer, active or blocked; NotFound when it is only
+    invited or not the supplier's own."""
     link = db.session.scalars(
         select(SupplierLink)
         .join(SupplierLink.buyer)
@@ -324,9 +339,9 @@ def get_customer_link(actor, link_id: int) -> SupplierLink:
         .where(
             SupplierLink.id == link_id,
             SupplierLink.supplier_id == actor.organization_id,
-            SupplierLink.status == LinkStatus.ACTIVE,
+            SupplierLink.status.in_((LinkStatus.ACTIVE, LinkStatus.BLOCKED)),
         )
     ).first()
     if link is None:
-        raise NotFound(_l("There is no such customer."))
+        raise NotFound(Msg(N_("There is no such customer.")))
     return link

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from portal.domain.messages import N_, Msg
 from portal.domain.roles import ADMIN_ROLE, Role, parse_roles
 from portal.errors import ValidationProblem
 from portal.extensions import db
@@ -30,8 +30,8 @@ def check_roles(org, role_names) -> set[Role]:
         return parse_roles(org.kind.value, role_names)
     except ValueError as exc:
         if "at least one" in str(exc):
-            raise ValidationProblem(_l("Choose at least one role.")) from exc
-        raise ValidationProblem(_l("Unknown role.")) from exc
+            raise ValidationProblem(Msg(N_("Choose at least one role."))) from exc
+        raise ValidationProblem(Msg(N_("Unknown role."))) from exc
 
 
 # NUMERIC(14, 2): the largest approval limit the column holds.
@@ -43,9 +43,9 @@ def check_approval_limit(approval_limit: Decimal | None) -> None:
     if approval_limit is None:
         return
     if not approval_limit.is_finite() or approval_limit < 0:
-        raise ValidationProblem(_l("The approval limit cannot be negative."))
+        raise ValidationProblem(Msg(N_("The approval limit cannot be negative.")))
     if approval_limit > MAX_APPROVAL_LIMIT:
-        raise ValidationProblem(_l("The approval limit is too large."))
+        raise ValidationProblem(Msg(N_("The approval limit is too large.")))
 
 
 def create_user(
@@ -63,7 +63,7 @@ def create_user(
     """Add a user to `org`. The email must be new; the password must satisfy the policy."""
     email = normalize_email(email)
     if email_taken(email):
-        raise ValidationProblem(_l("A user with this email already exists."))
+        raise ValidationProblem(Msg(N_("A user with this email already exists.")))
     role_set = check_roles(org, roles)
     check_approval_limit(approval_limit)
     user = User(
@@ -116,9 +116,9 @@ def set_roles(user: User, role_names, *, actor, approval_limit: Decimal | None =
     admin_role = ADMIN_ROLE[org.kind.value]
     losing_admin = admin_role in user.roles and admin_role not in role_set
     if losing_admin and user.id == actor.id:
-        raise ValidationProblem(_l("You cannot remove your own admin role."))
+        raise ValidationProblem(Msg(N_("You cannot remove your own admin role.")))
     if losing_admin and user.is_active and _active_admin_count(org) <= 1:
-        raise ValidationProblem(_l("The organisation needs at least one active admin."))
+        raise ValidationProblem(Msg(N_("The organisation needs at least one active admin.")))
     check_approval_limit(approval_limit)
     before = _grant_summary(user.roles, user.approval_limit)
     # Change only the rows that differ: deleting and re-adding a (user, role) key in one flush
@@ -143,12 +143,12 @@ def set_roles(user: User, role_names, *, actor, approval_limit: Decimal | None =
 def deactivate(user: User, *, actor) -> User:
     """Deactivate a user: every session ends at once. Not yourself, not the last admin."""
     if user.id == actor.id:
-        raise ValidationProblem(_l("You cannot deactivate yourself."))
+        raise ValidationProblem(Msg(N_("You cannot deactivate yourself.")))
     if not user.is_active:
-        raise ValidationProblem(_l("This user is already deactivated."))
+        raise ValidationProblem(Msg(N_("This user is already deactivated.")))
     admin_role = ADMIN_ROLE[user.organization.kind.value]
     if admin_role in user.roles and _active_admin_count(user.organization) <= 1:
-        raise ValidationProblem(_l("The organisation needs at least one active admin."))
+        raise ValidationProblem(Msg(N_("The organisation needs at least one active admin.")))
     user.is_active_flag = False
     end_all_sessions(user)
     audit.record(actor=actor, action="user.deactivated", obj=user)
@@ -159,7 +159,7 @@ def deactivate(user: User, *, actor) -> User:
 def reactivate(user: User, *, actor) -> User:
     """Let a deactivated user sign in again."""
     if user.is_active:
-        raise ValidationProblem(_l("This user is already active."))
+        raise ValidationProblem(Msg(N_("This user is already active.")))
     user.is_active_flag = True
     audit.record(actor=actor, action="user.reactivated", obj=user)
     db.session.flush()

@@ -35,8 +35,9 @@ NAMES = {email: name for _org, email, name, *_rest in USERS}
 # 1 x 459.00 net (VAT 23 %: 564.57 gross) against a budget of 100.00: 359.00 short.
 BUDGET = "100.00"
 SHORTFALL = re.compile(
-    r"The budget does not cover this: 459\.00 PLN requested, 100\.00 PLN available, "
-    r"359\.00 PLN short\."
+    # Amounts are written the viewer's way (English: Babel's PLN459.00).
+    r"The budget does not cover this: PLN459\.00 requested, PLN100\.00 available, "
+    r"PLN359\.00 short\."
 )
 IMPACT = re.compile(r"available\s+\S*100\.00\S*\s+→\s+\S*359\.00\S*\s+after approval")
 

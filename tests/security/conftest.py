@@ -6,6 +6,10 @@ same rows with the same ids, whatever the previous one changed.
 
 Objects carry a marker in their names (`SECRET[org]`): text only that organisation may ever
 read. The list-page checks look for the markers of other organisations.
+
+Besides the demo world's companies there are two more suppliers (EXTRA_SUPPLIERS): Solo, which
+supplies Globex only (to Acme an uninvited stranger), and Blockt, which Acme has blocked (it
+still reads what Acme sent it, and may do nothing new).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import select, text
 from portal.domain.approval import ApproverKind
 from portal.domain.budget import PeriodKind
 from portal.domain.roles import Role
+from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import (
     ApprovalTask,
@@ -29,7 +34,11 @@ from portal.models import (
     CostCenter,
     Invitation,
     Item,
+    LinkStatus,
     Notification,
+    Organization,
+    OrgKind,
+    OutboxMessage,
     SupplierLink,
     User,
 )
@@ -50,7 +59,18 @@ from portal.services.demo import seed_demo
 from portal.tenancy import bound, scope_for, system
 
 BUYERS = ("acme", "globex")
-SUPPLIERS = ("nordwind", "polbud")
+SUPPLIERS = ("nordwind", "polbud", "solo", "blockt")
+# key -> (the buyer it is linked to, the link's status, the organisation's fields)
+EXTRA_SUPPLIERS = {
+    "solo": ("globex", LinkStatus.ACTIVE, dict(
+        name="Solo Trade", legal_name="Solo Trade Sp. z o.o.", tax_id="7740001454",
+        country="PL", currency="PLN", locale="pl",
+    )),
+    "blockt": ("acme", LinkStatus.BLOCKED, dict(
+        name="Blockt Logistics", legal_name="Blockt Logistics GmbH", tax_id="DE136695976",
+        country="DE", currency="EUR", locale="en",
+    )),
+}
 SECRET = {key: f"Sekret{key.capitalize()}42" for key in BUYERS + SUPPLIERS}
 
 # The signed-in roles of the suites, and who plays them.
@@ -73,7 +93,8 @@ class Sample:
     ids: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> org key -> id
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> org key -> token
     public: dict[str, set[str]] = field(default_factory=dict)  # org key -> names, emails
-    linked: set[tuple[str, str]] = field(default_factory=set)  # (buyer, supplier), active
+    # (buyer, supplier) with a link, active or blocked: both still see each other's names.
+    linked: set[tuple[str, str]] = field(default_factory=set)
 
     def login(self, client, email: str):
         """Sign `email` in on `client` without the password form."""
@@ -90,7 +111,7 @@ class Sample:
 
     def forbidden_text(self, key: str) -> set[str]:
         """What a user of organisation `key` must never read: other companies' internal
-        records, and anything at all of companies it has no active link with."""
+        records, and anything at all of companies it has no link with."""
         words = {SECRET[other] for other in self.orgs if other != key}
         for other in self.orgs:
             if not self.related(key, other):
@@ -177,18 +198,21 @@ def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
         _token(sample, "invitation", key, token)
         supplier_invitation, token = supplier_invitations.invite_supplier(
             admin, company_name=f"Newco {mark}", email=f"sales@newco-{key}.example",
-            payment_terms_days=30, currency=org.currency, days=7,
+            payment_terms=PaymentTerms.net(30), currency=org.currency, days=7,
         )
         _add(sample, "supplier_invitation", key, supplier_invitation.id)
         _token(sample, "supplier_invitation", key, token)
         for person in (admin, buyer):
             notifications.notify(person, f"Notice {mark}", email=False)
         db.session.flush()
-    decision = re.search(r"/approvals/decide/([\w-]+)", "".join(
-        m.get_content() for m in mail_service.outbox if m["To"] == approver.email
-    ))
+    # The e-mail waits in the outbox until the commit; its one-click link is in the payload.
+    extra = [row.payload.get("extra_link") or {} for row in db.session.scalars(select(OutboxMessage))
+             if row.payload.get("user_id") == approver.id]
+    decision = [x.get("params", {}).get("token") or re.search(r"/approvals/decide/([\w-]+)", x.get("url", ""))
+                for x in extra]
+    decision = [d if isinstance(d, str) else d.group(1) for d in decision if d]
     assert decision, "submitting should mail the approver a one-click decision link"
-    _token(sample, "decision", key, decision.group(1))
+    _token(sample, "decision", key, decision[-1])
 
 
 def _build_supplier(sample: Sample, key: str, org, people: dict) -> None:
@@ -205,11 +229,26 @@ def _build_supplier(sample: Sample, key: str, org, people: dict) -> None:
         db.session.flush()
 
 
+def _add_extra_suppliers(built: dict) -> None:
+    """EXTRA_SUPPLIERS, each with its admin and its link (run under system())."""
+    for key, (buyer_key, status, fields) in EXTRA_SUPPLIERS.items():
+        org = Organization(kind=OrgKind.SUPPLIER, **fields)
+        db.session.add(org)
+        db.session.flush()
+        buyer = built["orgs"][buyer_key]
+        db.session.add(SupplierLink(organization_id=buyer.id, supplier_id=org.id,
+                                    currency=buyer.currency, status=status))
+        users.create_user(org, email=f"sales@{key}.example", full_name=f"Sales {fields['name']}",
+                          roles=[Role.SUPPLIER_ADMIN.value], password="portal-demo-2026")
+        built["orgs"][key] = org
+
+
 def build_sample(app) -> Sample:
     """The demo world plus the sample objects, committed."""
     with app.test_request_context(base_url=app.config["BASE_URL"]):
         with system(db.session):
             built = seed_demo()
+            _add_extra_suppliers(built)
             # A second member for each supplier, so there is someone other than oneself to manage.
             for key in SUPPLIERS:
                 users.create_user(

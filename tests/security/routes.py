@@ -16,6 +16,8 @@ TARGET_USER = {
     "globex": "buyer@globex.example",
     "nordwind": "sales2@nordwind.example",
     "polbud": "sales2@polbud.example",
+    "solo": "sales2@solo.example",
+    "blockt": "sales2@blockt.example",
 }
 # A supplier link each organisation is party to (and, for the isolation suite, one that the
 # viewers of the other side are not party to).
@@ -24,6 +26,8 @@ LINK_OF = {
     "globex": "globex-nordwind",
     "nordwind": "acme-nordwind",
     "polbud": "acme-polbud",
+    "solo": "globex-solo",
+    "blockt": "acme-blockt",
 }
 # Buyer-only objects (requisitions, budgets, ...) do not exist in a supplier organisation: a
 # supplier's URL names Acme's object, its linked buyer (the answer is then 403 or 404).
@@ -33,6 +37,8 @@ ACCOUNT_USER = {
     "globex": "buyer@globex.example",
     "nordwind": "sales@nordwind.example",
     "polbud": "sales@polbud.example",
+    "solo": "sales@solo.example",
+    "blockt": "sales@blockt.example",
 }
 
 

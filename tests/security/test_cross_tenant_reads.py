@@ -3,7 +3,8 @@
 The scan finds, with Python's own parser (comments and docstrings do not count):
 - `ALL_TENANTS` / `all_tenants=` / "all_tenants": a query that skips the tenant filter;
 - `system(...)`: a block with no filter and no write guard;
-- `bound(...)` / `bind(...)`: a block acting as a chosen organisation (a write into it);
+- `bound(...)` / `bind(...)` / `bound_to(...)` / `for_each_organization(...)`: a block acting
+  as a chosen organisation (a write into it);
 - "tenant_system" / "tenant_scope": the session keys behind those, touched directly;
 - `text(...)`, `exec_driver_sql(...)`, `.engine`, the legacy `bulk_*` session methods: SQL
   that never meets the ORM filter or the flush guard.
@@ -47,11 +48,11 @@ ALLOWED: dict[tuple[str, str], str] = {
         "creates the invited user inside the inviting organisation named by the token",
     ("portal/blueprints/invitations/views.py", "accept"):
         "signs the freshly created user in; loading them needs their new organisation's scope",
-    ("portal/services/supplier_invitations.py", "find_by_token"):
+    ("portal/services/supplier_invitations/joining.py", "find_by_token"):
         "the unguessable supplier-invitation token is the only key; the invitee is another org",
-    ("portal/services/supplier_invitations.py", "_link_for_buyer"):
+    ("portal/services/supplier_invitations/joining.py", "_link_for_buyer"):
         "consumes the buyer's invitation and creates the link in the buyer's scope, nothing else",
-    ("portal/services/supplier_invitations.py", "register_supplier"):
+    ("portal/services/supplier_invitations/joining.py", "register_supplier"):
         "creates the new supplier organisation's first user inside that new organisation",
     ("portal/services/suppliers.py", "find_link_between"):
         "a blocked link is hidden from the supplier; accepting/inviting must still see it "
@@ -70,13 +71,26 @@ ALLOWED: dict[tuple[str, str], str] = {
         "seeding the demo world writes into every organisation",
     ("portal/cli.py", "register_cli.create_admin_command"):
         "creates a new organisation and its first admin from the command line",
-    ("portal/cli.py", "register_cli.send_reminders_command"):
+    # --- background jobs (portal/jobs): no request, no signed-in user ----------------------
+    ("portal/jobs/reminders.py", "send_reminders"):
         "the reminder job runs once per buying organisation, bound to each in turn",
+    ("portal/jobs/outbox.py", "_own_session"):
+        "outbox delivery uses a session of its own (it runs inside another session's commit); "
+        "the outbox is not tenant-owned",
+    ("portal/jobs/outbox.py", "_email_of"):
+        "loads the recipient named by an outbox row the portal itself wrote, to address and "
+        "render their e-mail; nothing is shown to anyone else",
+    ("portal/jobs/rendering.py", "external_url"):
+        "werkzeug's url_map.bind (a URL adapter for BASE_URL), not a tenant scope",
+    ("portal/cli.py", "worker_command"):
+        "disposes of the engine's pooled connections before RQ forks; reads nothing",
+    ("portal/extensions.py", "_begin_before_a_first_savepoint"):
+        "emits BEGIN on SQLite before a first SAVEPOINT (so a rollback undoes it); no data",
 }
 
 _SESSION_KEYS = {"all_tenants", "tenant_system", "tenant_scope"}
 _CALLS = {
-    "system", "bound", "bind", "text", "exec_driver_sql",
+    "system", "bound", "bind", "bound_to", "for_each_organization", "text", "exec_driver_sql",
     "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
 }
 

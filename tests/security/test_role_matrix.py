@@ -133,6 +133,7 @@ EXPECTED = {
     "suppliers.resend_invitation": row(LOGIN, 403, 403, R, 403),  # POST
     "suppliers.revoke_invitation": row(LOGIN, 403, 403, R, 403),  # POST
     "suppliers.terms": row(LOGIN, 403, 403, 422, 403),  # POST
+    "suppliers.terms_preview": row(LOGIN, 403, 403, 200, 403),
     "suppliers.unblock": row(LOGIN, 403, 403, R, 403),  # POST
 }
 # fmt: on

@@ -1,14 +1,18 @@
 """Tenant isolation over the whole URL map and every model.
 
-- Every route with an object id: a user of ANOTHER organisation gets 404 (GET and POST), and
-  nothing changes. Ids come from tests/security/routes.py (one provider per URL argument name;
-  a new argument name fails `test_every_url_argument_has_a_provider`).
+- Every route with an object id is tried on Acme's objects by each persona (PERSONAS): a
+  supplier linked to Acme, the supplier party to the object (a link), an uninvited supplier
+  (linked to Globex only), a supplier Acme blocked, another buyer's people, and last the owner.
+  Another organisation's object answers 404 (GET and POST) and nothing changes; a party to a
+  shared object and the owner get what the role matrix says for their role. Ids come from
+  tests/security/routes.py (one provider per URL argument name; a new argument name fails
+  `test_every_url_argument_has_a_provider`).
 - Every list page (a GET route without arguments): nothing of other organisations appears:
-  neither their internal records (SECRET markers) nor, without an active link, their names
-  and their users' names and emails. (Pages about one's own objects get the same check in the
-  role matrix.)
+  neither their internal records (SECRET markers) nor, without a link, their names and their
+  users' names and emails. (Pages about one's own objects get the same check in the role
+  matrix.)
 - Every model is tenant-scoped, or listed in GLOBAL_MODELS with the reason.
-- A supplier sees only the buyers it is actively linked to.
+- A supplier sees the buyers it is linked to; a blocked one as blocked, and can do nothing new.
 """
 
 from __future__ import annotations
@@ -17,24 +21,43 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from portal.errors import TenantViolation
 from portal.extensions import db
-from portal.models import Organization, SupplierLink, User
+from portal.models import LinkStatus, Organization, SupplierLink, User
 from portal.services import suppliers
-from portal.tenancy import SharedDocument, TenantChild, TenantOwned, bound, scope_for
+from portal.tenancy import (
+    MultiPartyDocument,
+    SharedDocument,
+    TenantChild,
+    TenantOwned,
+    bound,
+    scope_for,
+)
 from tests.security.conftest import fingerprint
-from tests.security.routes import endpoints, missing_providers, route_table, url_values
-from tests.security.test_role_matrix import EXPECTED
+from tests.security.routes import (
+    LINK_OF,
+    endpoints,
+    missing_providers,
+    route_table,
+    url_values,
+)
+from tests.security.test_role_matrix import EXPECTED, observed
 
-# Who looks at whose objects: (viewer, the role column of the matrix they play, object owner).
-OUTSIDERS = [
-    ("buyer@acme.example", "buyer", "globex"),
-    ("approver@acme.example", "approver", "globex"),
-    ("admin@acme.example", "admin", "globex"),
-    ("buyer@globex.example", "buyer", "acme"),
-    ("approver@globex.example", "approver", "acme"),
-    ("admin@globex.example", "admin", "acme"),
-    ("sales@nordwind.example", "supplier_admin", "polbud"),  # not linked to each other
-    ("sales@polbud.example", "supplier_admin", "globex"),  # Polbud never supplies Globex
+# Who looks at whose objects: (persona, viewer, the role column of the matrix they play, the
+# objects' owner). The owner comes last: its requests may change data.
+PERSONAS = [
+    ("linked supplier", "sales@nordwind.example", "supplier_admin", "acme"),
+    ("linked supplier, party to the link", "sales@polbud.example", "supplier_admin", "acme"),
+    ("uninvited supplier", "sales@solo.example", "supplier_admin", "acme"),
+    ("blocked supplier", "sales@blockt.example", "supplier_admin", "acme"),
+    ("another buyer", "buyer@globex.example", "buyer", "acme"),
+    ("another buyer", "approver@globex.example", "approver", "acme"),
+    ("another buyer", "admin@globex.example", "admin", "acme"),
+    ("another buyer", "buyer@acme.example", "buyer", "globex"),
+    ("another buyer", "approver@acme.example", "approver", "globex"),
+    ("another buyer", "admin@acme.example", "admin", "globex"),
+    ("unlinked supplier", "sales@polbud.example", "supplier_admin", "globex"),
+    ("owner", "admin@acme.example", "admin", "acme"),
 ]
 
 # Tables that belong to no single organisation, and why that is safe.
@@ -42,6 +65,8 @@ GLOBAL_MODELS = {
     "Organization": "the tenants themselves; the flush guard lets only members change one",
     "LoginAttempt": "failed sign-ins by email and address, before anyone is known",
     "PasswordResetToken": "hashed single-use tokens, found by the token only",
+    "OutboxMessage": "the delivery queue of portal/jobs (e-mails after commit); read only by jobs "
+                     "and the operator CLI, never by a page",
 }
 
 
@@ -53,11 +78,11 @@ LIST_ROUTES = sorted(e for e, (args, methods) in ROUTES.items() if not args and 
 def test_every_model_is_tenant_scoped_or_listed():
     unscoped = sorted(
         m.class_.__name__ for m in db.Model.registry.mappers
-        if not issubclass(m.class_, TenantOwned | SharedDocument | TenantChild)
+        if not issubclass(m.class_, TenantOwned | SharedDocument | MultiPartyDocument | TenantChild)
     )
     assert unscoped == sorted(GLOBAL_MODELS), (
-        "a model that holds a company's data must mix in TenantOwned or SharedDocument "
-        "(or TenantChild); a truly global one goes into GLOBAL_MODELS with the reason. "
+        "a model that holds a company's data must mix in TenantOwned, SharedDocument, "
+        "MultiPartyDocument or TenantChild; a truly global one goes into GLOBAL_MODELS with the reason. "
         f"Unscoped now: {unscoped}"
     )
 
@@ -74,28 +99,50 @@ def _expected_for_outsider(endpoint: str, role: str) -> set:
     return {404}
 
 
+def _party(sample, rule, viewer: str, owner: str) -> bool:
+    """Whether `viewer`'s organisation is a party to the shared object the URL names.
+
+    Supplier links are the only shared objects routes name so far; a route naming an RFQ, an
+    order or an invoice joins here with its parties.
+    """
+    return "link_id" in rule.arguments and viewer in LINK_OF[owner].split("-")
+
+
+def _expected(sample, endpoint: str, rule, email: str, role: str, owner: str) -> set:
+    viewer = sample.org_key(email)
+    if viewer == owner or _party(sample, rule, viewer, owner):
+        return {EXPECTED[endpoint][role]}
+    return _expected_for_outsider(endpoint, role)
+
+
 @pytest.mark.parametrize("endpoint", ID_ROUTES)
-def test_another_organisations_object_is_not_found(app, sample, endpoint):
+def test_every_persona_gets_its_status_for_an_object(app, sample, endpoint):
     assert endpoint in EXPECTED, f"{endpoint} needs a row in test_role_matrix.EXPECTED first"
     rule, methods = endpoints(app)[endpoint]
     before = fingerprint()
     wrong = []
-    for email, role, owner in OUTSIDERS:
+    for persona, email, role, owner in PERSONAS:
+        if persona == "owner":
+            assert fingerprint() == before, "an outsider's request changed data"
         with app.test_request_context():
             url = url_for(endpoint, **url_values(sample, endpoint, rule, owner, email))
         client = sample.login(app.test_client(), email)
-        for method in [m for m in ("GET", "POST") if m in methods]:
-            status = client.open(url, method=method).status_code
-            if status not in _expected_for_outsider(endpoint, role):
-                wrong.append(f"{email} {method} {url} -> {status}")
-    assert not wrong, f"another organisation's object must answer 404: {wrong}"
-    assert fingerprint() == before, "an outsider's request changed data"
+        expected = _expected(sample, endpoint, rule, email, role, owner)
+        if sample.org_key(email) == owner:
+            tried = ["GET" if "GET" in methods else "POST"]  # the role matrix's request
+        else:
+            tried = [m for m in ("GET", "POST") if m in methods]
+        for method in tried:
+            status = observed(client.open(url, method=method))
+            if status not in expected:
+                wrong.append(f"{persona} {email} {method} {url} -> {status}, not {expected}")
+    assert not wrong, f"{endpoint}: another organisation's object must answer 404: {wrong}"
 
 
 @pytest.mark.parametrize("endpoint", LIST_ROUTES)
 def test_list_pages_show_nothing_of_other_organisations(app, sample, endpoint):
     leaks = []
-    viewers = [email for email, _, _ in OUTSIDERS]
+    viewers = sorted({email for _, email, _, _ in PERSONAS})
     for email in viewers:
         client = sample.login(app.test_client(), email)
         with app.test_request_context():
@@ -116,7 +163,7 @@ def _link(sample, pair: str):
     ).one()
 
 
-def test_supplier_sees_only_actively_linked_buyers(app, sample):
+def test_a_supplier_sees_its_linked_buyers_and_a_blocked_one_only_as_blocked(app, sample):
     polbud = sample.login(app.test_client(), "sales@polbud.example")
     customers = polbud.get("/supplier/customers")
     assert customers.status_code == 200
@@ -125,7 +172,9 @@ def test_supplier_sees_only_actively_linked_buyers(app, sample):
     with app.test_request_context():
         globex_link = url_for("supplier.customer", link_id=sample.ids["link"]["globex-nordwind"])
         acme_link = url_for("supplier.customer", link_id=sample.ids["link"]["acme-polbud"])
+        blocked_link = url_for("supplier.customer", link_id=sample.ids["link"]["acme-blockt"])
     assert polbud.get(globex_link).status_code == 404
+    assert polbud.get(blocked_link).status_code == 404
     assert polbud.get(acme_link).status_code == 200
 
     with bound(db.session, scope_for(db.session, _org(sample, "acme"))):
@@ -133,14 +182,28 @@ def test_supplier_sees_only_actively_linked_buyers(app, sample):
         suppliers.block(_link(sample, "acme-polbud"), actor=admin, comment="Late deliveries")
         db.session.commit()
 
-    assert polbud.get(acme_link).status_code == 404
+    # Blocked: Polbud still reads its link (and what Acme sent it), marked blocked ...
+    page = polbud.get(acme_link)
+    assert page.status_code == 200
+    assert 'data-testid="customer-blocked"' in page.text
     customers = polbud.get("/supplier/customers")
-    assert customers.status_code == 200
-    assert "Acme Manufacturing" not in customers.text
+    assert 'data-status="blocked"' in customers.text
+    assert "Acme Manufacturing" in customers.text
+    # ... but Acme is no customer to work for on its dashboard, and writes are refused.
     assert "Acme Manufacturing" not in polbud.get("/").text
-    # Nordwind's links are untouched.
+    with bound(db.session, scope_for(db.session, _org(sample, "polbud"))):
+        link = _link(sample, "acme-polbud")
+        assert link.status == LinkStatus.BLOCKED
+        link.status = LinkStatus.ACTIVE
+        with pytest.raises(TenantViolation):
+            db.session.flush()
+        db.session.rollback()
+    # Nordwind's links are untouched; Blockt, blocked from the start, reads its own link.
     nordwind = sample.login(app.test_client(), "sales@nordwind.example")
     assert "Acme Manufacturing" in nordwind.get("/supplier/customers").text
+    blockt = sample.login(app.test_client(), "sales@blockt.example")
+    assert 'data-testid="customer-blocked"' in blockt.get(blocked_link).text
+    assert blockt.get(acme_link).status_code == 404
 
 
 def _org(sample, key):

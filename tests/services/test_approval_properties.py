@@ -43,7 +43,7 @@ from portal.models import AuditEvent, Delegation
 from portal.models.base import utcnow
 from portal.services import approvals, mail, requisitions, users
 from portal.tenancy import system
-from tests.services.reqkit import _user, acme_kit, acting_for, draft, services
+from tests.kit import _user, acme_kit, acting_for, draft, services
 
 D = Decimal
 S = RequisitionStatus

@@ -1,4 +1,4 @@
-"""Approval services (portal/services/approvals.py): routing on submit, decisions, segregation of
+"""Approval services (portal/services/approvals/): routing on submit, decisions, segregation of
 duties, approver limits, tenancy, delegation, reminders and escalation, notifications."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from portal.domain.approval import ApproverKind, TaskStatus
+from portal.domain.approval import ApproverKind, TaskStatus, reason_message
 from portal.domain.requisition import RequisitionStatus
-from portal.errors import InvalidTransition, PermissionDenied, ValidationProblem
+from portal.errors import InvalidTransition, NotFound, PermissionDenied, ValidationProblem
 from portal.extensions import db
+from portal.jobs.rendering import shown_to_recipient
 from portal.models import (
     ApprovalAssignment,
     ApprovalStep,
@@ -24,9 +25,10 @@ from portal.models import (
     Requisition,
 )
 from portal.models.base import utcnow
-from portal.services import approval_policy, approvals, mail, requisitions, users
+from portal.money import Money
+from portal.services import approval_policy, approvals, audit, mail, requisitions, users
 from portal.tenancy import system
-from tests.services.reqkit import (
+from tests.kit import (
     acme_kit,
     acting_for,
     active_task,
@@ -61,7 +63,8 @@ def _notes(user, kind=None):
     query = select(Notification).where(Notification.user_id == user.id)
     if kind:
         query = query.where(Notification.kind == kind)
-    return list(db.session.scalars(query.order_by(Notification.id)))
+    # As the recipient reads them (their language, the link as a path).
+    return [shown_to_recipient(n, user) for n in db.session.scalars(query.order_by(Notification.id))]
 
 
 # ---------------------------------------------------------------- submit and routing
@@ -81,7 +84,8 @@ def test_submit_creates_the_tasks_of_the_applicable_steps_with_their_reasons(kit
     assert tasks[0].activated_at is not None and tasks[1].activated_at is None
     # the "why" is stored with its parameters, so it reads the same forever
     assert tasks[0].reason == "Rule “%(step)s” applies to every requisition"
-    assert tasks[1].reason_params["threshold"] == "10,000.00"
+    assert reason_message(tasks[1].reason, tasks[1].reason_params).params["threshold"] == Money(
+        Decimal("10000.00"), "PLN")
     assert tasks[2].reason_params["category"] == "IT"
     assert all(t.step_id is not None for t in tasks)
     assert req.status == S.PENDING and req.approval_round == 1 and req.submitted_at is not None
@@ -102,7 +106,7 @@ def test_without_any_applicable_step_it_is_approved_on_submit_and_says_why(kit, 
     req = submitted(kit, "500")
     assert req.status == S.APPROVED and approvals.tasks_of(req) == []
     (event,) = _events(req, "requisition.approved")
-    assert event.actor_id is None and "No approval rule applies" in event.comment
+    assert event.actor_id is None and "No approval rule applies" in str(audit.summary_of(event)["reason"])
 
 
 def test_nobody_eligible_refuses_the_submit_and_saves_nothing(kit, world):
@@ -329,16 +333,18 @@ def test_an_approver_of_another_company_can_neither_see_nor_decide(kit, world):
     req = submitted(kit, "500")
     task = active_task(req)
     db.session.commit()
+    task_id, req_id = task.id, req.id
     outsider = world.user("approver@globex")
     with acting_for(world.globex):
-        found = db.session.scalars(select(ApprovalTask).where(ApprovalTask.id == task.id))
+        found = db.session.scalars(select(ApprovalTask).where(ApprovalTask.id == task_id))
         assert found.first() is None
-        found = db.session.scalars(select(Requisition).where(Requisition.id == req.id))
+        found = db.session.scalars(select(Requisition).where(Requisition.id == req_id))
         assert found.first() is None
         assert db.session.scalars(approvals.inbox_query(outsider)).all() == []
         assert approvals.tasks_of(req) == []
-    # even holding the task object (a crafted request cannot load it), the decision is refused
-    with pytest.raises(PermissionDenied):
+    # even holding the task object (a crafted request cannot load it), the decision is refused:
+    # another company's object is not found (404), before any role is looked at
+    with pytest.raises(NotFound):
         approvals.decide(task, outsider, "approve")
     db.session.rollback()
     assert db.session.get(ApprovalTask, task.id).status == TaskStatus.PENDING
@@ -490,6 +496,8 @@ def test_notifications_go_to_the_right_people_with_links(kit):
     (asked,) = _notes(kit.manager, "approval.requested")
     assert req.number in asked.text and asked.link.endswith(link)
     assert _notes(kit.cfo) == []  # the CFO's step is not active yet
+    assert mail.outbox == []  # e-mails leave after the commit (the outbox)
+    db.session.commit()
     (message,) = [m for m in mail.outbox if m["To"] == kit.manager.email]
     assert req.number in message["Subject"]
     first, second = approvals.tasks_of(req)
@@ -499,6 +507,7 @@ def test_notifications_go_to_the_right_people_with_links(kit):
     (cfo_asked,) = _notes(kit.cfo, "approval.requested")
     assert cfo_asked.link.endswith(link)
     approvals.decide(second, kit.cfo, "approve")
+    db.session.commit()
     (approved,) = _notes(kit.buyer, "requisition.approved")
     assert req.number in approved.text and approved.link.endswith(link)
     assert _notes(kit.buyer2) == [] and _notes(kit.ceo) == []
@@ -534,6 +543,7 @@ def test_email_decision_link_is_single_use(kit):
 def test_email_decision_link_expires(kit):
     mail.outbox.clear()
     submitted(kit, "500")
+    db.session.commit()
     token = _decision_token(kit.manager)
     for row in db.session.scalars(select(DecisionToken)):
         row.expires_at = utcnow() - timedelta(seconds=1)
@@ -560,10 +570,10 @@ def test_bulk_approve_takes_small_ones_and_refuses_the_rest(kit):
     large = submitted(kit, "6000")
     ids = [active_task(r).id for r in [*small, large]]
     done, refused = approvals.bulk_approve(ids, kit.manager, max_amount=D("5000"))
-    assert done == 2 and len(refused) == 1 and large.number in refused[0]
+    assert done == 2 and len(refused) == 1 and large.number in str(refused[0])
     assert [r.status for r in small] == [S.APPROVED, S.APPROVED] and large.status == S.PENDING
     done, refused = approvals.bulk_approve([active_task(large).id], kit.cfo, max_amount=D("10000"))
-    assert done == 0 and "not assigned" in refused[0]
+    assert done == 0 and "not assigned" in str(refused[0])
 
 
 # ---------------------------------------------------------------- policy edits keep history

@@ -19,7 +19,7 @@ from portal.models import ApprovalTask, Budget, BudgetEntry, Requisition, User
 from portal.models.base import utcnow
 from portal.services import approval_policy, approvals, budgets, requisitions
 from portal.tenancy import TenantScope, bound
-from tests.services.reqkit import acme_kit, acting_for, active_task, approve_all, approvers_of, services, submitted
+from tests.kit import acme_kit, acting_for, active_task, approve_all, approvers_of, services, submitted
 
 D = Decimal
 YEAR = utcnow().year

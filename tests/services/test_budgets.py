@@ -72,7 +72,7 @@ def test_budget_create_refuses_bad_input_and_saves_nothing(world, acme_cc):
         dict(amount=D("-1")),
         dict(starts_on=date(YEAR, 6, 1), ends_on=date(YEAR, 5, 31)),
         dict(amount=D("1.005")),
-        dict(currency="USD"),
+        dict(currency="XXX"),
         dict(cost_center=None),
     ]
     with as_org(world.acme):

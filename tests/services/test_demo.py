@@ -27,7 +27,7 @@ from portal.services import approvals, mail
 from portal.services.demo import seed_demo
 from portal.tenancy import system
 from tests.conftest import World
-from tests.services.reqkit import acting_for, services
+from tests.kit import acting_for, services
 
 S = RequisitionStatus
 EXPOSED = {S.DRAFT, S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}

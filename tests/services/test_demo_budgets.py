@@ -16,7 +16,7 @@ from portal.models import Budget, BudgetEntry, BudgetRevision, Requisition
 from portal.services import approvals, budgets
 from portal.services.demo import seed_demo
 from portal.tenancy import system
-from tests.services.reqkit import acting_for, services
+from tests.kit import acting_for, services
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from portal import emails
 from portal.domain.roles import Role
 from portal.errors import InvalidTransition, NotFound, ValidationProblem
 from portal.extensions import db
@@ -286,8 +287,10 @@ def test_the_invitation_email_carries_the_link_in_the_companys_language(world):
     invitation, token = _invite(world, roles=("buyer", "approver"))
     with as_org(world.acme):
         row = invitations.get_invitation(invitation.id)
-        invitations.send_invitation_mail(row, f"https://portal.example/invitations/{token}",
+        emails.send_invitation_mail(row, f"https://portal.example/invitations/{token}",
                                          inviter=world.user("admin@acme"))
+        assert mail.outbox == []  # sent once the transaction commits (the outbox)
+        db.session.commit()
     (message,) = mail.outbox
     assert message["To"] == "new@acme.example"
     body = message.get_content()

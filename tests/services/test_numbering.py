@@ -15,7 +15,7 @@ from portal.models import CostCenter, DocumentCounter, OrgKind, Requisition, Use
 from portal.models.base import utcnow
 from portal.services import numbering, orgs, requisitions, users
 from portal.tenancy import TenantScope, bound, system
-from tests.services.reqkit import acting_for
+from tests.kit import acting_for
 
 THREADS = 8
 

@@ -1,6 +1,7 @@
-"""`flask send-reminders`: reminders once per reminder period, escalation once after the
-escalation period (to the policy's escalation user, else the admins), for every buying
-company; running it twice sends nothing twice."""
+"""`flask send-reminders` (the `send-reminders` job): reminders once per reminder period,
+escalation once after the escalation period (to the policy's escalation user, else the
+admins), for every buying company in its own scope and transaction; running it twice sends
+nothing twice, in-process or on an RQ worker."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from portal.models import ApprovalAssignment, ApprovalPolicy, AuditEvent
 from portal.models.base import utcnow
 from portal.services import mail
 from tests.conftest import as_system
-from tests.web.approval_setup import (
+from tests.jobs.fixtures import queue_name_fixture, redis_fixture, redis_url_fixture  # noqa: F401
+from tests.kit import (
     build_kit,
     mails_to,
     notes,
@@ -136,3 +138,59 @@ def test_every_buying_company_is_handled_in_its_own_scope(kit, app, world):
     assert f"Organisation {kit.org.id}: 1 reminded, 0 escalated." in output
     assert f"Organisation {world.globex.id}:" not in output
     assert [m["To"] for m in mail.outbox] == [kit.manager.email]
+
+
+# ---------------------------------------------------------------- on the job runner
+
+
+def test_the_job_is_the_command_and_running_it_twice_sends_nothing_twice(kit, app):
+    submit(app, kit, "500")
+    mail.outbox.clear()
+    with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["jobs", "run", "send-reminders"])
+        second = runner.invoke(args=["jobs", "run", "send-reminders"])
+    assert first.exit_code == 0 and "Reminders sent for 1 steps; 0 escalated." in first.output
+    assert "Reminders sent for 0 steps; 0 escalated." in second.output
+    assert [m["To"] for m in mail.outbox] == [kit.manager.email]
+    assert len(notes(kit.manager, "approval.reminder")) == 1
+
+
+def test_an_organisation_that_fails_leaves_the_others_done(kit, app, world, monkeypatch):
+    from portal.services import approvals
+
+    real = approvals.send_reminders
+
+    def failing_for_globex(org_id, **kwargs):
+        if org_id == world.globex.id:
+            raise RuntimeError("globex is broken")
+        return real(org_id, **kwargs)
+
+    monkeypatch.setattr(approvals, "send_reminders", failing_for_globex)
+    submit(app, kit, "500")
+    mail.outbox.clear()
+    with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 1 and "failed for organisations" in str(result.exception)
+    assert [m["To"] for m in mail.outbox] == [kit.manager.email]  # Acme's went out
+
+
+def test_on_rq_the_reminders_and_their_mail_run_on_the_worker(kit, app, redis_url, queue_name):
+    from portal.jobs import runner_for, set_runner
+    from portal.jobs.runner import RQRunner, worker_class
+
+    submit(app, kit, "500")
+    mail.outbox.clear()
+    previous, runner = runner_for(app), RQRunner(redis_url, queue_name)
+    set_runner(app, runner)
+    try:
+        with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+            runner.enqueue("send-reminders")
+            runner.enqueue("send-reminders")  # queued twice (two schedulers): sent once
+            worker = worker_class(simple=True, burst=True)
+            worker([runner.queue], connection=runner.connection).work(burst=True, with_scheduler=False)
+    finally:
+        set_runner(app, previous)
+        runner.connection.close()
+    assert [m["To"] for m in mail.outbox] == [kit.manager.email]
+    assert len(notes(kit.manager, "approval.reminder")) == 1

@@ -26,7 +26,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import approvals, requisitions
 from portal.tenancy import system
-from tests.services.reqkit import (
+from tests.kit import (
     acme_kit,
     acting_for,
     active_task,
@@ -315,7 +315,7 @@ HEADER_CASES = [
     ("100 000-char justification", dict(justification="x" * 100_000), "at most 5000 characters"),
     ("empty title", dict(title="   "), "Enter a title"),
     ("long title", dict(title="T" * 201), "at most 200 characters"),
-    ("currency", dict(currency="USD"), "PLN or EUR"),
+    ("currency", dict(currency="XXX"), "Choose a currency from the list"),
 ]
 
 

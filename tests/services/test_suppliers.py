@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.domain.terms import PaymentTerms
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, ValidationProblem
 from portal.extensions import db
 from portal.models import (
@@ -24,7 +25,7 @@ from portal.models.base import utcnow
 from portal.services import supplier_invitations as invitations
 from portal.services import suppliers
 from portal.services.orgs import TaxIdProblem
-from portal.services.supplier_invitations import InvitationState, JoinMode
+from portal.services.supplier_invitations import InvitationState, JoinMode, joining
 from portal.services.tokens import hash_token
 from portal.tenancy import TenantScope, bound, scope_for
 from tests.conftest import as_org, as_system
@@ -36,7 +37,7 @@ def _invite(world, buyer="acme", **overrides):
     """Invite as the buyer's admin; returns (invitation id, token)."""
     data = dict(
         company_name="Stalex", email="office@stalex.example", full_name="Stefan Nowicki",
-        payment_terms_days=21, currency="PLN", credit_limit=Decimal("75000.50"), days=7,
+        payment_terms=PaymentTerms.net(21), currency="PLN", credit_limit=Decimal("75000.50"), days=7,
     )
     data.update(overrides)
     org = getattr(world, buyer)
@@ -88,7 +89,7 @@ def test_invite_supplier_stores_only_the_token_hash_and_audits(app, world):
         assert invitation.email == "office@stalex.example"
         assert invitation.token_hash == hash_token(token)
         assert token not in invitation.token_hash
-        assert (invitation.payment_terms_days, invitation.currency) == (21, "PLN")
+        assert (invitation.payment_terms, invitation.currency) == (PaymentTerms.net(21), "PLN")
         assert invitation.credit_limit == Decimal("75000.50")
         days = app.config["INVITATION_DAYS"]
         assert before + timedelta(days=days) <= invitation.expires_at
@@ -111,12 +112,12 @@ def test_only_the_buyers_admin_invites(world):
     with as_org(world.acme), pytest.raises(PermissionDenied):
         invitations.invite_supplier(
             world.user("buyer@acme"), company_name="X", email="x@x.example",
-            payment_terms_days=30, currency="PLN", days=7,
+            payment_terms=PaymentTerms.net(30), currency="PLN", days=7,
         )
     with as_org(world.nordwind), pytest.raises(PermissionDenied):
         invitations.invite_supplier(
             world.user("sales@nordwind"), company_name="X", email="x@x.example",
-            payment_terms_days=30, currency="PLN", days=7,
+            payment_terms=PaymentTerms.net(30), currency="PLN", days=7,
         )
     assert _count(Invitation) == 0
 
@@ -134,7 +135,7 @@ def test_invite_refuses_buyer_users_and_linked_suppliers(world, email, message):
     with as_org(world.acme), pytest.raises(ValidationProblem) as refused:
         invitations.invite_supplier(
             world.user("admin@acme"), company_name="X", email=email,
-            payment_terms_days=30, currency="PLN", days=7,
+            payment_terms=PaymentTerms.net(30), currency="PLN", days=7,
         )
     assert message in str(refused.value.message)
     db.session.rollback()
@@ -148,7 +149,7 @@ def test_invite_of_a_blocked_supplier_points_to_unblock(world):
         with pytest.raises(ValidationProblem) as refused:
             invitations.invite_supplier(
                 world.user("admin@acme"), company_name="Polbud", email="sales@polbud.example",
-                payment_terms_days=30, currency="PLN", days=7,
+                payment_terms=PaymentTerms.net(30), currency="PLN", days=7,
             )
     assert "blocked" in str(refused.value.message)
 
@@ -158,7 +159,7 @@ def test_invite_refuses_a_second_pending_invitation_but_supersedes_an_expired_on
     with as_org(world.acme), pytest.raises(ValidationProblem) as refused:
         invitations.invite_supplier(
             world.user("admin@acme"), company_name="Stalex", email="office@stalex.example",
-            payment_terms_days=30, currency="PLN", days=7,
+            payment_terms=PaymentTerms.net(30), currency="PLN", days=7,
         )
     assert "already pending" in str(refused.value.message)
     db.session.rollback()
@@ -179,18 +180,19 @@ def test_invite_refuses_a_second_pending_invitation_but_supersedes_an_expired_on
 @pytest.mark.parametrize(
     ("terms", "currency", "limit", "message"),
     [
-        (366, "PLN", None, "between 0 and 365"),
-        (-1, "PLN", None, "between 0 and 365"),
-        (30, "USD", None, "PLN or EUR"),
-        (30, "PLN", Decimal("-0.01"), "negative"),
-        (30, "PLN", Decimal("NaN"), "negative"),
+        (None, "PLN", None, "Choose the payment terms"),
+        ({"kind": "net", "days": 30}, "PLN", None, "Choose the payment terms"),
+        (PaymentTerms.net(30), "XXX", None, "Choose a currency from the list"),
+        (PaymentTerms.net(30), "pln", None, "Choose a currency from the list"),
+        (PaymentTerms.net(30), "PLN", Decimal("-0.01"), "negative"),
+        (PaymentTerms.net(30), "PLN", Decimal("NaN"), "negative"),
     ],
 )
 def test_invite_refuses_bad_terms(world, terms, currency, limit, message):
     with as_org(world.acme), pytest.raises(ValidationProblem) as refused:
         invitations.invite_supplier(
             world.user("admin@acme"), company_name="X", email="x@x.example",
-            payment_terms_days=terms, currency=currency, credit_limit=limit, days=7,
+            payment_terms=terms, currency=currency, credit_limit=limit, days=7,
         )
     assert message in str(refused.value.message)
     db.session.rollback()
@@ -251,8 +253,8 @@ def test_register_creates_the_supplier_its_admin_and_the_active_link(world):
         link = db.session.scalars(select(SupplierLink).where(SupplierLink.supplier_id == org.id)).one()
         assert link.organization_id == world.acme.id
         assert link.status == LinkStatus.ACTIVE
-        assert (link.payment_terms_days, link.currency, link.credit_limit) == (
-            21, "PLN", Decimal("75000.50"),
+        assert (link.payment_terms, link.currency, link.credit_limit) == (
+            PaymentTerms.net(21), "PLN", Decimal("75000.50"),
         )
         assert link.invited_by_id == world.user("admin@acme").id
         invitation = db.session.scalars(select(Invitation).where(Invitation.id == invitation_id)).one()
@@ -307,11 +309,11 @@ def test_consuming_an_invitation_is_atomic(world):
     _, token = _invite(world)
     invitation = invitations.find_by_token(token)
     with bound(db.session, TenantScope(world.acme.id)):
-        invitations._consume(invitation, utcnow())
+        joining._consume(invitation, utcnow())
         # The loser read the invitation before the winner wrote: in memory it is still open.
         set_committed_value(invitation, "accepted_at", None)
         with pytest.raises(InvalidTransition):
-            invitations._consume(invitation, utcnow())
+            joining._consume(invitation, utcnow())
 
 
 def test_register_is_refused_for_an_email_with_an_account(world):
@@ -361,7 +363,7 @@ def test_a_user_invitation_token_is_not_a_supplier_invitation(world):
 
 def test_existing_supplier_admin_accepts_and_then_sees_the_buyer(world):
     _, token = _invite(world, buyer="globex", company_name="Polbud", email="sales@polbud.example",
-                       currency="EUR", payment_terms_days=14, credit_limit=None)
+                       currency="EUR", payment_terms=PaymentTerms.net(14), credit_limit=None)
     polbud_admin = world.user("sales@polbud")
     assert world.globex.id not in scope_for(db.session, world.polbud).buyer_ids
     invitation = invitations.find_by_token(token)
@@ -374,7 +376,8 @@ def test_existing_supplier_admin_accepts_and_then_sees_the_buyer(world):
 
     link = _link(world.globex, world.polbud)
     assert link.status == LinkStatus.ACTIVE
-    assert (link.payment_terms_days, link.currency, link.credit_limit) == (14, "EUR", None)
+    assert (link.payment_terms, link.currency, link.credit_limit) == (
+        PaymentTerms.net(14), "EUR", None)
     assert world.globex.id in scope_for(db.session, world.polbud).buyer_ids
     with as_org(world.polbud):
         names = [lk.buyer.name for lk in suppliers.list_customers(polbud_admin).items]
@@ -446,11 +449,15 @@ def test_block_and_unblock_are_audited_and_change_what_the_supplier_sees(world):
         link = suppliers.get_link(admin, _link(world.acme, world.polbud).id)
         suppliers.block(link, actor=admin, comment="Unpaid penalties")
         db.session.commit()
-    assert world.acme.id not in scope_for(db.session, world.polbud).buyer_ids
+    scope = scope_for(db.session, world.polbud)
+    assert world.acme.id in scope.blocked_buyer_ids and not scope.may_work_for(world.acme.id)
     with as_org(world.polbud):
-        assert suppliers.list_customers(world.user("sales@polbud")).items == []
-        with pytest.raises(NotFound):
-            suppliers.get_customer_link(world.user("sales@polbud"), link.id)
+        # Still its customer to read (marked blocked), no longer one to work for.
+        [listed] = suppliers.list_customers(world.user("sales@polbud")).items
+        assert (listed.id, listed.status) == (link.id, LinkStatus.BLOCKED)
+        assert suppliers.get_customer_link(world.user("sales@polbud"), link.id).status == (
+            LinkStatus.BLOCKED
+        )
 
     with as_org(world.acme):
         link = suppliers.get_link(admin, link.id)
@@ -478,9 +485,9 @@ def test_block_needs_a_reason_and_the_admin(world):
             suppliers.block(link, actor=world.user("buyer@acme"), comment="no")
         with pytest.raises(PermissionDenied):
             suppliers.update_terms(link, actor=world.user("approver@acme"),
-                                   payment_terms_days=10, currency="PLN", credit_limit=None)
-    with as_org(world.globex), pytest.raises(PermissionDenied):
-        # Even handed another buyer's link, an admin cannot change it.
+                                   payment_terms=PaymentTerms.net(10), currency="PLN", credit_limit=None)
+    with as_org(world.globex), pytest.raises(NotFound):
+        # Even handed another buyer's link, an admin cannot change it: not found, never 403.
         suppliers.block(link, actor=world.user("admin@globex"), comment="no")
     assert _link(world.acme, world.polbud).status == LinkStatus.ACTIVE
 
@@ -489,19 +496,21 @@ def test_update_terms_audits_only_real_changes(world):
     admin = world.user("admin@acme")
     with as_org(world.acme):
         link = suppliers.get_link(admin, _link(world.acme, world.polbud).id)
-        suppliers.update_terms(link, actor=admin, payment_terms_days=45, currency="PLN",
+        suppliers.update_terms(link, actor=admin, payment_terms=PaymentTerms.net(45), currency="PLN",
                                credit_limit=Decimal("500000"))
         assert _events("supplier.terms_changed") == []
-        suppliers.update_terms(link, actor=admin, payment_terms_days=60, currency="EUR",
+        suppliers.update_terms(link, actor=admin, payment_terms=PaymentTerms.net(60), currency="EUR",
                                credit_limit=None)
         db.session.commit()
     [event] = _events("supplier.terms_changed")
     assert event.summary == {
-        "before": {"terms": 45, "currency": "PLN", "credit_limit": "500000.00"},
-        "after": {"terms": 60, "currency": "EUR", "credit_limit": None},
+        "before": {"terms": {"kind": "net", "days": 45}, "currency": "PLN",
+                   "credit_limit": "500000.00"},
+        "after": {"terms": {"kind": "net", "days": 60}, "currency": "EUR", "credit_limit": None},
     }
     link = _link(world.acme, world.polbud)
-    assert (link.payment_terms_days, link.currency, link.credit_limit) == (60, "EUR", None)
+    assert (link.payment_terms, link.currency, link.credit_limit) == (
+        PaymentTerms.net(60), "EUR", None)
 
 
 # --- reading ------------------------------------------------------------------------------------

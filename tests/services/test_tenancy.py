@@ -139,7 +139,7 @@ def test_shared_document_is_seen_by_owner_and_linked_supplier_only(world):
     assert pairs[world.polbud.name] == {(acme, polbud)}
 
 
-def test_shared_document_disappears_for_the_supplier_while_the_link_is_blocked(world):
+def test_a_blocked_supplier_keeps_reading_what_it_was_sent_and_writes_nothing(world):
     admin = world.user("admin@acme")
     with as_org(world.acme):
         link = db.session.scalars(
@@ -149,27 +149,52 @@ def test_shared_document_disappears_for_the_supplier_while_the_link_is_blocked(w
         db.session.commit()
     db.session.expire_all()
     with as_org(world.polbud):
-        assert scope_for(db.session, world.polbud).buyer_ids == ()
-        assert db.session.scalars(select(SupplierLink)).all() == []
-        assert db.session.scalars(
-            select(AuditEvent).where(AuditEvent.supplier_id == world.polbud.id)
-        ).all() == []
+        scope = scope_for(db.session, world.polbud)
+        assert scope.buyer_ids == (world.acme.id,)
+        assert scope.blocked_buyer_ids == (world.acme.id,)
+        assert not scope.may_work_for(world.acme.id)
+        [seen] = db.session.scalars(select(SupplierLink)).all()
+        assert seen.status == LinkStatus.BLOCKED  # the supplier reads that it is blocked
+        actions = set(db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.supplier_id == world.polbud.id)
+        ))
+        assert "supplier.blocked" in actions
+        db.session.add(AuditEvent(organization_id=world.acme.id, supplier_id=world.polbud.id,
+                                  action="quote.submitted", object_type="SupplierLink",
+                                  object_id=seen.id))
+        with pytest.raises(TenantViolation):
+            db.session.flush()
+        db.session.rollback()
     with as_org(world.acme):
         link = db.session.scalars(
             select(SupplierLink).where(SupplierLink.supplier_id == world.polbud.id)
         ).one()
-        assert link.status == LinkStatus.BLOCKED  # the owner still sees it
         suppliers.unblock(link, actor=admin)
         db.session.commit()
     db.session.expire_all()
     with as_org(world.polbud):
-        assert scope_for(db.session, world.polbud).buyer_ids == (world.acme.id,)
-        assert len(db.session.scalars(select(SupplierLink)).all()) == 1
+        assert scope_for(db.session, world.polbud) == TenantScope(world.polbud.id, (world.acme.id,))
         owners = {e.organization_id for e in db.session.scalars(select(AuditEvent))}
         assert owners == {world.acme.id, world.polbud.id}
 
 
-def test_scope_for_lists_only_actively_linked_buyers(world):
+def test_an_invited_link_shows_the_supplier_nothing_yet(world):
+    with as_system():
+        link = db.session.scalars(
+            select(SupplierLink).where(SupplierLink.organization_id == world.globex.id,
+                                       SupplierLink.supplier_id == world.nordwind.id)
+        ).one()
+        link.status = LinkStatus.INVITED
+        db.session.commit()
+    db.session.expire_all()
+    with as_org(world.nordwind):
+        assert scope_for(db.session, world.nordwind).buyer_ids == (world.acme.id,)
+        assert {k.organization_id for k in db.session.scalars(select(SupplierLink))} == {
+            world.acme.id
+        }
+
+
+def test_scope_for_lists_the_linked_buyers(world):
     assert scope_for(db.session, world.acme) == TenantScope(world.acme.id)
     assert scope_for(db.session, world.nordwind) == TenantScope(
         world.nordwind.id, tuple(sorted((world.acme.id, world.globex.id)))

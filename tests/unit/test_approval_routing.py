@@ -20,10 +20,12 @@ from portal.domain.approval import (
     StepSpec,
     TaskStatus,
     eligible,
+    reason_message,
     route,
     step_applies,
     task_outcome,
 )
+from portal.money import Money
 
 D = Decimal
 
@@ -149,10 +151,22 @@ def test_steps_are_routed_in_position_order_whatever_the_input_order():
 
 def test_reason_names_the_rule_and_the_condition_that_matched():
     plan = route(ACME, facts("60000", category=CAT_IT), PEOPLE)
-    manager, cfo, board = (str(t.reason) for t in plan.tasks)
-    assert manager == "Rule “Cost centre manager” applies to every requisition"
-    assert "CFO approval" in cfo and "60,000.00 PLN ≥ 10,000.00" in cfo
-    assert "50,000.00" in board and "category is IT" in board
+    manager, cfo, board = (t.reason for t in plan.tasks)
+    assert str(manager) == "Rule “Cost centre manager” applies to every requisition"
+    # Amounts are typed (Money), formatted in the reader's locale when shown.
+    assert "CFO approval" in str(cfo)
+    assert cfo.params["amount"] == Money(Decimal("60000"), "PLN")
+    assert cfo.params["threshold"] == Money(Decimal("10000"), "PLN")
+    assert board.params["threshold"] == Money(Decimal("50000"), "PLN") and "category is IT" in str(board)
+
+
+def test_reason_of_an_old_row_reads_like_a_new_one():
+    """Rows stored before amounts were typed ("60,000.00" and a currency) still render."""
+    old = reason_message("Rule “%(step)s”: amount %(amount)s %(currency)s ≥ %(threshold)s",
+                         {"step": "CFO", "amount": "60,000.00", "currency": "PLN", "threshold": "10,000.00"})
+    assert old.text == "Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s"
+    assert old.params == {"step": "CFO", "amount": Money(Decimal("60000.00"), "PLN"),
+                          "threshold": Money(Decimal("10000.00"), "PLN")}
 
 
 def test_reason_of_a_cost_centre_step_names_the_cost_centre():

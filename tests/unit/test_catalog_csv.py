@@ -49,7 +49,7 @@ def test_empty_cells_and_missing_columns_mean_not_given():
 def test_a_bad_row_lists_every_reason_and_good_rows_survive():
     parsed = parse_catalog_csv(polish_file(
         "OK-1;Papier;;ryza;;23;18,90;PLN;",
-        "BAD-1;;;bucket;;7;-3;USD;",
+        "BAD-1;;;bucket;;7;-3;XYZ;",
         "BAD-2;Taśma;;;;;12,34567;;",
         "BAD-3;Klej;;;;;12,5zł;;",
         ";Bez SKU;;;;;;;",
@@ -62,7 +62,7 @@ def test_a_bad_row_lists_every_reason_and_good_rows_survive():
         "Unknown unit “%(unit)s”.",
         "VAT rate “%(value)s” is not one of 23, 8, 5 or 0.",
         "The price cannot be negative.",
-        "Currency %(currency)s is not one of %(allowed)s.",
+        "Currency %(currency)s is not an ISO 4217 code in use.",
     ]
     assert texts(by_sku["BAD-2"]) == ["A price has at most %(places)s decimal places."]
     assert texts(by_sku["BAD-3"]) == ["“%(value)s” is not a price; write e.g. 12.50 or 12,50."]

@@ -86,3 +86,71 @@ def test_format_money_in_english():
 def test_format_money_rounds_half_up_and_shows_nothing_for_none():
     assert format_money(Decimal("2.675"), "EUR", "en") == "€2.68"
     assert format_money(None, "PLN", "pl") == ""
+
+
+# --- one rounding, currencies from ISO 4217 ---------------------------------------------------
+
+from portal.money import (  # noqa: E402
+    COMMON_CURRENCIES,
+    currencies,
+    currency_choices,
+    currency_codes,
+    is_currency,
+    places_of,
+    round_places,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "expected"),
+    [("1.0005", 3, "1.001"), ("12.34565", 4, "12.3457"), ("12.5", 0, "13"), ("-0.05", 1, "-0.1"),
+     ("99.95", 1, "100.0")],
+)
+def test_round_places_is_half_up(value, places, expected):
+    assert str(round_places(Decimal(value), places)) == expected
+
+
+def test_round_places_does_not_round_twice_on_large_products():
+    # 28 significant digits would round the product before the half-up to the grosz.
+    assert round_places(Decimal("99999999999999999999999999.995"), 2) == Decimal(
+        "100000000000000000000000000.00"
+    )
+    with pytest.raises(TypeError):
+        round_places(1.5, 2)
+
+
+def test_round_money_uses_the_currency_minor_unit():
+    assert places_of("JPY") == 0 and places_of("PLN") == 2 and places_of("BHD") == 3
+    assert round_money(Decimal("1234.5"), "JPY") == Decimal("1235")
+    assert round_money(Decimal("1.0005"), "BHD") == Decimal("1.001")
+    assert minor_unit("JPY") == Decimal("1")
+
+
+def test_currencies_are_current_iso_codes():
+    codes = currencies()
+    assert {"PLN", "EUR", "USD", "GBP", "CHF", "CZK", "SEK", "JPY"} <= codes
+    # Withdrawn currencies, precious metals and funds are not currencies one invoices in.
+    assert not {"DEM", "PLZ", "XAU", "XDR", "USN"} & codes
+    assert all(len(code) == 3 and code.isupper() for code in codes)
+
+
+@pytest.mark.parametrize("code", ["PLN", "EUR", "USD", "CHF"])
+def test_is_currency_accepts_current_codes(code):
+    assert is_currency(code)
+
+
+@pytest.mark.parametrize("code", ["pln", "XXX", "DEM", "", None, "PLNX", 985])
+def test_is_currency_refuses_anything_else(code):
+    assert not is_currency(code)
+
+
+def test_currency_choices_put_the_common_ones_first_with_localized_names():
+    codes = currency_codes()
+    assert codes[: len(COMMON_CURRENCIES)] == list(COMMON_CURRENCIES)
+    rest = codes[len(COMMON_CURRENCIES):]
+    assert rest == sorted(rest) and len(set(codes)) == len(codes) == len(currencies())
+    polish = dict(currency_choices("pl"))
+    english = dict(currency_choices("en"))
+    assert polish["PLN"] == "PLN – złoty polski"
+    assert english["PLN"] == "PLN – Polish Zloty"
+    assert english["CHF"] == "CHF – Swiss Franc"

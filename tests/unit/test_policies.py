@@ -1,4 +1,4 @@
-"""One test per policy rule (portal/policies.py): each rule has an allow and a deny case.
+"""One test per policy rule (portal/policies/): each rule has an allow and a deny case.
 
 Stand-in users and objects keep these free of the database. `test_every_rule_is_tested` fails
 when a rule is added to RULES without cases here: add at least one allowed and one refused case
@@ -15,8 +15,9 @@ import pytest
 from portal.domain.budget import BudgetStatus
 from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
+from portal.errors import InvalidTransition, NotFound, PermissionDenied
 from portal.models.org import LinkStatus, OrgKind
-from portal.policies import RULES, can
+from portal.policies import RULES, can, check
 
 ACME, GLOBEX, NORDWIND = 1, 2, 3
 
@@ -271,6 +272,17 @@ CASES += [
     ("supplier_invitation.resend", SUPPLIER_ADMIN, None, False),
 ]
 
+# Rules added with the policies package: supplier invitations and who may stand in as delegate.
+CASES += [
+    ("supplier_invitation.send", ADMIN, None, True),
+    ("supplier_invitation.send", BUYER, None, False),
+    ("supplier_invitation.send", SUPPLIER_ADMIN, None, False),
+    ("delegations.receive", APPROVER, None, True),
+    ("delegations.receive", ADMIN, None, True),
+    ("delegations.receive", BUYER, None, False),
+]
+
+
 def _case_id(case) -> str:
     action, user, obj, expected = case
     return f"{action}-{user.name}-{'obj' if obj is not None else 'none'}-{expected}"
@@ -305,3 +317,44 @@ def test_can_refuses_anonymous_and_inactive_users_for_every_rule():
 def test_can_refuses_an_unknown_action_loudly():
     with pytest.raises(KeyError, match="no policy rule"):
         can(ADMIN, "users.nuke")
+
+
+# The refusal says why: the table refuses the status (InvalidTransition), the mover table the actor
+# (PermissionDenied), each with the words the service shows.
+REFUSALS = [
+    ("requisitions.cancel", BUYER, requisition(S.REJECTED), InvalidTransition, "cannot be changed this way"),
+    ("requisitions.cancel", BUYER, requisition(S.APPROVED), PermissionDenied, "Only an admin can cancel"),
+    ("requisitions.cancel", BUYER2, requisition(S.PENDING), PermissionDenied, "Only the requester can cancel"),
+    ("requisitions.submit", BUYER, requisition(S.PENDING), InvalidTransition, "Only a draft can be submitted"),
+    ("requisitions.submit", BUYER2, requisition(), PermissionDenied, "Only the requester can submit"),
+    ("requisitions.edit", BUYER, requisition(S.PENDING), InvalidTransition, "Only a draft can be changed"),
+    ("requisitions.attach", BUYER, requisition(S.APPROVED), InvalidTransition, "only to drafts and pending"),
+    ("requisitions.create", APPROVER, None, PermissionDenied, "Only buyers raise requisitions"),
+    ("budgets.manage", APPROVER, None, PermissionDenied, "Only company admins manage budgets"),
+    ("approvals.policy", APPROVER, None, PermissionDenied, "Only company admins change the approval policy"),
+    ("suppliers.manage", BUYER, None, PermissionDenied, "Only your company's admin can manage suppliers"),
+]
+
+
+@pytest.mark.parametrize(("action", "user", "obj", "kind", "words"), REFUSALS,
+                         ids=[f"{r[0]}-{r[1].name}" for r in REFUSALS])
+def test_check_names_the_refusal(action, user, obj, kind, words):
+    refusal = check(user, action, obj)
+    assert type(refusal) is kind
+    assert words in str(refusal)
+
+
+def test_another_companys_object_is_not_found_before_any_role_is_checked():
+    """404, never 403: neither the role nor the object's state is looked at."""
+    foreign = requisition()
+    foreign.organization_id = GLOBEX
+    for user in (BUYER, APPROVER, ADMIN, SUPPLIER_SALES):
+        assert type(check(user, "requisitions.cancel", foreign)) is NotFound
+        assert type(check(user, "requisitions.view", foreign)) is NotFound
+    assert type(check(ADMIN, "users.edit", member(org=GLOBEX))) is NotFound
+
+
+def test_a_shared_document_is_the_addressed_suppliers_to_ask_about():
+    shared = link(LinkStatus.ACTIVE)  # Acme's link to Nordwind
+    assert type(check(SUPPLIER_ADMIN, "suppliers.block", shared)) is PermissionDenied
+    assert type(check(GLOBEX_ADMIN, "suppliers.block", shared)) is NotFound

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models.base import utcnow
 from portal.services import approvals, users
 from tests.conftest import as_system
-from tests.web.approval_setup import (
+from tests.kit import (
     HX,
     as_acme,
     build_kit,

@@ -88,8 +88,14 @@ def test_budget_create_from_the_form(world, centers, login_as):
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("amount", "-5", "cannot be negative"),
+    # Over what NUMERIC(14, 2) holds: the form names the limit (no 500, nothing saved).
+    ("amount", "999999999999999", "The amount is too large: enter at most 999,999,999,999.99."),
+    ("amount", "1000000000000", "enter at most 999,999,999,999.99"),
+    ("amount", "1e12", "Enter an amount such as 1 234,50 or 1234.50."),
+    ("amount", "12.345", "Use at most 2 decimal places."),
+    ("amount", "", "Enter the budget amount."),
     ("index", "13", ""),
-    ("currency", "USD", ""),
+    ("currency", "XXX", "Choose a currency from the list."),
 ])
 def test_budget_create_refuses_bad_input(world, centers, login_as, field, value, message):
     data = {"cost_center_id": centers["WEB"].id, "name": "X", "period_kind": "month", "year": YEAR, "index": 1,
@@ -123,6 +129,12 @@ def test_budget_revise_keeps_who_and_why_and_close(world, centers, login_as):
         db.session.expire_all()
         assert db.session.scalars(select(Budget)).one().amount == Decimal("1500.00")
         assert db.session.scalar(select(func.count(BudgetRevision.id))) == 2
+    too_large = client.post(f"/budgets/{b.id}/revise", data={
+        "amount": "999999999999999", "overrun_policy": "warn", "reason": "Typo"}, follow_redirects=True)
+    assert "The amount is too large: enter at most 999,999,999,999.99." in too_large.text
+    with as_org(world.acme):
+        db.session.expire_all()
+        assert db.session.scalars(select(Budget)).one().amount == Decimal("1500.00")
     page = client.get(f"/budgets/{b.id}")
     assert "New line opened" in page.text
     assert client.post(f"/budgets/{b.id}/close", data={"reason": "Year end"}).status_code == 302

@@ -1,4 +1,5 @@
-"""The flask commands an operator runs: seed-demo and create-admin."""
+"""The flask commands an operator runs: seed-demo, create-admin and the jobs group (the job
+commands themselves are tested in tests/jobs/ and tests/services/test_reminders.py)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,15 @@ def test_create_admin_rejects_an_invalid_nip_and_creates_nothing(app):
     assert result.exit_code == 1
     assert "Error: This is not a valid NIP." in result.output
     assert _row_counts() == before
+
+
+def test_the_jobs_commands_are_listed(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "--help"])
+    assert result.exit_code == 0
+    for command in ("worker", "schedule", "run", "outbox"):
+        assert command in result.output
+
+
+def test_an_empty_outbox_says_so(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "outbox"])
+    assert result.exit_code == 0 and "The outbox is empty." in result.output

@@ -8,8 +8,7 @@ import re
 import pytest
 
 from portal.services import approvals, requisitions, users
-from tests.services.reqkit import draft
-from tests.web.approval_setup import as_acme, build_kit, count_queries, rows, submit, task
+from tests.kit import as_acme, build_kit, count_queries, draft, rows, submit, task
 
 
 @pytest.fixture

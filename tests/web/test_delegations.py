@@ -16,7 +16,7 @@ from portal.models import AuditEvent, Delegation
 from portal.models.base import utcnow
 from portal.services import approvals
 from tests.conftest import as_system
-from tests.web.approval_setup import (
+from tests.kit import (
     as_acme,
     build_kit,
     events,

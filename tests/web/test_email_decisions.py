@@ -16,8 +16,7 @@ from portal.models import DecisionToken
 from portal.models.base import utcnow
 from portal.services.tokens import hash_token
 from tests.conftest import as_system
-from tests.services.reqkit import PASSWORD
-from tests.web.approval_setup import build_kit, decision_token, events, requisition, submit
+from tests.kit import PASSWORD, build_kit, decision_token, events, requisition, submit
 
 S = RequisitionStatus
 

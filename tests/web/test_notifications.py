@@ -1,22 +1,25 @@
 """In-app notifications (/notifications/) and their emails: the list (own only, unread first),
-opening one marks it read, mark all read, the bell badge htmx refreshes, and mail in the
-recipient's language."""
+opening one marks it read, mark all read, the bell badge htmx refreshes, mail in the
+recipient's language, and rows stored as message + parameters that read in each viewer's
+language."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
+from portal.domain.messages import N_, Link
 from portal.extensions import db
 from portal.models import Notification, User
 from portal.models.base import utcnow
 from portal.services import notifications
 from tests.conftest import as_system
-from tests.web.approval_setup import (
+from tests.kit import (
     HX,
     as_acme,
     build_kit,
@@ -166,3 +169,52 @@ def test_mail_is_in_the_recipients_language(kit, app):
     assert mail["Subject"] == expected
     (note,) = notes(kit.manager, "approval.requested")
     assert note.text == expected
+
+
+# ---------------------------------------------------------------- stored as message + parameters
+
+
+def set_locale(user, locale):
+    with as_system():
+        db.session.scalars(select(User).where(User.id == user.id)).one().locale = locale
+        db.session.commit()
+
+
+def test_the_same_row_reads_in_the_viewers_language_and_formats(kit, login_as, app):
+    with as_acme(app, kit):
+        notifications.notify(
+            kit.manager, N_("%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s"),
+            link=Link("approvals.inbox"), kind="test", email=False, number="REQ-2026-00042",
+            title="Laptops", amount=Decimal("1234.5"), currency="PLN", step="CFO")
+        notifications.notify(
+            kit.manager, N_("%(name)s delegated their approvals to you from %(start)s to %(end)s."),
+            kind="test", email=False, name="Ewa", start=date(2026, 11, 22), end=date(2026, 12, 1))
+    client = login_as(kit.manager)
+    english = client.get("/notifications/").text
+    assert "REQ-2026-00042 “Laptops” (1,234.50 PLN) awaits your approval: CFO" in english
+    assert "Ewa delegated their approvals to you from Nov 22, 2026 to Dec 1, 2026." in english
+    set_locale(kit.manager, "pl")
+    polish = client.get("/notifications/").text
+    assert "REQ-2026-00042 „Laptops” (1\xa0234,50 PLN) czeka na Twoją akceptację: CFO" in polish
+    assert "Ewa wyznacza Cię na zastępcę w akceptacjach od 22 lis 2026 do 1 gru 2026." in polish
+    with as_system():
+        (row,) = db.session.scalars(select(Notification).where(
+            Notification.kind == "test", Notification.target.is_not(None))).all()
+    assert row.message["params"]["amount"] == {"$t": "decimal", "v": "1234.5"}
+    assert row.target == {"endpoint": "approvals.inbox", "params": {}}
+    opened = client.post(f"/notifications/{row.id}/open")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/approvals/")
+
+
+def test_rows_from_before_messages_were_stored_still_read(kit, login_as, app):
+    """What the migration makes of an old row: its rendered text as a message without
+    parameters, its link as a path."""
+    with as_system():
+        db.session.add(Notification(organization_id=kit.org.id, user_id=kit.manager.id, kind="old",
+                                    message={"id": "Stary tekst: 50% gotowe", "params": {}},
+                                    target={"url": "/approvals/delegations"}))
+        db.session.commit()
+        note_id = db.session.scalars(select(Notification.id).where(Notification.kind == "old")).one()
+    client = login_as(kit.manager)
+    assert "Stary tekst: 50% gotowe" in client.get("/notifications/").text
+    assert client.post(f"/notifications/{note_id}/open").headers["Location"].endswith("/approvals/delegations")

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import ApprovalPolicy, ApprovalStep, AuditEvent
 from portal.money import format_money
 from tests.conftest import as_system
-from tests.web.approval_setup import HX, build_kit, rows
+from tests.kit import HX, build_kit, rows
 
 D = Decimal
 
@@ -129,7 +129,9 @@ def test_add_a_group_step_with_a_quorum(kit, admin):
 @pytest.mark.parametrize("fields, message", [
     ({"name": ""}, "Name the step."),
     ({"approver_user": ""}, "Choose the user who approves this step."),
-    ({"min_amount": "100.555", "approver_kind": "approver_limit"}, "at most two decimal places"),
+    ({"min_amount": "100.555", "approver_kind": "approver_limit"}, "at most 2 decimal places"),
+    ({"min_amount": "1000000000000", "approver_kind": "approver_limit"},
+     "at most 999,999,999,999.99"),
     ({"min_amount": "-5", "approver_kind": "approver_limit"}, "0 or more"),
     ({"approver_kind": "group", "members": ["CEO"]}, "A group needs at least two members."),
     ({"approver_kind": "group", "quorum": "n_of_m", "quorum_n": "3", "members": ["CEO", "COO"]},
@@ -244,7 +246,7 @@ def test_preview_lists_where_a_requisition_would_go_and_why(kit, admin):
     assert "<strong>Cost centre manager</strong> — Igor Kierownik" in text
     assert "<strong>CFO approval</strong> — Ewa Lewandowska" in text
     assert "Board" not in text
-    assert "applies to every requisition" in text and "≥ 10,000.00" in text
+    assert "applies to every requisition" in text and f"≥ {pln('10000')}" in text
 
 
 def test_preview_of_a_large_it_purchase_includes_the_board_quorum(kit, admin):

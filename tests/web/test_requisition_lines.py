@@ -14,7 +14,7 @@ from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
 from portal.models import RequisitionLine
 from tests.conftest import as_system
-from tests.web.reqweb import (
+from tests.kit import (
     HX,
     approver_policy,
     assert_fragment,
@@ -177,6 +177,13 @@ def test_catalog_picker_works_without_javascript(app, shop, login_as, english):
         ({"quantity": ""}, "Enter the quantity."),
         ({"unit_price": "10.12345"}, "at most 4 decimal places"),
         ({"unit_price": "-1"}, "cannot be negative"),
+        # Over what the columns hold: the message names the limit (no 500, nothing saved).
+        ({"quantity": "1000000000"},
+         "The quantity is too large: enter at most 999,999,999.999."),
+        ({"unit_price": "999999999999999"},
+         "The price is too large: enter at most 99,999,999,999,999.9999."),
+        ({"unit_price": "1e15"}, "Enter a price such as 12,50 or 12.50."),
+        ({"quantity": "Infinity"}, "Enter a number"),
         ({"description": "  "}, "Describe what to buy, or pick a catalog item."),
         ({"vat_rate": "7"}, "Choose a VAT rate of 23, 8, 5 or 0 %."),
         ({"unit": "parsecs"}, "Choose a unit from the list."),

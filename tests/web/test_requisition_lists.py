@@ -14,7 +14,7 @@ from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
 from portal.models import Requisition
 from tests.conftest import as_system
-from tests.web.reqweb import (
+from tests.kit import (
     HX,
     assert_fragment,
     counting_queries,
@@ -148,7 +148,7 @@ def test_invalid_filter_values_are_shown_and_ignored(shop, sample, login_as):
                                     "&sort=drop_table&dir=sideways&cost_center=x")
     assert page.status_code == 200
     assert "Enter a date such as 2026-12-31." in page.text
-    assert "Enter a number" in page.text
+    assert "Enter an amount such as" in page.text
     assert len(_numbers(page.text)) == 4
 
 

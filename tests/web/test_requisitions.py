@@ -25,7 +25,7 @@ from portal.models import (
 from portal.services import approvals
 from portal.services.requisitions import MAX_ATTACHMENT_BYTES
 from tests.conftest import as_system
-from tests.web.reqweb import (
+from tests.kit import (
     HX,
     acting,
     approver_policy,
@@ -375,6 +375,17 @@ def test_cancelling_twice_says_why(app, shop, login_as, english):
     assert "cannot be changed this way" in client.get(response.headers["Location"]).text
     assert count(AuditEvent, AuditEvent.action == "requisition.cancelled",
                  AuditEvent.object_id == req_id) == 1
+
+
+def test_a_refusal_is_shown_in_the_viewers_language(app, shop, login_as):
+    """The service raises a message id; the error handler renders it for the (Polish) viewer."""
+    req_id = make_draft(app, shop.buyer, shop.cc_it)
+    client = login_as(shop.buyer)
+    client.post(f"/requisitions/{req_id}/cancel")
+    response = client.post(f"/requisitions/{req_id}/cancel",
+                           headers={"Referer": f"http://localhost/requisitions/{req_id}"})
+    text = text_of(client.get(response.headers["Location"]).text)
+    assert "Zapotrzebowania o statusie „anulowane” nie można zmienić w ten sposób" in text
 
 
 def test_only_an_admin_cancels_an_approved_requisition(app, shop, login_as):

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -42,7 +43,8 @@ def invite(login_as, world, *, admin="admin@globex", **overrides) -> str:
         "company_name": "Stalex",
         "email": "office@stalex.example",
         "full_name": "Stefan Nowicki",
-        "payment_terms_days": "21",
+        "terms_kind": "net",
+        "terms_days": "21",
         "currency": "EUR",
         "credit_limit": "75000",
     }
@@ -117,7 +119,8 @@ def test_register_a_new_supplier_from_the_invitation(client, login_as, world):
     assert {str(r) for r in user.roles} == {"supplier_admin", "supplier_sales"}
     assert link.organization_id == world.globex.id
     assert link.status == LinkStatus.ACTIVE
-    assert (link.payment_terms_days, link.currency, link.credit_limit) == (21, "EUR", Decimal("75000.00"))
+    assert (link.payment_terms, link.currency, link.credit_limit) == (
+        PaymentTerms.net(21), "EUR", Decimal("75000.00"))
     assert invitation.accepted_at is not None
     assert (linked.organization_id, linked.actor_id) == (world.globex.id, user.id)
 
@@ -226,7 +229,7 @@ def test_a_revoked_or_unknown_link_is_gone(client, login_as, world):
 
 def test_existing_supplier_admin_signs_in_and_accepts(client, login_as, world):
     token = invite(login_as, world, company_name="Polbud", email="sales@polbud.example",
-                   payment_terms_days="14")
+                   terms_kind="eom", terms_days="14")
     join_url = f"/supplier/join/{token}"
 
     # Not signed in: the address has an account, so sign in first (and come back here).
@@ -249,13 +252,16 @@ def test_existing_supplier_admin_signs_in_and_accepts(client, login_as, world):
 
     link = link_of(world.globex, world.polbud)
     assert link.status == LinkStatus.ACTIVE
-    assert (link.payment_terms_days, link.currency, link.credit_limit) == (14, "EUR", Decimal("75000.00"))
+    assert (link.payment_terms, link.currency, link.credit_limit) == (
+        PaymentTerms.end_of_month(14), "EUR", Decimal("75000.00"))
     after = polbud.get("/supplier/customers").text
     assert customer_rows(after) == [
         str(link_of(world.acme, world.polbud).id), str(link.id),
     ]
     assert "Globex Trading" in after
-    assert polbud.get(f"/supplier/customers/{link.id}").status_code == 200
+    customer = polbud.get(f"/supplier/customers/{link.id}")
+    assert customer.status_code == 200
+    assert "koniec miesiąca + 14 dni" in customer.text  # the terms' label, for a Polish user
     assert "Polbud" in login_as(world.user("admin@globex")).get("/suppliers/").text
     assert polbud.get(join_url).status_code == 410
 
@@ -320,7 +326,8 @@ def test_customers_lists_the_active_buyers_with_terms(login_as, world):
         str(link_of(world.acme, world.nordwind).id), str(link_of(world.globex, world.nordwind).id),
     ]
     assert "Acme Manufacturing Sp. z o.o." in html and "Globex Trading EOOD" in html
-    assert "net 30 days" in html and "net 60 days" in html
+    # Acme agreed 2/10 net 30 with Nordwind; Globex net 60.
+    assert "2% discount within 10 days, net 30 days" in html and "net 60 days" in html
     assert "€200,000.00" in html
     # Never another supplier's links or names.
     assert "Polbud" not in html
@@ -342,7 +349,7 @@ def test_a_customer_with_no_links_sees_the_empty_state(login_as, world):
     assert customer_rows(html) == []
 
 
-def test_a_blocked_supplier_at_once_sees_nothing_of_that_buyer(login_as, world):
+def test_a_blocked_supplier_at_once_sees_that_buyer_only_as_blocked(login_as, world):
     acme_polbud = link_of(world.acme, world.polbud).id
     polbud = login_as(world.user("sales@polbud"))
     assert customer_rows(polbud.get("/supplier/customers").text) == [str(acme_polbud)]
@@ -353,12 +360,15 @@ def test_a_blocked_supplier_at_once_sees_nothing_of_that_buyer(login_as, world):
     )
     assert blocked.status_code == 302
 
-    # The same signed-in session, next request: Acme has vanished.
+    # The same signed-in session, next request: Acme is a blocked customer. The supplier still
+    # reads the link (and what Acme sent it) but is told it can start nothing new, and Acme is
+    # gone from the dashboard's customers to work for.
     html = polbud.get("/supplier/customers").text
-    assert customer_rows(html) == []
-    assert "Acme" not in html
-    assert 'data-testid="customers-empty"' in html
-    assert polbud.get(f"/supplier/customers/{acme_polbud}").status_code == 404
+    assert customer_rows(html) == [str(acme_polbud)]
+    assert 'data-status="blocked"' in html
+    page = polbud.get(f"/supplier/customers/{acme_polbud}")
+    assert page.status_code == 200
+    assert 'data-testid="customer-blocked"' in page.text
     assert "Acme" not in polbud.get("/").text
     # Nordwind, also Acme's supplier, is untouched.
     nordwind = login_as(world.user("sales@nordwind")).get("/supplier/customers").text

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import AuditEvent, Invitation, LinkStatus, Organization, OrgKind, SupplierLink
 from portal.models.base import utcnow
@@ -37,7 +38,8 @@ def invite_form(**overrides) -> dict:
         "company_name": "Stalex",
         "email": "office@stalex.example",
         "full_name": "Stefan Nowicki",
-        "payment_terms_days": "21",
+        "terms_kind": "net",
+        "terms_days": "21",
         "currency": "EUR",
         "credit_limit": "75 000,50",
     }
@@ -145,7 +147,7 @@ def test_admin_invites_a_supplier_and_the_link_is_emailed(app, login_as, world):
     assert (invitation.company_name, invitation.email, invitation.full_name) == (
         "Stalex", "office@stalex.example", "Stefan Nowicki",
     )
-    assert (invitation.payment_terms_days, invitation.currency) == (21, "EUR")
+    assert (invitation.payment_terms, invitation.currency) == (PaymentTerms.net(21), "EUR")
     assert invitation.credit_limit == Decimal("75000.50")
     [message] = mail.outbox
     assert message["To"] == "office@stalex.example"
@@ -190,10 +192,17 @@ def test_a_second_pending_invitation_is_refused(login_as, world):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"payment_terms_days": "366"},
-        {"payment_terms_days": "-1"},
-        {"payment_terms_days": ""},
-        {"currency": "USD"},
+        {"terms_days": "366"},
+        {"terms_days": "-1"},
+        {"terms_days": ""},
+        {"terms_days": "1e2"},
+        {"terms_kind": "weekly"},
+        {"terms_kind": "discount", "discount_percent": "2", "discount_days": "40"},
+        {"terms_kind": "discount", "discount_percent": "", "discount_days": "10"},
+        {"terms_kind": "instalments", "instalments": "50/30, 40/60"},
+        {"terms_kind": "instalments", "instalments": "half now"},
+        {"currency": "XXX"},
+        {"credit_limit": "999999999999999"},
         {"credit_limit": "-5"},
         {"credit_limit": "lots"},
         {"credit_limit": "NaN"},
@@ -320,11 +329,11 @@ def test_crafted_posts_by_non_admins_are_403(login_as, world):
         client = login_as(world.user(email))
         assert client.post(f"/suppliers/{link_id}/block", data={"comment": "x"}).status_code == 403
         assert client.post(f"/suppliers/{link_id}/unblock").status_code == 403
-        terms = {"payment_terms_days": "1", "currency": "PLN", "credit_limit": ""}
+        terms = {"terms_kind": "net", "terms_days": "1", "currency": "PLN", "credit_limit": ""}
         assert client.post(f"/suppliers/{link_id}/terms", data=terms).status_code == 403
         assert client.post("/suppliers/invite", data=invite_form()).status_code == 403
     link = link_of(world.acme, world.polbud)
-    assert (link.status, link.payment_terms_days) == (LinkStatus.ACTIVE, 45)
+    assert (link.status, link.payment_terms) == (LinkStatus.ACTIVE, PaymentTerms.net(45))
     assert count(Invitation) == 0
 
 
@@ -396,21 +405,77 @@ def test_edit_terms(login_as, world):
     link_id = link_of(world.globex, world.nordwind).id
     client = login_as(world.user("admin@globex"))
     response = client.post(f"/suppliers/{link_id}/terms", data={
-        "payment_terms_days": "90", "currency": "PLN", "credit_limit": "12345.60",
+        "terms_kind": "net", "terms_days": "90", "currency": "PLN", "credit_limit": "12345.60",
     })
     assert response.status_code == 302
     link = link_of(world.globex, world.nordwind)
-    assert (link.payment_terms_days, link.currency, link.credit_limit) == (
-        90, "PLN", Decimal("12345.60"),
+    assert (link.payment_terms, link.currency, link.credit_limit) == (
+        PaymentTerms.net(90), "PLN", Decimal("12345.60"),
     )
     assert count(AuditEvent, AuditEvent.action == "supplier.terms_changed") == 1
 
     invalid = client.post(f"/suppliers/{link_id}/terms", data={
-        "payment_terms_days": "400", "currency": "PLN", "credit_limit": "",
+        "terms_kind": "net", "terms_days": "400", "currency": "PLN", "credit_limit": "",
     })
     assert invalid.status_code == 422
-    assert "between 0 and 365" in invalid.text
-    assert link_of(world.globex, world.nordwind).payment_terms_days == 90
+    assert "Enter at most 365 days." in invalid.text
+    assert link_of(world.globex, world.nordwind).payment_terms == PaymentTerms.net(90)
+
+
+@pytest.mark.parametrize(
+    ("form", "terms", "label"),
+    [
+        ({"terms_kind": "eom", "terms_days": "30"}, PaymentTerms.end_of_month(30),
+         "end of month + 30 days"),
+        ({"terms_kind": "discount", "terms_days": "30", "discount_percent": "2,5",
+          "discount_days": "10"},
+         PaymentTerms.early_discount(Decimal("2.5"), 10, 30),
+         "2.50% discount within 10 days, net 30 days"),  # a Decimal reads with two places
+        ({"terms_kind": "instalments", "instalments": "30/14, 70/45", "terms_days": ""},
+         PaymentTerms.in_instalments([(Decimal(30), 14), (Decimal(70), 45)]),
+         "in instalments: 30% after 14 days, 70% after 45 days"),
+    ],
+)
+def test_edit_terms_of_every_kind_and_show_their_label(login_as, world, form, terms, label):
+    link_id = link_of(world.globex, world.nordwind).id
+    client = login_as(world.user("admin@globex"))
+    response = client.post(f"/suppliers/{link_id}/terms",
+                           data={**form, "currency": "EUR", "credit_limit": ""})
+    assert response.status_code == 302
+    assert link_of(world.globex, world.nordwind).payment_terms == terms
+    page = client.get(f"/suppliers/{link_id}").text
+    assert label in page
+    # The edit form shows the saved terms again.
+    assert f'<option selected value="{terms.kind.value}">' in page
+
+
+def test_terms_preview_computes_due_dates_for_a_sample_invoice(login_as, world):
+    client = login_as(world.user("admin@globex"))
+    response = client.get("/suppliers/terms/preview", query_string={
+        "terms_kind": "instalments", "instalments": "33.33/30, 33.33/60, 33.34/90",
+        "sample_date": "2028-01-31", "currency": "EUR",
+    }, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.text
+    assert "<html" not in html
+    assert "in instalments: 33.33% after 30 days" in html
+    assert "Mar 1, 2028" in html and "Mar 31, 2028" in html and "Apr 30, 2028" in html
+    assert "€333.30" in html and "€333.40" in html
+
+    discount = client.get("/suppliers/terms/preview", query_string={
+        "terms_kind": "discount", "terms_days": "30", "discount_percent": "2",
+        "discount_days": "10", "sample_date": "2028-02-20", "currency": "EUR",
+    }).text
+    assert "Mar 21, 2028" in discount  # due
+    assert "€980.00" in discount and "Mar 1, 2028" in discount and "€20.00" in discount
+
+    wrong = client.get("/suppliers/terms/preview", query_string={
+        "terms_kind": "instalments", "instalments": "50/30, 40/60", "currency": "EUR"}).text
+    assert "The instalments must add up to 100%." in wrong
+
+
+def test_terms_preview_is_for_supplier_managers_only(login_as, world):
+    assert login_as(world.user("buyer@acme")).get("/suppliers/terms/preview").status_code == 403
 
 
 def test_csrf_is_required_for_blocking(app, login_as, world):

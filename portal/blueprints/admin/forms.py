@@ -6,38 +6,19 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     EmailField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.blueprints.fields import CurrencyField, MoneyField
 from portal.domain.roles import roles_for_kind
 from portal.domain.taxid import EU_COUNTRIES
 from portal.labels import role_label
-from portal.money import CURRENCIES, to_decimal
-
-
-class AmountField(DecimalField):
-    """A money amount typed the Polish or the English way (`10 000,50` or `10000.50`)."""
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            value = to_decimal(valuelist[0])
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter an amount, e.g. 10000.00.")) from exc
-        if not value.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter an amount, e.g. 10000.00."))
-        self.data = value
 
 
 class CheckboxesField(SelectMultipleField):
@@ -65,13 +46,9 @@ def role_choices(org) -> list[SelectChoice]:
 
 class _RolesMixin:
     roles = CheckboxesField(_l("Roles"))
-    approval_limit = AmountField(
+    approval_limit = MoneyField(
         _l("Approval limit"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, message=_l("Enter an amount of 0 or more.")),
-        ],
+        validators=[Optional()],
         description=_l("For approvers: the largest amount they may approve. Empty: no limit."),
     )
 
@@ -143,8 +120,7 @@ class OrganizationForm(FlaskForm):
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     country = SelectField(_l("Country"), validators=[DataRequired()])
-    currency = SelectField(_l("Default currency"), choices=[SelectChoice(c) for c in CURRENCIES],
-                           validators=[DataRequired()])
+    currency = CurrencyField(_l("Default currency"), validators=[DataRequired()])
     locale = SelectField(_l("Language"),
                          choices=[SelectChoice("en", "English"), SelectChoice("pl", "Polski")],
                          validators=[DataRequired()])

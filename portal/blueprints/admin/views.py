@@ -7,14 +7,14 @@ company's user or invitation answers 404.
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import emails
 from portal.blueprints.admin import bp
 from portal.blueprints.admin.forms import (
     AuditFilterForm,
@@ -23,10 +23,17 @@ from portal.blueprints.admin.forms import (
     RolesForm,
     UserFilterForm,
 )
-from portal.blueprints.common import commit, page_size
+from portal.blueprints.edge import (
+    actor,
+    button_action,
+    or_404,
+    page_size,
+    saved,
+    unit_of_work,
+)
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
-from portal.htmx import render
+from portal.htmx import fragment, render, with_flash
 from portal.policies import authorize, require
 from portal.services import invitations as invitations_service
 from portal.services import orgs as orgs_service
@@ -35,26 +42,8 @@ from portal.services import users as users_service
 log = logging.getLogger(__name__)
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fragment(block: str) -> str | None:
-    """The block to render for an htmx request; a history restore needs the whole page."""
-    return None if request.headers.get("HX-History-Restore-Request") else block
-
-
 def _page_number() -> int:
     return request.args.get("page", 1, type=int)
-
-
-def _with_flash(body, message: str, status: int = 200):
-    """An htmx fragment plus a success message shown by app.js through an HX-Trigger event."""
-    response = make_response(body, status)
-    response.headers["HX-Trigger"] = json.dumps(
-        {"flash": {"message": message, "category": "success"}}
-    )
-    return response
 
 
 # Users -----------------------------------------------------------------------------------
@@ -85,7 +74,7 @@ def users():
     args = {k: v for k, v in {"status": status, "q": search}.items() if v}
     return render(
         "admin/users.html",
-        block=_fragment("users_table"),
+        block=fragment("users_table"),
         filters=filters,
         page=page,
         args=args,
@@ -94,10 +83,7 @@ def users():
 
 
 def _load_user(user_id: int):
-    user = users_service.get_user(user_id)
-    if user is None:
-        abort(404)
-    return user
+    return or_404(users_service.get_user(user_id))
 
 
 def _roles_form(user, formdata=None) -> RolesForm:
@@ -138,74 +124,58 @@ def user_roles(user_id: int):
     form = RolesForm().set_org(target.organization)
     if form.validate_on_submit():
         try:
-            users_service.set_roles(
-                target,
-                form.roles.data,
-                actor=_actor(),
-                approval_limit=form.approval_limit.data if form.show_limit else None,
-            )
+            with unit_of_work():
+                users_service.set_roles(
+                    target,
+                    form.roles.data,
+                    actor=actor(),
+                    approval_limit=form.approval_limit.data if form.show_limit else None,
+                )
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            commit()
             message = _("The roles of %(name)s are saved.", name=target.full_name)
             if htmx:
                 body = _user_page(target, _roles_form(target), block="user_panel")
-                return _with_flash(body, message)
-            flash(message, "success")
-            return redirect(url_for("admin.user", user_id=target.id))
-    return _user_page(target, form, block=_fragment("user_panel")), 422
+                return with_flash(body, message)
+            return saved(message, url_for("admin.user", user_id=target.id))
+    return _user_page(target, form, block=fragment("user_panel")), 422
 
 
-def _refused(exc: ValidationProblem, target_url: str):
-    db.session.rollback()
-    flash(str(exc.message), "error")
-    return redirect(target_url)
+def _user_status(user_id: int, rule: str, change, message: str):
+    """Deactivate or reactivate a user; a refusal (the last admin, oneself) comes back as a
+    message on the user's page."""
+    target = _load_user(user_id)
+    back = url_for("admin.user", user_id=target.id)
+    return button_action(target, rule, change, message % {"name": target.full_name}, back,
+                         refused_to=back)
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @login_required
 @require("users.manage")
 def user_deactivate(user_id: int):
-    target = _load_user(user_id)
-    authorize("users.deactivate", target)
-    back = url_for("admin.user", user_id=target.id)
-    try:
-        users_service.deactivate(target, actor=_actor())
-    except ValidationProblem as exc:
-        return _refused(exc, back)
-    name = target.full_name
-    commit()
-    flash(_("%(name)s is deactivated and signed out everywhere.", name=name), "success")
-    return redirect(back)
+    return _user_status(user_id, "users.deactivate", users_service.deactivate,
+                        _("%(name)s is deactivated and signed out everywhere."))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @login_required
 @require("users.manage")
 def user_reactivate(user_id: int):
-    target = _load_user(user_id)
-    authorize("users.reactivate", target)
-    back = url_for("admin.user", user_id=target.id)
-    try:
-        users_service.reactivate(target, actor=_actor())
-    except ValidationProblem as exc:
-        return _refused(exc, back)
-    name = target.full_name
-    commit()
-    flash(_("%(name)s can sign in again.", name=name), "success")
-    return redirect(back)
+    return _user_status(user_id, "users.reactivate", users_service.reactivate,
+                        _("%(name)s can sign in again."))
 
 
 # Invitations -----------------------------------------------------------------------------
 
 
 def _mail_invitation(invitation, token: str) -> bool:
-    """Email the link after the commit; a mail failure keeps the invitation (it can be resent)."""
+    """Email the link (an outbox row of the same action); a mail failure keeps the invitation
+    (it can be resent)."""
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("invitations.accept", token=token)
     try:
-        invitations_service.send_invitation_mail(invitation, link, inviter=_actor())
+        emails.send_invitation_mail(invitation, link, inviter=actor())
     except (smtplib.SMTPException, OSError):
         log.exception("could not send invitation %s", invitation.id)
         flash(
@@ -224,25 +194,24 @@ def invite():
     form = InviteForm().set_org(org)
     if form.validate_on_submit():
         try:
-            invitation, token = invitations_service.invite_user(
-                org,
-                actor=_actor(),
-                email=form.email.data,
-                full_name=form.full_name.data,
-                roles=form.roles.data,
-                approval_limit=form.approval_limit.data if form.show_limit else None,
-                days=current_app.config["INVITATION_DAYS"],
-            )
+            with unit_of_work():
+                invitation, token = invitations_service.invite_user(
+                    org,
+                    actor=actor(),
+                    email=form.email.data,
+                    full_name=form.full_name.data,
+                    roles=form.roles.data,
+                    approval_limit=form.approval_limit.data if form.show_limit else None,
+                    days=current_app.config["INVITATION_DAYS"],
+                )
+                email = invitation.email
+                mailed = _mail_invitation(invitation, token)
         except invitations_service.EmailUnavailable as exc:
-            db.session.rollback()
             form.email.errors.append(str(exc.message))
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            email = invitation.email
-            commit()
-            if _mail_invitation(invitation, token):
+            if mailed:
                 flash(_("The invitation is on its way to %(email)s.", email=email), "success")
             return redirect(url_for("admin.users"))
     status = 422 if request.method == "POST" else 200
@@ -250,18 +219,14 @@ def invite():
 
 
 def _load_invitation(invitation_id: int):
-    invitation = invitations_service.get_invitation(invitation_id)
-    if invitation is None:
-        abort(404)
-    return invitation
+    return or_404(invitations_service.get_invitation(invitation_id))
 
 
 def _invitations_changed(message: str):
     if htmx:
         body = render("admin/users.html", block="invitations", **_invitations_context())
-        return _with_flash(body, message)
-    flash(message, "success")
-    return redirect(url_for("admin.users"))
+        return with_flash(body, message)
+    return saved(message, url_for("admin.users"))
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
@@ -270,9 +235,9 @@ def _invitations_changed(message: str):
 def invitation_revoke(invitation_id: int):
     invitation = _load_invitation(invitation_id)
     authorize("invitations.revoke", invitation)
-    invitations_service.revoke_invitation(invitation, actor=_actor())
     email = invitation.email
-    commit()
+    with unit_of_work():
+        invitations_service.revoke_invitation(invitation, actor=actor())
     return _invitations_changed(_("The invitation to %(email)s is withdrawn.", email=email))
 
 
@@ -282,12 +247,13 @@ def invitation_revoke(invitation_id: int):
 def invitation_resend(invitation_id: int):
     invitation = _load_invitation(invitation_id)
     authorize("invitations.resend", invitation)
-    token = invitations_service.resend_invitation(
-        invitation, actor=_actor(), days=current_app.config["INVITATION_DAYS"]
-    )
     email = invitation.email
-    commit()
-    if not _mail_invitation(invitation, token):
+    with unit_of_work():
+        token = invitations_service.resend_invitation(
+            invitation, actor=actor(), days=current_app.config["INVITATION_DAYS"]
+        )
+        mailed = _mail_invitation(invitation, token)
+    if not mailed:
         return _invitations_changed(_("A new link for %(email)s is saved.", email=email))
     return _invitations_changed(_("A new invitation link is on its way to %(email)s.", email=email))
 
@@ -304,17 +270,14 @@ def organization():
     if form.validate_on_submit():
         data = {name: form[name].data for name in orgs_service.PROFILE_FIELDS}
         try:
-            orgs_service.update_profile(org, actor=_actor(), **data)
+            with unit_of_work():
+                orgs_service.update_profile(org, actor=actor(), **data)
         except orgs_service.TaxIdProblem as exc:
-            db.session.rollback()
             form.tax_id.errors.append(str(exc.message))
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            commit()
-            flash(_("The company profile is saved."), "success")
-            return redirect(url_for("admin.organization"))
+            return saved(_("The company profile is saved."), url_for("admin.organization"))
     status = 422 if request.method == "POST" else 200
     return render(
         "admin/organization.html", form=form, org=org, events=orgs_service.timeline(org)
@@ -336,7 +299,7 @@ def audit():
     )
     return render(
         "admin/audit.html",
-        block=_fragment("audit_table"),
+        block=fragment("audit_table"),
         filters=filters,
         page=page,
         args={"area": area} if area else {},

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DelegationForm
-from portal.blueprints.common import commit
+from portal.blueprints.edge import actor, or_404, saved, unit_of_work
 from portal.errors import ValidationProblem
 from portal.htmx import render
 from portal.models.base import utcnow
 from portal.policies import require
-from portal.services import approval_queries as queries
 from portal.services import approvals
-
-
-def _actor():
-    return current_user._get_current_object()
+from portal.services.approvals import queries
 
 
 def _page(form: DelegationForm, status: int = 200):
     return render(
         "approvals/delegations.html",
         form=form,
-        lists=queries.delegations_for(_actor()),
+        lists=queries.delegations_for(actor()),
         today=utcnow().date(),
     ), status
 
@@ -35,7 +31,7 @@ def _page(form: DelegationForm, status: int = 200):
 @login_required
 @require("delegations.manage")
 def delegations():
-    people = queries.possible_delegates(_actor())
+    people = queries.possible_delegates(actor())
     form = DelegationForm().set_choices(people)
     if request.method == "GET":
         today = utcnow().date()
@@ -44,17 +40,16 @@ def delegations():
         # Any colleague is looked up (the service explains why a buyer cannot be one).
         delegate = next(iter(queries.users_by_ids([form.delegate.data])), None)
         try:
-            delegation = approvals.create_delegation(
-                _actor(), delegate, form.starts_on.data, form.ends_on.data
-            )
+            with unit_of_work():
+                delegation = approvals.create_delegation(
+                    actor(), delegate, form.starts_on.data, form.ends_on.data
+                )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            commit()
-            flash(_("%(name)s decides your approvals from %(start)s to %(end)s.",
-                    name=delegation.delegate.full_name, start=format_date(delegation.starts_on),
-                    end=format_date(delegation.ends_on)), "success")
-            return redirect(url_for("approvals.delegations"))
+            return saved(_("%(name)s decides your approvals from %(start)s to %(end)s.",
+                           name=delegation.delegate.full_name, start=format_date(delegation.starts_on),
+                           end=format_date(delegation.ends_on)), url_for("approvals.delegations"))
     return _page(form, 422 if request.method == "POST" else 200)
 
 
@@ -62,11 +57,8 @@ def delegations():
 @login_required
 @require("delegations.manage")
 def delegation_revoke(delegation_id: int):
-    delegation = queries.load_delegation(delegation_id)
-    if delegation is None:
-        abort(404)
-    approvals.revoke_delegation(delegation, _actor())
-    commit()
-    flash(_("The delegation to %(name)s has ended.", name=delegation.delegate.full_name),
-          "success")
-    return redirect(url_for("approvals.delegations"))
+    delegation = or_404(queries.load_delegation(delegation_id))
+    with unit_of_work():
+        approvals.revoke_delegation(delegation, actor())
+    return saved(_("The delegation to %(name)s has ended.", name=delegation.delegate.full_name),
+                 url_for("approvals.delegations"))

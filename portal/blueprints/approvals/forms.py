@@ -3,13 +3,10 @@ delegations. Select choices come from tenant-scoped queries passed in by the vie
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -22,11 +19,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.blueprints.fields import MoneyField
 from portal.domain.approval import ApproverKind, Quorum
-from portal.money import to_decimal
-
-# NUMERIC(14, 2): the largest amount the column holds.
-MAX_AMOUNT = Decimal("999999999999.99")
 
 DECISION_CHOICES = [
     SelectChoice("approve", _l("Approve")),
@@ -46,37 +40,6 @@ QUORUM_LABELS = {
     Quorum.ALL.value: _l("All of them"),
     Quorum.N_OF_M.value: _l("A number of them"),
 }
-
-
-class AmountField(DecimalField):
-    """A money amount typed the Polish or the English way (`10 000,50` or `10000.50`), at most
-    two decimal places; never a float."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("places", 2)
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            value = to_decimal(valuelist[0])
-        except ValueError:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter an amount such as 10000 or 10 000,00."))
-        if value.as_tuple().exponent < -2:
-            self.data = None
-            raise ValueError(_l("Use at most two decimal places."))
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{self.data:.2f}"
 
 
 def _optional_int(value):
@@ -126,10 +89,9 @@ class StepForm(FlaskForm):
     name = StringField(_l("Step name"), validators=[DataRequired(_l("Name the step.")),
                                                    Length(max=120)],
                        render_kw={"placeholder": _l("e.g. CFO approval")})
-    min_amount = AmountField(
+    min_amount = MoneyField(
         _l("Amount at or above"),
-        validators=[Optional(), NumberRange(min=0, max=MAX_AMOUNT,
-                                            message=_l("Enter an amount of 0 or more."))],
+        validators=[Optional()],
         description=_l("Empty: any amount."),
     )
     cost_center = SelectField(_l("Cost centre"), coerce=_optional_int, validate_choice=False)
@@ -181,10 +143,7 @@ class PreviewForm(FlaskForm):
     class Meta:
         csrf = False
 
-    amount = AmountField(_l("Amount (gross)"), validators=[
-        InputRequired(_l("Enter an amount.")),
-        NumberRange(min=0, max=MAX_AMOUNT, message=_l("Enter an amount of 0 or more.")),
-    ])
+    amount = MoneyField(_l("Amount (gross)"), validators=[InputRequired(_l("Enter an amount."))])
     cost_center = SelectField(_l("Cost centre"), coerce=_optional_int, validate_choice=False,
                               validators=[InputRequired(_l("Choose a cost centre."))])
     category = SelectField(_l("Category"), coerce=_optional_int, validate_choice=False)

@@ -3,24 +3,19 @@ the reminder and escalation settings, and a preview of where a requisition would
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, request, url_for
 from flask_babel import gettext as _
-from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import PreviewForm, SettingsForm, StepForm
-from portal.blueprints.common import commit
+from portal.blueprints.edge import actor, or_404, saved, unit_of_work
 from portal.errors import ValidationProblem
 from portal.extensions import htmx
-from portal.htmx import render
+from portal.htmx import render, with_flash
 from portal.policies import require
 from portal.services import approval_policy
-from portal.services import approval_queries as queries
-
-
-def _actor():
-    return current_user._get_current_object()
+from portal.services.approvals import queries
 
 
 def _settings_form(policy) -> SettingsForm:
@@ -65,16 +60,15 @@ def policy_settings():
     if form.validate_on_submit():
         escalation_user = next(iter(queries.users_by_ids([form.escalation_user.data])), None)
         try:
-            approval_policy.update_settings(
-                _actor(), reminder_hours=form.reminder_hours.data,
-                escalation_hours=form.escalation_hours.data, escalation_user=escalation_user,
-            )
+            with unit_of_work():
+                approval_policy.update_settings(
+                    actor(), reminder_hours=form.reminder_hours.data,
+                    escalation_hours=form.escalation_hours.data, escalation_user=escalation_user,
+                )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            commit()
-            flash(_("The reminder and escalation settings are saved."), "success")
-            return redirect(url_for("approvals.policy"))
+            return saved(_("The reminder and escalation settings are saved."), url_for("approvals.policy"))
     return _page(settings_form=form, status=422)
 
 
@@ -93,7 +87,7 @@ def policy_preview():
         if cost_center is None:
             form.cost_center.errors.append(_("Choose a cost centre."))
         else:
-            plan = approval_policy.preview(_actor(), amount=form.amount.data,
+            plan = approval_policy.preview(actor(), amount=form.amount.data,
                                            cost_center=cost_center, category=category)
             people = {u.id: u.full_name for u in queries.users_by_ids(
                 {uid for task in plan.tasks for uid in task.approver_ids})}
@@ -122,10 +116,7 @@ def _step_form(formdata=None) -> StepForm:
 
 
 def _step_or_404(step_id: int):
-    step = queries.load_step(step_id)
-    if step is None:
-        abort(404)
-    return step
+    return or_404(queries.load_step(step_id))
 
 
 def _save(form: StepForm, step):
@@ -141,18 +132,17 @@ def _save(form: StepForm, step):
     category = next((c for c in queries.categories(active_only=False)
                      if c.id == data["category"]), None)
     try:
-        saved = approval_policy.save_step(
-            _actor(), step,
-            name=data["name"], approver_kind=data["approver_kind"],
-            min_amount=data["min_amount"], cost_center=cost_center, category=category,
-            approver_user=next(iter(queries.users_by_ids([data["approver_user"]])), None),
-            members=members, quorum=data["quorum"] or "any", quorum_n=data["quorum_n"],
-        )
+        with unit_of_work():
+            return approval_policy.save_step(
+                actor(), step,
+                name=data["name"], approver_kind=data["approver_kind"],
+                min_amount=data["min_amount"], cost_center=cost_center, category=category,
+                approver_user=next(iter(queries.users_by_ids([data["approver_user"]])), None),
+                members=members, quorum=data["quorum"] or "any", quorum_n=data["quorum_n"],
+            )
     except ValidationProblem as exc:
         form.form_errors.append(str(exc.message))
         return None
-    commit()
-    return saved
 
 
 @bp.route("/policy/steps/new", methods=["GET", "POST"])
@@ -160,9 +150,8 @@ def _save(form: StepForm, step):
 @require("approvals.policy")
 def step_new():
     form = _step_form()
-    if form.validate_on_submit() and (saved := _save(form, None)) is not None:
-        flash(_("Step “%(name)s” added.", name=saved.name), "success")
-        return redirect(url_for("approvals.policy"))
+    if form.validate_on_submit() and (step := _save(form, None)) is not None:
+        return saved(_("Step “%(name)s” added.", name=step.name), url_for("approvals.policy"))
     status = 422 if request.method == "POST" else 200
     return render("approvals/step.html", form=form, step=None), status
 
@@ -176,18 +165,16 @@ def step_edit(step_id: int):
         form = _step_form(formdata=None).fill_from(step)
         return render("approvals/step.html", form=form, step=step)
     form = _step_form()
-    if form.validate_on_submit() and (saved := _save(form, step)) is not None:
-        flash(_("Step “%(name)s” saved.", name=saved.name), "success")
-        return redirect(url_for("approvals.policy"))
+    if form.validate_on_submit() and _save(form, step) is not None:
+        return saved(_("Step “%(name)s” saved.", name=step.name), url_for("approvals.policy"))
     return render("approvals/step.html", form=form, step=step), 422
 
 
 def _steps_changed(message: str):
     if htmx:
         body, _status = _page(block="steps")
-        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"}})
-    flash(message, "success")
-    return redirect(url_for("approvals.policy"))
+        return with_flash(body, message)
+    return saved(message, url_for("approvals.policy"))
 
 
 @bp.route("/policy/steps/<int:step_id>/move", methods=["POST"])
@@ -198,8 +185,8 @@ def step_move(step_id: int):
     direction = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if direction is None:
         abort(400)
-    approval_policy.move_step(_actor(), step, direction)
-    commit()
+    with unit_of_work():
+        approval_policy.move_step(actor(), step, direction)
     return _steps_changed(_("Step “%(name)s” moved.", name=step.name))
 
 
@@ -209,6 +196,6 @@ def step_move(step_id: int):
 def step_delete(step_id: int):
     step = _step_or_404(step_id)
     name = step.name
-    approval_policy.delete_step(_actor(), step)
-    commit()
+    with unit_of_work():
+        approval_policy.delete_step(actor(), step)
     return _steps_changed(_("Step “%(name)s” removed.", name=name))

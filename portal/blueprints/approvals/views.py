@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 from flask_htmx import make_response as htmx_response
@@ -13,25 +13,21 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DecisionForm
-from portal.blueprints.common import commit, page_size, safe_next
-from portal.domain.messages import Msg
+from portal.blueprints.edge import actor, or_404, page_size, safe_next, saved, unit_of_work
+from portal.domain.approval import reason_message
 from portal.errors import PermissionDenied, ValidationProblem
 from portal.extensions import htmx
-from portal.htmx import render
+from portal.htmx import render, with_flash
 from portal.i18n import translate
 from portal.policies import can, require
-from portal.services import approval_queries as queries
 from portal.services import approvals
+from portal.services.approvals import queries
 
 DONE_MESSAGES = {
     "approve": lambda number: _("%(number)s approved.", number=number),
     "return": lambda number: _("%(number)s returned to the requester.", number=number),
     "reject": lambda number: _("%(number)s rejected.", number=number),
 }
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _bulk_max():
@@ -49,7 +45,7 @@ def waiting_filter(since: datetime | None) -> str:
 @bp.app_template_filter("task_reason")
 def task_reason_filter(task) -> str:
     """Why a task was routed where it was, in the reader's language."""
-    return translate(Msg(task.reason, task.reason_params or {}))
+    return translate(reason_message(task.reason, task.reason_params))
 
 
 @bp.app_template_global("translate_msg")
@@ -59,10 +55,7 @@ def translate_msg(msg) -> str:
 
 
 def _task_or_404(task_id: int):
-    task = queries.load_task(task_id)
-    if task is None:
-        abort(404)
-    return task
+    return or_404(queries.load_task(task_id))
 
 
 def _form_message(form) -> str:
@@ -79,11 +72,11 @@ def _forbidden(message: str):
 @require("approvals.inbox")
 def inbox():
     page, rows = queries.inbox_page(
-        _actor(), page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(),
+        actor(), page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(),
         bulk_max=_bulk_max(),
     )
     return render("approvals/inbox.html", page=page, rows=rows, bulk_max=_bulk_max(),
-                  acting_for=queries.acting_for(_actor()))
+                  acting_for=queries.acting_for(actor()))
 
 
 @bp.route("/badge")
@@ -91,7 +84,7 @@ def badge():
     """The count beside "Approvals" in the menu (polled by htmx; 286 stops the polling)."""
     if not can(current_user, "approvals.inbox"):
         return "", 286
-    return render("approvals/_badge.html", count=queries.inbox_count(_actor()))
+    return render("approvals/_badge.html", count=queries.inbox_count(actor()))
 
 
 def _decided(task, decision: str, form: DecisionForm):
@@ -105,10 +98,8 @@ def _decided(task, decision: str, form: DecisionForm):
     if htmx:
         body = render("approvals/_done_row.html", task=task, decision=decision)
         # "approvals-changed" refreshes the count beside "Approvals" in the menu.
-        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"},
-                                            "approvals-changed": True})
-    flash(message, "success")
-    return redirect(url_for("approvals.inbox"))
+        return with_flash(body, message, events={"approvals-changed": True})
+    return saved(message, url_for("approvals.inbox"))
 
 
 def _refused(task, form: DecisionForm, message: str):
@@ -118,7 +109,7 @@ def _refused(task, form: DecisionForm, message: str):
     if htmx and form.next.data:
         return render("approvals/_decide.html", **context), 422
     if htmx:
-        row = queries.load_inbox_row(_actor(), task, bulk_max=_bulk_max())
+        row = queries.load_inbox_row(actor(), task, bulk_max=_bulk_max())
         return render("approvals/_row.html", row=row, **context), 422
     return render("approvals/task.html", form=form, next=form.next.data or "", **context), 422
 
@@ -128,10 +119,10 @@ def _refused(task, form: DecisionForm, message: str):
 @require("approvals.inbox")
 def decide(task_id: int):
     task = _task_or_404(task_id)
-    actor = _actor()
+    user = actor()
     # The rule that hides the buttons refuses the POST; `refusal` says why.
-    if not can(actor, "approvals.decide", task):
-        problem = approvals.refusal(task, actor) or PermissionDenied(_("Not allowed."))
+    if not can(user, "approvals.decide", task):
+        problem = approvals.refusal(task, user) or PermissionDenied(_("Not allowed."))
         if isinstance(problem, PermissionDenied):
             return _forbidden(str(problem.message))
         raise problem
@@ -139,14 +130,14 @@ def decide(task_id: int):
     if not form.validate_on_submit():
         return _refused(task, form, _form_message(form))
     try:
-        approvals.decide(task, actor, form.decision.data, form.comment.data or "")
+        with unit_of_work():
+            approvals.decide(task, user, form.decision.data, form.comment.data or "")
     except ValidationProblem as exc:
         return _refused(task, form, str(exc.message))
     except PermissionDenied as exc:
         # An approval limit below the amount: htmx shows why beside the buttons (a 403 would
         # not be swapped in), a plain form gets the error page.
         return _refused(task, form, str(exc.message)) if htmx else _forbidden(str(exc.message))
-    commit()
     return _decided(task, form.decision.data, form)
 
 
@@ -158,13 +149,13 @@ def bulk():
     if not ids:
         flash(_("Tick the requisitions you want to approve."), "warning")
         return redirect(url_for("approvals.inbox"))
-    done, refused = approvals.bulk_approve(ids, _actor(), max_amount=_bulk_max())
-    commit()
+    with unit_of_work():
+        done, refused = approvals.bulk_approve(ids, actor(), max_amount=_bulk_max())
     if done:
         flash(ngettext("%(num)s requisition approved.", "%(num)s requisitions approved.", done),
               "success")
     for message in refused:
-        flash(str(message), "error")
+        flash(translate(message), "error")
     return redirect(url_for("approvals.inbox"))
 
 
@@ -180,11 +171,9 @@ def _gone(task, message: str):
 def email_decision(token: str):
     """The link in a notification email: GET shows the requisition and the decision form
     (nothing changes); the POST decides. Single use, 72 hours; another company's link is 404."""
-    row = approvals.load_decision_token(token)
-    if row is None:
-        abort(404)
+    row = or_404(approvals.load_decision_token(token))
     task = row.assignment.task
-    problem = approvals.token_refusal(row, _actor())
+    problem = approvals.token_refusal(row, actor())
     if isinstance(problem, PermissionDenied):
         return _forbidden(str(problem.message))
     if problem is not None:
@@ -194,14 +183,14 @@ def email_decision(token: str):
         if not form.validate_on_submit():
             return _email_page(task, form, token, _form_message(form)), 422
         try:
-            approvals.decide_by_token(token, _actor(), form.decision.data, form.comment.data or "")
+            with unit_of_work():
+                approvals.decide_by_token(token, actor(), form.decision.data, form.comment.data or "")
         except ValidationProblem as exc:
             return _email_page(task, form, token, str(exc.message)), 422
         except PermissionDenied as exc:
             return _forbidden(str(exc.message))
-        commit()
-        flash(DONE_MESSAGES[form.decision.data](task.requisition.number), "success")
-        return redirect(url_for("requisitions.detail", requisition_id=task.requisition_id))
+        return saved(DONE_MESSAGES[form.decision.data](task.requisition.number),
+                     url_for("requisitions.detail", requisition_id=task.requisition_id))
     return _email_page(task, form, token)
 
 

@@ -11,7 +11,7 @@ from portal.blueprints.auth.forms import (
     ProfileForm,
     ResetRequestForm,
 )
-from portal.blueprints.common import commit, safe_next
+from portal.blueprints.edge import actor, safe_next, saved, unit_of_work
 from portal.errors import ValidationProblem
 from portal.htmx import render
 from portal.services import auth as auth_service
@@ -34,20 +34,24 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
-        try:
-            user = auth_service.authenticate(
-                form.email.data, form.password.data, address=request.remote_addr or "?", limits=_limits()
-            )
-        except auth_service.LoginThrottled as exc:
-            commit()
-            form.form_errors.append(str(exc.message))
-            return render("auth/login.html", form=form), exc.status_code
+        # Refused sign-ins are committed too: throttling counts them.
+        with unit_of_work():
+            try:
+                user = auth_service.authenticate(
+                    form.email.data, form.password.data, address=request.remote_addr or "?", limits=_limits()
+                )
+            except auth_service.LoginThrottled as exc:
+                throttled = exc
+            else:
+                throttled = None
+                if user is not None:
+                    login_user(user)
+                    session["locale"] = user.display_locale
+        if throttled is not None:
+            form.form_errors.append(str(throttled.message))
+            return render("auth/login.html", form=form), throttled.status_code
         if user is not None:
-            login_user(user)
-            session["locale"] = user.display_locale
-            commit()
             return redirect(safe_next(form.next.data))
-        commit()  # keep the failed attempt for throttling
         form.form_errors.append(_("The email or password is not correct."))
         status = 401
     elif request.method == "POST":
@@ -58,12 +62,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    auth_service.end_all_sessions(current_user)
-    commit()
+    with unit_of_work():
+        auth_service.end_all_sessions(actor())
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "success")
-    return redirect(url_for("auth.login"))
+    return saved(_("You are signed out."), url_for("auth.login"))
 
 
 @bp.route("/language", methods=["POST"])
@@ -74,8 +77,8 @@ def set_language():
         return redirect(safe_next(request.form.get("next")))
     session["locale"] = locale
     if current_user.is_authenticated:
-        current_user.locale = locale
-        commit()
+        with unit_of_work():
+            current_user.locale = locale
     fallback = "dashboard.index" if current_user.is_authenticated else "auth.login"
     return redirect(safe_next(request.form.get("next"), fallback))
 
@@ -86,12 +89,11 @@ def account():
     profile = ProfileForm(obj=current_user, locale=current_user.display_locale)
     password_form = ChangePasswordForm()
     if profile.validate_on_submit():
-        current_user.full_name = profile.full_name.data.strip()
-        current_user.locale = profile.locale.data
+        with unit_of_work():
+            current_user.full_name = profile.full_name.data.strip()
+            current_user.locale = profile.locale.data
         session["locale"] = profile.locale.data
-        commit()
-        flash(_("Your profile is saved."), "success")
-        return redirect(url_for("auth.account"))
+        return saved(_("Your profile is saved."), url_for("auth.account"))
     status = 422 if request.method == "POST" else 200
     return render("auth/account.html", profile=profile, password_form=password_form), status
 
@@ -102,18 +104,18 @@ def change_password():
     profile = ProfileForm(obj=current_user, locale=current_user.display_locale, formdata=None)
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        user = actor()
         try:
-            auth_service.change_password(
-                current_user._get_current_object(),
-                form.current.data,
-                form.password.data,
-                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-            )
+            with unit_of_work():
+                auth_service.change_password(
+                    user,
+                    form.current.data,
+                    form.password.data,
+                    min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            user = current_user._get_current_object()
-            commit()
             login_user(user)  # this session continues; every other one has ended
             flash(_("Your password is changed. Other sessions were signed out."), "success")
             return redirect(url_for("auth.account"))
@@ -124,28 +126,29 @@ def change_password():
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        started = auth_service.start_password_reset(
-            form.email.data, hours=current_app.config["PASSWORD_RESET_HOURS"]
-        )
-        if started:
-            user, token = started
-            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-            # In the account's language, as every email to a user: not the requesting browser's.
-            with force_locale(user.display_locale):
-                send_mail(
-                    user.email,
-                    _("Reset your Portal password"),
-                    _(
-                        "Someone asked to reset the password of your Portal account.\n\n"
-                        "Open this link within %(hours)s hours to choose a new password:\n"
-                        "%(link)s\n\nIf it was not you, ignore this email.",
-                        hours=current_app.config["PASSWORD_RESET_HOURS"],
-                        link=link,
-                    ),
-                )
-        commit()
-        flash(_("If an account exists for that email, we have sent a link to reset the password."), "success")
-        return redirect(url_for("auth.login"))
+        with unit_of_work():
+            # The e-mail is an outbox row: written in the same transaction, sent after it.
+            started = auth_service.start_password_reset(
+                form.email.data, hours=current_app.config["PASSWORD_RESET_HOURS"]
+            )
+            if started:
+                user, token = started
+                link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+                # In the account's language, as every email to a user: not the requesting browser's.
+                with force_locale(user.display_locale):
+                    send_mail(
+                        user.email,
+                        _("Reset your Portal password"),
+                        _(
+                            "Someone asked to reset the password of your Portal account.\n\n"
+                            "Open this link within %(hours)s hours to choose a new password:\n"
+                            "%(link)s\n\nIf it was not you, ignore this email.",
+                            hours=current_app.config["PASSWORD_RESET_HOURS"],
+                            link=link,
+                        ),
+                    )
+        return saved(_("If an account exists for that email, we have sent a link to reset the password."),
+                     url_for("auth.login"))
     return render("auth/forgot.html", form=form), 422 if request.method == "POST" else 200
 
 
@@ -156,13 +159,12 @@ def reset_password(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            auth_service.reset_password(
-                token, form.password.data, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
-            )
+            with unit_of_work():
+                auth_service.reset_password(
+                    token, form.password.data, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
+                )
         except ValidationProblem as exc:
             form.password.errors.append(str(exc.message))
         else:
-            commit()
-            flash(_("Your password is set. Please sign in."), "success")
-            return redirect(url_for("auth.login"))
+            return saved(_("Your password is set. Please sign in."), url_for("auth.login"))
     return render("auth/reset.html", form=form, token=token), 422 if request.method == "POST" else 200

@@ -3,8 +3,11 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from portal.blueprints.fields import CurrencyField, MoneyField
+from portal.domain.messages import N_
 
 POLICY_CHOICES = [
     SelectChoice("block", _l("Block: refuse approvals that exceed it")),
@@ -24,15 +27,17 @@ class BudgetForm(FlaskForm):
                         validators=[InputRequired(), NumberRange(min=2000, max=2100)])
     index = IntegerField(_l("Quarter or month number"), default=1, validators=[Optional(), NumberRange(min=1, max=12)],
                          description=_l("1–4 for a quarter, 1–12 for a month; ignored for a year."))
-    amount = DecimalField(_l("Amount"), places=2, validators=[InputRequired()])
-    currency = SelectField(_l("Currency"), choices=[SelectChoice("PLN", "PLN"), SelectChoice("EUR", "EUR")])
+    amount = MoneyField(_l("Amount"), validators=[InputRequired(_l("Enter the budget amount."))],
+                        min_message=N_("A budget amount cannot be negative."))
+    currency = CurrencyField(_l("Currency"))
     overrun_policy = SelectField(_l("When an approval would exceed it"), choices=POLICY_CHOICES, default="block")
     owner_id = SelectField(_l("Budget owner"), coerce=int, default=0,
                            description=_l("Decides escalated overruns; the company admins when empty."))
 
 
 class ReviseForm(FlaskForm):
-    amount = DecimalField(_l("New amount"), places=2, validators=[InputRequired()])
+    amount = MoneyField(_l("New amount"), validators=[InputRequired(_l("Enter the budget amount."))],
+                        min_message=N_("A budget amount cannot be negative."))
     overrun_policy = SelectField(_l("Overrun policy"), choices=POLICY_CHOICES)
     reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
 

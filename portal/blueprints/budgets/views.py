@@ -1,7 +1,4 @@
-import csv
-import io
-
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,11 +8,19 @@ from wtforms import SelectChoice
 from portal.blueprints.budgets import bp
 from portal.blueprints.budgets.charts import burn_chart
 from portal.blueprints.budgets.forms import BudgetForm, CloseForm, ImportForm, ReviseForm
-from portal.blueprints.common import commit
+from portal.blueprints.edge import (
+    actor,
+    csv_file,
+    csv_response,
+    load_or_404,
+    saved,
+    unit_of_work,
+)
 from portal.domain.budget import BudgetStatus, bar, period_bounds
 from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.htmx import render
+from portal.i18n import translate
 from portal.models import Budget, BudgetEntry, BudgetRevision, CostCenter, User
 from portal.models.base import utcnow
 from portal.policies import authorize, require
@@ -23,12 +28,7 @@ from portal.services import budget_import, budgets
 
 
 def _load(budget_id: int) -> Budget:
-    budget = db.session.scalars(
-        select(Budget).where(Budget.id == budget_id).options(joinedload(Budget.cost_center), joinedload(Budget.owner))
-    ).first()
-    if budget is None:
-        abort(404)
-    return budget
+    return load_or_404(Budget, budget_id, joinedload(Budget.cost_center), joinedload(Budget.owner))
 
 
 def _cost_center_choices():
@@ -87,17 +87,17 @@ def new():
                 select(CostCenter).where(CostCenter.id == form.cost_center_id.data)
             ).first()
             try:
-                budget = budgets.create_budget(
-                    current_user, cost_center=cost_center, name=form.name.data, period_kind=form.period_kind.data,
-                    starts_on=starts_on, ends_on=ends_on, amount=form.amount.data, currency=form.currency.data,
-                    overrun_policy=form.overrun_policy.data, owner=_user(form.owner_id.data),
-                )
+                with unit_of_work():
+                    budget = budgets.create_budget(
+                        actor(), cost_center=cost_center, name=form.name.data, period_kind=form.period_kind.data,
+                        starts_on=starts_on, ends_on=ends_on, amount=form.amount.data, currency=form.currency.data,
+                        overrun_policy=form.overrun_policy.data, owner=_user(form.owner_id.data),
+                    )
             except ValidationProblem as exc:
                 form.form_errors.append(str(exc.message))
             else:
-                commit()
-                flash(_("Budget “%(name)s” created.", name=budget.name), "success")
-                return redirect(url_for("budgets.detail", budget_id=budget.id))
+                return saved(_("Budget “%(name)s” created.", name=budget.name),
+                             url_for("budgets.detail", budget_id=budget.id))
     status = 422 if request.method == "POST" else 200
     return render("budgets/new.html", form=form), status
 
@@ -133,17 +133,15 @@ def revise(budget_id: int):
     form = ReviseForm()
     if form.validate_on_submit():
         try:
-            budgets.revise_budget(budget, current_user, amount=form.amount.data, reason=form.reason.data,
-                                  overrun_policy=form.overrun_policy.data)
+            with unit_of_work():
+                budgets.revise_budget(budget, actor(), amount=form.amount.data, reason=form.reason.data,
+                                      overrun_policy=form.overrun_policy.data)
         except ValidationProblem as exc:
             flash(str(exc.message), "error")
         else:
-            commit()
-            flash(_("Budget revised."), "success")
-            return redirect(url_for("budgets.detail", budget_id=budget.id))
+            return saved(_("Budget revised."), url_for("budgets.detail", budget_id=budget.id))
     else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-    db.session.rollback()
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
     return redirect(url_for("budgets.detail", budget_id=budget.id)), 303
 
 
@@ -153,10 +151,10 @@ def close(budget_id: int):
     budget = _load(budget_id)
     authorize("budgets.manage", budget)
     form = CloseForm()
-    budgets.close_budget(budget, current_user, reason=form.reason.data or "")
-    commit()
-    flash(_("Budget closed. Nothing more can be reserved against it."), "success")
-    return redirect(url_for("budgets.detail", budget_id=budget.id))
+    with unit_of_work():
+        budgets.close_budget(budget, actor(), reason=form.reason.data or "")
+    return saved(_("Budget closed. Nothing more can be reserved against it."),
+                 url_for("budgets.detail", budget_id=budget.id))
 
 
 @bp.route("/<int:budget_id>/ledger.csv")
@@ -168,15 +166,11 @@ def export(budget_id: int):
         select(BudgetEntry).where(BudgetEntry.budget_id == budget.id).options(joinedload(BudgetEntry.actor))
         .order_by(BudgetEntry.created_at, BudgetEntry.id)
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["date", "kind", "amount", "currency", "document", "overrun", "by", "note"])
-    for e in entries:
-        writer.writerow([e.created_at.isoformat(timespec="seconds"), e.kind.value, f"{e.amount:.2f}", budget.currency,
-                         e.source_label, "yes" if e.overrun else "", e.actor.full_name if e.actor else "", e.note])
-    filename = f"budget-{budget.id}-ledger.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    rows = ([e.created_at.isoformat(timespec="seconds"), e.kind.value, e.amount, budget.currency, e.source_label,
+             "yes" if e.overrun else "", e.actor.full_name if e.actor else "",
+             translate(budgets.entry_note(e))] for e in entries)
+    return csv_response(f"budget-{budget.id}-ledger.csv",
+                        ["date", "kind", "amount", "currency", "document", "overrun", "by", "note"], rows)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -189,12 +183,12 @@ def import_csv():
     if form.validate_on_submit():
         data = form.file.data.read(budget_import.MAX_BYTES + 1)
         try:
-            result = budget_import.import_budgets(current_user, data)
+            with unit_of_work():
+                result = budget_import.import_budgets(actor(), data)
         except ValidationProblem as exc:
             form.file.errors.append(str(exc.message))
             status = 422
         else:
-            commit()
             flash(_("%(n)s budgets imported, %(bad)s rows rejected.", n=result.created, bad=len(result.errors)),
                   "success" if not result.errors else "warning")
     elif request.method == "POST":
@@ -206,5 +200,4 @@ def import_csv():
 @login_required
 @require("budgets.manage")
 def import_sample():
-    return Response("\ufeff" + budget_import.SAMPLE, mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="budgets-sample.csv"'})
+    return csv_file("budgets-sample.csv", budget_import.SAMPLE)

@@ -3,20 +3,12 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    DecimalField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import TextInput
 
+from portal.blueprints.fields import CurrencyField, UnitPriceField
 from portal.domain import catalog as rules
 from portal.i18n import translate
-from portal.money import CURRENCIES
 
 
 def optional_id(value):
@@ -26,11 +18,9 @@ def optional_id(value):
     return int(value)
 
 
-class PriceField(DecimalField):
-    """A DecimalField read by the catalog's price rules, the same as the CSV import's:
-    `12,50`, `1 234,5`; not negative, at most 4 decimal places."""
-
-    widget = TextInput()
+class PriceField(UnitPriceField):
+    """A unit price read by the catalog's price rules, the same as the CSV import's (`12,50`,
+    `1 234,5`; not negative, at most 4 decimal places), within what the column holds."""
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -62,9 +52,8 @@ class ItemForm(FlaskForm):
         places=rules.PRICE_PLACES,
         validators=[Optional()],
         description=_l("Optional. Up to 4 decimal places; 12,50 or 12.50."),
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in CURRENCIES])
+    currency = CurrencyField(_l("Currency"))
     preferred_supplier_id = SelectField(_l("Preferred supplier"), coerce=optional_id)
     is_active = BooleanField(_l("Active (offered when buyers pick from the catalog)"),
                              default=True)

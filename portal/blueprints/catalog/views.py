@@ -1,17 +1,28 @@
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from portal.blueprints import codelists
 from portal.blueprints.catalog import bp
 from portal.blueprints.catalog.forms import CategoryForm, ImportForm, ItemForm
-from portal.blueprints.common import commit, page_size
+from portal.blueprints.edge import (
+    actor,
+    button_action,
+    csv_file,
+    form_action,
+    form_status,
+    or_404,
+    page_size,
+    saved,
+    unit_of_work,
+)
 from portal.domain import catalog as rules
+from portal.domain.messages import N_
 from portal.errors import ValidationProblem
-from portal.extensions import htmx
-from portal.htmx import render
+from portal.htmx import fragment, render
 from portal.i18n import translate
-from portal.policies import authorize, can, require
+from portal.policies import can, require
 from portal.services import catalog
 from portal.services.catalog_import import import_items_csv, size_label
 
@@ -54,24 +65,16 @@ def index():
         page=request.args.get("page", 1, type=int), per_page=page_size(),
     )
     args = {k: v for k, v in filters.items() if v}
-    # A history restore (back button, historyCacheSize 0) needs the whole page.
-    block = None if htmx.history_restore_request else "results"
+    block = fragment("results")
     return render("catalog/index.html", block=block, page=page, filters=filters, args=args,
                   categories=catalog.list_categories())
-
-
-def _load_item(item_id: int):
-    item = catalog.find_item(item_id)
-    if item is None:
-        abort(404)
-    return item
 
 
 @bp.route("/<int:item_id>")
 @login_required
 @require("catalog.view")
 def detail(item_id: int):
-    item = _load_item(item_id)
+    item = or_404(catalog.find_item(item_id))
     return render("catalog/detail.html", item=item, events=catalog.item_events(item))
 
 
@@ -105,73 +108,49 @@ def _fields(form: ItemForm) -> catalog.ItemFields:
     )
 
 
-def _show_problem(form, exc: ValidationProblem) -> None:
-    target = getattr(form, getattr(exc, "field", ""), None)
-    if target is not None:
-        target.errors = [*target.errors, str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @require("catalog.manage")
 def new():
     form = _item_form()
-    if form.validate_on_submit():
-        try:
-            item = catalog.create_item(current_user.organization, _fields(form), actor=current_user)
-        except ValidationProblem as exc:
-            _show_problem(form, exc)
-        else:
-            commit()
-            flash(_("Item %(sku)s added.", sku=item.sku), "success")
-            return redirect(url_for("catalog.detail", item_id=item.id))
-    status = 422 if request.method == "POST" else 200
-    return render("catalog/form.html", form=form, item=None), status
+    return form_action(
+        form, lambda: catalog.create_item(current_user.organization, _fields(form), actor=actor()),
+        lambda item: saved(_("Item %(sku)s added.", sku=item.sku),
+                           url_for("catalog.detail", item_id=item.id)),
+    ) or (render("catalog/form.html", form=form, item=None), form_status())
 
 
 @bp.route("/<int:item_id>/edit", methods=["GET", "POST"])
 @login_required
 @require("catalog.manage")
 def edit(item_id: int):
-    item = _load_item(item_id)
+    item = or_404(catalog.find_item(item_id))
     form = _item_form(item)
-    if form.validate_on_submit():
-        try:
-            catalog.update_item(item, _fields(form), actor=current_user)
-        except ValidationProblem as exc:
-            _show_problem(form, exc)
-        else:
-            commit()
-            flash(_("Item %(sku)s saved.", sku=item.sku), "success")
-            return redirect(url_for("catalog.detail", item_id=item.id))
-    status = 422 if request.method == "POST" else 200
-    return render("catalog/form.html", form=form, item=item), status
+    return form_action(
+        form, lambda: catalog.update_item(item, _fields(form), actor=actor()),
+        lambda _saved: saved(_("Item %(sku)s saved.", sku=item.sku),
+                             url_for("catalog.detail", item_id=item.id)),
+    ) or (render("catalog/form.html", form=form, item=item), form_status())
 
 
 @bp.route("/<int:item_id>/deactivate", methods=["POST"])
 @login_required
 @require("catalog.manage")
 def deactivate(item_id: int):
-    item = _load_item(item_id)
-    authorize("catalog.deactivate", item)
-    catalog.deactivate_item(item, actor=current_user)
-    commit()
-    flash(_("Item %(sku)s deactivated: buyers no longer see it.", sku=item.sku), "success")
-    return redirect(url_for("catalog.detail", item_id=item.id))
+    item = or_404(catalog.find_item(item_id))
+    return button_action(item, "catalog.deactivate", catalog.deactivate_item,
+                         _("Item %(sku)s deactivated: buyers no longer see it.", sku=item.sku),
+                         url_for("catalog.detail", item_id=item.id))
 
 
 @bp.route("/<int:item_id>/reactivate", methods=["POST"])
 @login_required
 @require("catalog.manage")
 def reactivate(item_id: int):
-    item = _load_item(item_id)
-    authorize("catalog.reactivate", item)
-    catalog.reactivate_item(item, actor=current_user)
-    commit()
-    flash(_("Item %(sku)s is active again.", sku=item.sku), "success")
-    return redirect(url_for("catalog.detail", item_id=item.id))
+    item = or_404(catalog.find_item(item_id))
+    return button_action(item, "catalog.reactivate", catalog.reactivate_item,
+                         _("Item %(sku)s is active again.", sku=item.sku),
+                         url_for("catalog.detail", item_id=item.id))
 
 
 # --- CSV import ---------------------------------------------------------------------------------
@@ -195,12 +174,12 @@ def import_items():
         # Read one byte past the limit: enough to know it is too large, never the whole upload.
         data = form.file.data.stream.read(limits["max_bytes"] + 1)
         try:
-            report = import_items_csv(current_user.organization, data, actor=current_user,
-                                      **limits)
+            with unit_of_work():
+                report = import_items_csv(current_user.organization, data, actor=actor(),
+                                          **limits)
         except ValidationProblem as exc:
             form.file.errors = [*form.file.errors, str(exc.message)]
         else:
-            commit()
             return render("catalog/import_result.html", report=report)
     status = 422 if request.method == "POST" else 200
     return render("catalog/import.html", form=form, columns=rules.COLUMNS, units=rules.UNITS,
@@ -213,21 +192,10 @@ def import_items():
 @require("catalog.manage")
 def sample_csv():
     polish = current_user.organization.locale == "pl"
-    return Response(
-        rules.sample_csv(polish=polish),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=catalog-sample.csv"},
-    )
+    return csv_file("catalog-sample.csv", rules.sample_csv(polish=polish))
 
 
 # --- categories ---------------------------------------------------------------------------------
-
-
-def _load_category(category_id: int):
-    category = catalog.find_category(category_id)
-    if category is None:
-        abort(404)
-    return category
 
 
 @bp.route("/categories")
@@ -237,64 +205,14 @@ def categories():
     return render("catalog/categories.html", categories=catalog.list_categories())
 
 
-@bp.route("/categories/new", methods=["GET", "POST"])
-@login_required
-@require("catalog.manage")
-def new_category():
-    form = CategoryForm()
-    if form.validate_on_submit():
-        try:
-            category = catalog.create_category(current_user.organization, code=form.code.data,
-                                               name=form.name.data, actor=current_user)
-        except ValidationProblem as exc:
-            _show_problem(form, exc)
-        else:
-            commit()
-            flash(_("Category %(code)s added.", code=category.code), "success")
-            return redirect(url_for("catalog.categories"))
-    status = 422 if request.method == "POST" else 200
-    return render("catalog/category_form.html", form=form, category=None), status
-
-
-@bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
-@login_required
-@require("catalog.manage")
-def edit_category(category_id: int):
-    category = _load_category(category_id)
-    form = CategoryForm(obj=category)
-    if form.validate_on_submit():
-        try:
-            catalog.update_category(category, code=form.code.data, name=form.name.data,
-                                    actor=current_user)
-        except ValidationProblem as exc:
-            _show_problem(form, exc)
-        else:
-            commit()
-            flash(_("Category %(code)s saved.", code=category.code), "success")
-            return redirect(url_for("catalog.categories"))
-    status = 422 if request.method == "POST" else 200
-    return render("catalog/category_form.html", form=form, category=category), status
-
-
-@bp.route("/categories/<int:category_id>/deactivate", methods=["POST"])
-@login_required
-@require("catalog.manage")
-def deactivate_category(category_id: int):
-    category = _load_category(category_id)
-    authorize("catalog.deactivate", category)
-    catalog.deactivate_category(category, actor=current_user)
-    commit()
-    flash(_("Category %(code)s deactivated.", code=category.code), "success")
-    return redirect(url_for("catalog.categories"))
-
-
-@bp.route("/categories/<int:category_id>/reactivate", methods=["POST"])
-@login_required
-@require("catalog.manage")
-def reactivate_category(category_id: int):
-    category = _load_category(category_id)
-    authorize("catalog.reactivate", category)
-    catalog.reactivate_category(category, actor=current_user)
-    commit()
-    flash(_("Category %(code)s is active again.", code=category.code), "success")
-    return redirect(url_for("catalog.categories"))
+codelists.register(codelists.CodeList(
+    bp=bp, path="/categories", suffix="_category", id_arg="category_id", rules="catalog",
+    index="catalog.categories", template="catalog/category_form.html", context_name="category",
+    load=catalog.find_category, form=lambda category: CategoryForm(obj=category),
+    values=lambda form: {"code": form.code.data, "name": form.name.data},
+    create=catalog.create_category, update=catalog.update_category,
+    deactivate=catalog.deactivate_category, reactivate=catalog.reactivate_category,
+    messages={"added": N_("Category %(code)s added."), "saved": N_("Category %(code)s saved."),
+              "deactivated": N_("Category %(code)s deactivated."),
+              "reactivated": N_("Category %(code)s is active again.")},
+))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
-from portal.blueprints.common import commit
+from portal.blueprints.edge import saved, unit_of_work
 from portal.blueprints.invitations import bp
 from portal.blueprints.invitations.forms import AcceptInvitationForm
 from portal.errors import ValidationProblem
@@ -39,30 +39,26 @@ def accept(token: str):
     form = AcceptInvitationForm(full_name=invitation.full_name)
     if form.validate_on_submit():
         try:
-            user = service.accept_invitation(
-                token,
-                full_name=form.full_name.data,
-                password=form.password.data,
-                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-            )
+            with unit_of_work():
+                user = service.accept_invitation(
+                    token,
+                    full_name=form.full_name.data,
+                    password=form.password.data,
+                    min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                )
+                org_id, name = user.organization_id, user.full_name
         except service.InvitationUnavailable as exc:
-            db.session.rollback()
             return _unavailable(str(exc.message), exc.status_code)
         except service.WeakPassword as exc:
-            db.session.rollback()
             form.password.errors.append(str(exc.message))
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            org_id, name = user.organization_id, user.full_name
-            commit()
             # Signing in reads the new user back; this anonymous request must see its company.
             with bound(db.session, TenantScope(org_id)):
                 login_user(user)
                 session["locale"] = user.display_locale
-            flash(_("Welcome to %(org)s, %(name)s! Your account is ready.",
-                    org=offer["organization"], name=name), "success")
-            return redirect(url_for("dashboard.index"))
+            return saved(_("Welcome to %(org)s, %(name)s! Your account is ready.",
+                           org=offer["organization"], name=name), url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render("invitations/accept.html", form=form, offer=offer), status

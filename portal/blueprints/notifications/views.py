@@ -3,21 +3,18 @@ in the top bar that htmx refreshes every minute."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from portal.blueprints.common import commit, page_size, safe_next
+from portal.blueprints.edge import actor, or_404, page_size, safe_next, unit_of_work
 from portal.blueprints.notifications import bp
 from portal.extensions import db
 from portal.htmx import render
+from portal.jobs.rendering import page_url, shown
 from portal.policies import can, require
 from portal.services import notifications
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.route("/")
@@ -25,11 +22,12 @@ def _actor():
 @require("notifications.view")
 def index():
     page = db.paginate(
-        notifications.notifications_query(_actor()),
+        notifications.notifications_query(actor()),
         page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(), error_out=False,
     )
-    return render("notifications/index.html", page=page,
-                  unread=notifications.unread_count(_actor()))
+    # Rendered now, in the viewer's language: the rows hold message ids and parameters.
+    return render("notifications/index.html", page=page, notes=[shown(n) for n in page.items],
+                  unread=notifications.unread_count(actor()))
 
 
 @bp.route("/badge")
@@ -37,26 +35,24 @@ def badge():
     """Just the bell and its count, polled by htmx (286 stops the polling once signed out)."""
     if not can(current_user, "notifications.view"):
         return "", 286
-    return render("notifications/_badge.html", count=notifications.unread_count(_actor()))
+    return render("notifications/_badge.html", count=notifications.unread_count(actor()))
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"], endpoint="open")
 @login_required
 @require("notifications.view")
 def open_notification(notification_id: int):
-    note = notifications.open_notification(_actor(), notification_id)
-    if note is None:
-        abort(404)
-    commit()
-    return redirect(safe_next(note.link, "notifications.index"))
+    with unit_of_work():
+        note = or_404(notifications.open_notification(actor(), notification_id))
+    return redirect(safe_next(page_url(note.target), "notifications.index"))
 
 
 @bp.route("/read", methods=["POST"])
 @login_required
 @require("notifications.view")
 def read_all():
-    changed = notifications.mark_read(_actor())
-    commit()
+    with unit_of_work():
+        changed = notifications.mark_read(actor())
     if changed:
         flash(ngettext("%(num)s notification marked read.", "%(num)s notifications marked read.",
                        changed), "success")

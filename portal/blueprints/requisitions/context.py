@@ -1,11 +1,9 @@
-"""What the requisition pages share: the actor, the editability check, and the context of the
+"""What the requisition pages share: the editability check, and the context of the
 detail and edit pages (so a full page and its htmx fragments render from the same data)."""
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, make_response, render_template
+from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -33,10 +31,6 @@ from portal.services.requisitions import (
 )
 
 
-def actor():
-    return current_user._get_current_object()
-
-
 def require_editable(req: Requisition) -> None:
     """The requester may change a draft; for anything else say why (or 403 for others)."""
     if can(current_user, "requisitions.edit", req):
@@ -52,14 +46,6 @@ def require_editable(req: Requisition) -> None:
 def fragments(*parts: tuple[str, dict]) -> str:
     """Several partial templates rendered one after another (a target plus its OOB swaps)."""
     return "".join(render_template(template, **ctx) for template, ctx in parts)
-
-
-def with_flash(body: str, message: str, status: int = 200):
-    """An htmx fragment plus a success message (app.js shows it from the HX-Trigger event)."""
-    response = make_response(body, status)
-    response.headers["HX-Trigger"] = json.dumps({"flash": {"message": message,
-                                                           "category": "success"}})
-    return response
 
 
 # ---------------------------------------------------------------- the header form

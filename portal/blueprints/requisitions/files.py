@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import flash, redirect, request, send_file, url_for
+from flask import request, send_file, url_for
 from flask_babel import gettext as _
 from flask_htmx import make_response as htmx_response
 from flask_login import login_required
 
-from portal.blueprints.common import commit
+from portal.blueprints.edge import actor, saved, unit_of_work
 from portal.blueprints.requisitions import bp, queries
-from portal.blueprints.requisitions.context import actor, detail_context, with_flash
+from portal.blueprints.requisitions.context import detail_context
 from portal.blueprints.requisitions.forms import CommentForm, UploadForm
 from portal.errors import ValidationProblem
-from portal.extensions import db, htmx
-from portal.htmx import render
+from portal.extensions import htmx
+from portal.htmx import render, with_flash
 from portal.policies import authorize
 from portal.services import requisitions as service
 
@@ -39,23 +39,20 @@ def attach(requisition_id: int):
         # Read one byte past the limit: enough to tell "too large" without holding more.
         data = upload.read(service.MAX_ATTACHMENT_BYTES + 1)
         try:
-            attachment = service.add_attachment(
-                req, actor(), filename=upload.filename,
-                content_type=upload.mimetype or "", data=data,
-            )
+            with unit_of_work():
+                attachment = service.add_attachment(
+                    req, actor(), filename=upload.filename,
+                    content_type=upload.mimetype or "", data=data,
+                )
         except ValidationProblem as exc:
-            db.session.rollback()
             error = str(exc.message)
         else:
-            name = attachment.filename
-            commit()
-            message = _("%(file)s is attached.", file=name)
+            message = _("%(file)s is attached.", file=attachment.filename)
             if htmx:
                 body = render("requisitions/detail.html", block="attachments",
                               **detail_context(req))
                 return with_flash(body, message)
-            flash(message, "success")
-            return redirect(_detail_url(req, "attachments"))
+            return saved(message, _detail_url(req, "attachments"))
     context = detail_context(req, upload_error=error)
     return render("requisitions/detail.html", block="attachments", **context), 422
 
@@ -85,19 +82,17 @@ def comment(requisition_id: int):
     form = CommentForm()
     if form.validate():
         try:
-            added = service.add_comment(req, actor(), form.body.data)
+            with unit_of_work():
+                added = service.add_comment(req, actor(), form.body.data)
         except ValidationProblem as exc:
-            db.session.rollback()
             form.body.errors = [str(exc.message)]
         else:
-            commit()
             if htmx:
                 body = (render("requisitions/_comment.html", comment=added)
                         + render("requisitions/_comment_form.html", req=req,
                                  comment_form=CommentForm(formdata=None), oob=True))
                 return with_flash(body, _("Your comment is added."))
-            flash(_("Your comment is added."), "success")
-            return redirect(_detail_url(req, f"comment-{added.id}"))
+            return saved(_("Your comment is added."), _detail_url(req, f"comment-{added.id}"))
     if htmx:
         body = render("requisitions/_comment_form.html", req=req, comment_form=form)
         return htmx_response(body, 422, retarget="#comment-form", reswap="outerHTML")

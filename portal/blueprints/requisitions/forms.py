@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
-    Field,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -22,18 +21,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import HiddenInput, TextInput
+from wtforms.widgets import HiddenInput
 
+from portal.blueprints.fields import CurrencyField, MoneyField, QuantityField, UnitPriceField
 from portal.domain.catalog import UNITS, format_rate
+from portal.domain.messages import N_
 from portal.labels import REQUISITION_STATUS_LABELS
 from portal.models.base import utcnow
-from portal.money import CURRENCIES, to_decimal
 from portal.services.requisitions import MAX_JUSTIFICATION, VAT_RATES
 
-# Quantity is NUMERIC(12, 3) and unit price NUMERIC(18, 4): what the columns can hold.
-MAX_QUANTITY = Decimal("1000000000")
-MAX_UNIT_PRICE = Decimal("100000000000000")
-MAX_AMOUNT_FILTER = Decimal("999999999999.99")
 C = SelectChoice
 
 
@@ -42,80 +38,6 @@ def int_or_none(value):
     if value in (None, "", "None"):
         return None
     return int(value)
-
-
-class DecimalText(Field):
-    """A number typed the Polish or the English way (`1 234,5` or `1234.5`); never a float.
-
-    `min_places` pads what is shown (a price reads 12.50, a quantity 2).
-    """
-
-    widget = TextInput()
-
-    def __init__(self, label=None, validators=None, *, min_places: int = 0, **kwargs):
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-        self.min_places = min_places
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            value = to_decimal(valuelist[0])
-        except ValueError:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter a number, e.g. 12.5 or 12,5."))
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        value = Decimal(self.data).normalize()
-        if value.as_tuple().exponent > -self.min_places:
-            value = value.quantize(Decimal(1).scaleb(-self.min_places))
-        return f"{value:f}"
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def max_places(places: int, message):
-    def check(form, field):
-        if field.data is not None and _places(field.data) > places:
-            raise ValidationError(message)
-
-    return check
-
-
-def above_zero(message):
-    def check(form, field):
-        if field.data is not None and field.data <= 0:
-            raise ValidationError(message)
-
-    return check
-
-
-def not_negative(message):
-    def check(form, field):
-        if field.data is not None and field.data < 0:
-            raise ValidationError(message)
-
-    return check
-
-
-def below(limit: Decimal, message):
-    def check(form, field):
-        if field.data is not None and field.data >= limit:
-            raise ValidationError(message)
-
-    return check
 
 
 class DayField(DateField):
@@ -158,7 +80,7 @@ class RequisitionForm(FlaskForm):
         _l("Category"), coerce=int_or_none, validate_choice=False,
         description=_l("Optional. Some approval rules depend on it."),
     )
-    currency = SelectField(_l("Currency"), choices=[C(c, c) for c in CURRENCIES])
+    currency = CurrencyField(_l("Currency"))
 
     def set_choices(self, cost_centers, categories) -> RequisitionForm:
         self.cost_center_id.choices = [C("", _l("Choose a cost centre…"))] + [
@@ -196,26 +118,15 @@ class LineForm(FlaskForm):
         _l("Description"), validators=[Length(max=300)],
         render_kw={"maxlength": 300, "placeholder": _l("What to buy")},
     )
-    quantity = DecimalText(
-        _l("Quantity"),
-        validators=[
-            InputRequired(_l("Enter the quantity.")),
-            above_zero(_l("The quantity must be greater than zero.")),
-            max_places(3, _l("The quantity may have at most 3 decimal places.")),
-            below(MAX_QUANTITY, _l("The quantity is too large.")),
-        ],
+    quantity = QuantityField(
+        _l("Quantity"), validators=[InputRequired(_l("Enter the quantity."))],
     )
     unit = SelectField(_l("Unit"), default="pcs",
                        invalid_choice_message=_l("Choose a unit from the list."))
-    unit_price = DecimalText(
+    unit_price = UnitPriceField(
         _l("Unit price (net)"),
-        min_places=2,
-        validators=[
-            InputRequired(_l("Enter an estimated unit price.")),
-            not_negative(_l("The unit price cannot be negative.")),
-            max_places(4, _l("The unit price may have at most 4 decimal places.")),
-            below(MAX_UNIT_PRICE, _l("The unit price is too large.")),
-        ],
+        validators=[InputRequired(_l("Enter an estimated unit price."))],
+        min_message=N_("The unit price cannot be negative."),
     )
     vat_rate = SelectField(_l("VAT"), choices=VAT_CHOICES, default="23",
                            invalid_choice_message=_l("Choose a VAT rate of 23, 8, 5 or 0 %."))
@@ -293,16 +204,8 @@ class FilterForm(FlaskForm):
     requester = SelectField(_l("Requester"), coerce=int_or_none, validate_choice=False)
     created_from = DayField(_l("Created from"), validators=[Optional()])
     created_to = DayField(_l("Created to"), validators=[Optional()])
-    amount_min = DecimalText(
-        _l("Gross from"), min_places=0,
-        validators=[Optional(), not_negative(_l("Enter an amount of 0 or more.")),
-                    below(MAX_AMOUNT_FILTER, _l("The amount is too large."))],
-    )
-    amount_max = DecimalText(
-        _l("Gross to"), min_places=0,
-        validators=[Optional(), not_negative(_l("Enter an amount of 0 or more.")),
-                    below(MAX_AMOUNT_FILTER, _l("The amount is too large."))],
-    )
+    amount_min = MoneyField(_l("Gross from"), min_places=0, validators=[Optional()])
+    amount_max = MoneyField(_l("Gross to"), min_places=0, validators=[Optional()])
     sort = HiddenField(default="created")
     dir = HiddenField(default="desc")
 

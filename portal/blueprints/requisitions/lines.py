@@ -12,19 +12,17 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from portal.blueprints.common import commit
+from portal.blueprints.edge import actor, unit_of_work
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import (
-    actor,
     editor_context,
     fragments,
     line_form,
     require_editable,
-    with_flash,
 )
 from portal.errors import ValidationProblem
-from portal.extensions import db, htmx
-from portal.htmx import render
+from portal.extensions import htmx
+from portal.htmx import render, with_flash
 from portal.policies import authorize
 from portal.services import catalog
 from portal.services import requisitions as service
@@ -78,12 +76,11 @@ def add_line(requisition_id: int):
         item = _item_for(form)
         if not form.item_id.data or item is not None:
             try:
-                service.add_line(req, actor(), item=item, **form.values())
+                with unit_of_work():
+                    service.add_line(req, actor(), item=item, **form.values())
             except ValidationProblem as exc:
-                db.session.rollback()
                 form.form_errors.append(str(exc.message))
             else:
-                commit()
                 fresh = line_form(req, formdata=None)
                 message = _("The line is added.")
                 return _changed(req, message, ("requisitions/_add_line.html",
@@ -149,14 +146,12 @@ def line(requisition_id: int, line_id: int):
         item = _item_for(form)
         if not form.item_id.data or item is not None:
             try:
-                service.update_line(req, current, actor(), item=item, **form.values())
+                with unit_of_work():
+                    service.update_line(req, current, actor(), item=item, **form.values())
             except ValidationProblem as exc:
-                db.session.rollback()
                 form.form_errors.append(str(exc.message))
             else:
-                position = current.position
-                commit()
-                message = _("Line %(position)s is saved.", position=position)
+                message = _("Line %(position)s is saved.", position=current.position)
                 return _changed(req, message, ("requisitions/_line_row.html",
                                                {"req": req, "line": current}))
     if htmx:
@@ -172,8 +167,8 @@ def remove_line(requisition_id: int, line_id: int):
     req = _load_draft(requisition_id)
     line = queries.load_line(req, line_id)
     description = line.description
-    service.remove_line(req, line, actor())
-    commit()
+    with unit_of_work():
+        service.remove_line(req, line, actor())
     message = _("“%(description)s” is removed.", description=description)
     return _changed(req, message, ("requisitions/_lines.html",
                                    {"req": req, "edit_line_id": None}))

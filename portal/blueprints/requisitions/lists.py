@@ -7,25 +7,25 @@ joined in); tests/web/test_requisition_lists.py counts them.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
+from decimal import Decimal
 
-from flask import Response, redirect, request, stream_with_context, url_for
+from flask import redirect, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from portal import tenancy
-from portal.blueprints.common import page_size
+from portal.blueprints.edge import csv_response, page_size
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
 from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
 from portal.extensions import db, htmx
-from portal.htmx import render
+from portal.htmx import fragment, render
 from portal.labels import requisition_status_label
+from portal.money import round_money
 from portal.policies import authorize, can, require
 
 SCOPES = ("mine", "all")
@@ -76,8 +76,7 @@ def _list(scope: str):
         page=request.args.get("page", 1, type=int), per_page=page_size(), error_out=False,
     )
     endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
-    # A history restore needs the whole page, not the results block.
-    block = None if request.headers.get("HX-History-Restore-Request") else "results"
+    block = fragment("results")
     args = filters.args()
     body = render(
         "requisitions/index.html", block=block, scope=scope, endpoint=endpoint,
@@ -112,19 +111,6 @@ def all():  # the endpoint is requisitions.all
 
 # ---------------------------------------------------------------- CSV export
 
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Text for a spreadsheet cell. A leading = + - @ would make Excel run it as a formula
-    (CSV injection), so such text gets a leading apostrophe."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(CSV_FORMULA_START):
-        return "'" + text
-    return text
-
 
 def _when(value: datetime | None, tz) -> str:
     if value is None:
@@ -136,9 +122,9 @@ def _when(value: datetime | None, tz) -> str:
 @login_required
 @require("requisitions.view")
 def export():
-    """The filtered list as CSV: UTF-8 with a BOM (so Excel reads Polish letters), comma
-    separated, amounts as plain decimals with a dot, dates as ISO 8601. `scope=all` needs the
-    right to see every requisition; otherwise it is the user's own.
+    """The filtered list as CSV (`csv_response`: the reader's separator and decimal mark,
+    formula-safe cells), dates as ISO 8601. `scope=all` needs the right to see every
+    requisition; otherwise it is the user's own.
 
     Rows are read and written in chunks while the response streams. Flask tears the request's
     session down when the view returns and the stream runs later, so everything the stream
@@ -156,36 +142,25 @@ def export():
         _("Category"), _("Status"), _("Needed by"), _("Currency"), _("Net"), _("VAT"),
         _("Gross"), _("Created"), _("Submitted"), _("Decided"),
     ]
-    status_labels = {status.value: requisition_status_label(status) for status in RequisitionStatus}
+    status_labels = {status.value: str(requisition_status_label(status)) for status in RequisitionStatus}
     tz = get_timezone()
     tenant = tenancy.current_scope(db.session)
 
     def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        buffer.write("\ufeff")
-        writer.writerow(header)
         with tenancy.bound(db.session, tenant):
-            rows = queries.export_rows(filters, requester_id=requester_id, tz=str(tz))
-            for count, row in enumerate(rows, start=1):
+            for row in queries.export_rows(filters, requester_id=requester_id, tz=str(tz)):
                 (number, title, requester, cc_code, cc_name, category, status, needed_by,
                  currency, net, vat, gross, created, submitted, decided) = row
-                writer.writerow([
-                    _cell(number), _cell(title), _cell(requester), _cell(cc_code),
-                    _cell(cc_name), _cell(category), status_labels.get(str(status), status),
-                    needed_by.isoformat() if needed_by else "", currency,
-                    f"{net:.2f}", f"{vat:.2f}", f"{gross:.2f}",
+                yield [
+                    number, title, requester, cc_code, cc_name, category,
+                    status_labels.get(str(status), status), needed_by, currency,
+                    _amount(net), _amount(vat), _amount(gross),
                     _when(created, tz), _when(submitted, tz), _when(decided, tz),
-                ])
-                if count % 200 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+                ]
 
     filename = f"requisitions-{datetime.now(tz).date().isoformat()}.csv"
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_response(filename, header, generate(), stream=True)
+
+
+def _amount(value) -> Decimal:
+    return round_money(Decimal(value or 0))

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import abort
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.blueprints.edge import load_or_404, or_404
 from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
 from portal.models import (
@@ -46,33 +46,17 @@ def load_requisition(requisition_id: int, *, full: bool = False) -> Requisition:
             selectinload(Requisition.lines).joinedload(RequisitionLine.item),
             selectinload(Requisition.lines).joinedload(RequisitionLine.suggested_supplier),
         )
-    req = db.session.scalars(query).first()
-    if req is None:
-        abort(404)
-    return req
+    return or_404(db.session.scalars(query).first())
 
 
 def load_line(req: Requisition, line_id: int) -> RequisitionLine:
     """A line of `req`; a line of another requisition (or company) is a 404."""
-    line = db.session.scalars(
-        select(RequisitionLine).where(
-            RequisitionLine.id == line_id, RequisitionLine.requisition_id == req.id
-        )
-    ).first()
-    if line is None:
-        abort(404)
-    return line
+    return load_or_404(RequisitionLine, line_id, requisition_id=req.id)
 
 
 def load_attachment(req: Requisition, attachment_id: int) -> Attachment:
-    attachment = db.session.scalars(
-        select(Attachment)
-        .where(Attachment.id == attachment_id, Attachment.requisition_id == req.id)
-        .options(joinedload(Attachment.uploaded_by))
-    ).first()
-    if attachment is None:
-        abort(404)
-    return attachment
+    return load_or_404(Attachment, attachment_id, joinedload(Attachment.uploaded_by),
+                       requisition_id=req.id)
 
 
 def attachments_of(req: Requisition) -> list[Attachment]:

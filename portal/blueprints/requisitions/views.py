@@ -3,8 +3,8 @@
 in lists.py.
 
 Each action loads the requisition through the tenant filter (another company's id is a 404),
-checks the role with the policy (403), calls one service and commits once. A refused
-transition (InvalidTransition) rolls back and is shown as a message by the error handler.
+checks the role with the policy (403) and calls one service inside `unit_of_work()` (one commit).
+A refused transition (InvalidTransition) rolls back and is shown as a message by the error handler.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.blueprints.common import commit
+from portal.blueprints.edge import actor, saved, unit_of_work
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import (
-    actor,
     detail_context,
     editor_context,
     header_form,
@@ -24,7 +23,6 @@ from portal.blueprints.requisitions.context import (
 )
 from portal.blueprints.requisitions.forms import CancelForm
 from portal.errors import ValidationProblem
-from portal.extensions import db
 from portal.htmx import render
 from portal.labels import requisition_status_label
 from portal.policies import authorize, can, require
@@ -39,16 +37,13 @@ def new():
     form = header_form(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         try:
-            req = service.create_requisition(actor(), **header_values(form))
+            with unit_of_work():
+                req = service.create_requisition(actor(), **header_values(form))
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            number = req.number
-            commit()
-            flash(_("Draft %(number)s is saved. Add what you need to buy, then submit it.",
-                    number=number), "success")
-            return redirect(url_for("requisitions.edit", requisition_id=req.id))
+            return saved(_("Draft %(number)s is saved. Add what you need to buy, then submit it.",
+                           number=req.number), url_for("requisitions.edit", requisition_id=req.id))
     status = 422 if request.method == "POST" else 200
     return render("requisitions/new.html", form=form), status
 
@@ -78,14 +73,13 @@ def edit(requisition_id: int):
     form = header_form(req, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         try:
-            service.update_header(req, actor(), **header_values(form))
+            with unit_of_work():
+                service.update_header(req, actor(), **header_values(form))
         except ValidationProblem as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            commit()
-            flash(_("The details of %(number)s are saved.", number=req.number), "success")
-            return redirect(url_for("requisitions.edit", requisition_id=req.id))
+            return saved(_("The details of %(number)s are saved.", number=req.number),
+                         url_for("requisitions.edit", requisition_id=req.id))
     status = 422 if request.method == "POST" else 200
     return render("requisitions/edit.html", **_editor_from_args(req, form)), status
 
@@ -110,9 +104,9 @@ def _editor_from_args(req, form):
 def submit(requisition_id: int):
     req = queries.load_requisition(requisition_id, full=True)
     authorize("requisitions.view", req)
-    approvals.submit(req, actor())
-    number, status = req.number, req.status
-    commit()
+    with unit_of_work():
+        approvals.submit(req, actor())
+        number, status = req.number, req.status
     if status == "approved":
         flash(_("%(number)s is approved: no approval rule applies to it.", number=number),
               "success")
@@ -129,13 +123,12 @@ def cancel(requisition_id: int):
     authorize("requisitions.view", req)
     form = CancelForm()
     if not form.validate():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("requisitions.detail", requisition_id=requisition_id))
-    service.cancel(req, actor(), comment=(form.comment.data or "").strip())
-    number = req.number
-    commit()
-    flash(_("%(number)s is cancelled.", number=number), "success")
-    return redirect(url_for("requisitions.detail", requisition_id=requisition_id))
+    with unit_of_work():
+        service.cancel(req, actor(), comment=(form.comment.data or "").strip())
+    return saved(_("%(number)s is cancelled.", number=req.number),
+                 url_for("requisitions.detail", requisition_id=requisition_id))
 
 
 @bp.route("/<int:requisition_id>/duplicate", methods=["POST"])
@@ -143,9 +136,8 @@ def cancel(requisition_id: int):
 def duplicate(requisition_id: int):
     source = queries.load_requisition(requisition_id, full=True)
     authorize("requisitions.duplicate", source)
-    copy = service.duplicate_requisition(source, actor())
-    number, source_number = copy.number, source.number
-    commit()
-    flash(_("%(number)s is a new draft copied from %(source)s. Check the dates and prices, "
-            "then submit it.", number=number, source=source_number), "success")
-    return redirect(url_for("requisitions.edit", requisition_id=copy.id))
+    with unit_of_work():
+        copy = service.duplicate_requisition(source, actor())
+    return saved(_("%(number)s is a new draft copied from %(source)s. Check the dates and prices, "
+                   "then submit it.", number=copy.number, source=source.number),
+                 url_for("requisitions.edit", requisition_id=copy.id))

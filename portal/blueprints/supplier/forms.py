@@ -8,10 +8,10 @@ from wtforms import PasswordField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from portal.blueprints.fields import CurrencyField
 from portal.domain.passwords import password_problems
 from portal.domain.taxid import EU_COUNTRIES, InvalidTaxId, normalize_tax_id
 from portal.i18n import translate
-from portal.money import CURRENCIES
 
 
 def country_choices() -> list[SelectChoice]:
@@ -36,7 +36,7 @@ class RegisterSupplierForm(FlaskForm):
     address_line = StringField(_l("Street and number"), validators=[Optional(), Length(max=200)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    currency = SelectField(_l("Invoicing currency"), choices=[SelectChoice(c) for c in CURRENCIES])
+    currency = CurrencyField(_l("Invoicing currency"))
     locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("pl", "Polski")])
     full_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=120)])
     password = PasswordField(

@@ -1,15 +1,14 @@
 """Supplier-facing pages: the customers a supplier serves, and joining from an invitation."""
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from portal.blueprints.common import commit, page_size
+from portal.blueprints.edge import actor, page_size, saved, unit_of_work
 from portal.blueprints.supplier import bp
 from portal.blueprints.supplier.forms import AcceptInvitationForm, RegisterSupplierForm
 from portal.errors import InvalidTransition, ValidationProblem
-from portal.extensions import db
 from portal.htmx import render
 from portal.policies import require
 from portal.services import suppliers
@@ -30,7 +29,7 @@ from portal.services.supplier_invitations import (
 @require("customers.view")
 def customers():
     page = suppliers.list_customers(
-        current_user._get_current_object(),
+        actor(),
         page=max(request.args.get("page", 1, type=int), 1),
         per_page=page_size(),
     )
@@ -41,7 +40,7 @@ def customers():
 @login_required
 @require("customers.view")
 def customer(link_id: int):
-    link = suppliers.get_customer_link(current_user._get_current_object(), link_id)
+    link = suppliers.get_customer_link(actor(), link_id)
     return render("supplier/customer.html", link=link, buyer=link.buyer)
 
 
@@ -57,7 +56,7 @@ def join(token: str):
     invitation = find_by_token(token)
     if invitation is None or state_of(invitation) != InvitationState.PENDING:
         return _gone(invitation)
-    viewer = current_user._get_current_object() if current_user.is_authenticated else None
+    viewer = actor() if current_user.is_authenticated else None
     mode = join_mode(invitation, viewer)
     if mode == JoinMode.REGISTER:
         return _register(invitation, token)
@@ -85,41 +84,38 @@ def _register(invitation, token: str):
     if form.validate_on_submit():
         buyer_name = invitation.organization.name
         try:
-            user, _link = register_supplier(
-                invitation,
-                name=form.name.data,
-                legal_name=form.legal_name.data,
-                tax_id=form.tax_id.data,
-                country=form.country.data,
-                currency=form.currency.data,
-                locale=form.locale.data,
-                address_line=form.address_line.data or "",
-                postal_code=form.postal_code.data or "",
-                city=form.city.data or "",
-                full_name=form.full_name.data,
-                password=form.password.data,
-                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-            )
+            with unit_of_work():
+                user, _link = register_supplier(
+                    invitation,
+                    name=form.name.data,
+                    legal_name=form.legal_name.data,
+                    tax_id=form.tax_id.data,
+                    country=form.country.data,
+                    currency=form.currency.data,
+                    locale=form.locale.data,
+                    address_line=form.address_line.data or "",
+                    postal_code=form.postal_code.data or "",
+                    city=form.city.data or "",
+                    full_name=form.full_name.data,
+                    password=form.password.data,
+                    min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                )
+                # Signed in within the action: after the commit the new user's rows are outside
+                # this (anonymous) request's tenant scope.
+                login_user(user)
+                session["locale"] = user.display_locale
         except InvalidTransition:
-            db.session.rollback()
             return _gone(find_by_token(token))
         except ValidationProblem as exc:
             # Nothing of the attempt is kept: the form comes back with the reason.
-            db.session.rollback()
             invitation = find_by_token(token)
             if invitation is None or state_of(invitation) != InvitationState.PENDING:
                 return _gone(invitation)
             target = form.tax_id.errors if isinstance(exc, TaxIdProblem) else form.form_errors
             target.append(str(exc.message))
         else:
-            login_user(user)
-            session["locale"] = user.display_locale
-            commit()
-            flash(
-                _("Welcome to Portal. %(buyer)s is now your customer.", buyer=buyer_name),
-                "success",
-            )
-            return redirect(url_for("dashboard.index"))
+            return saved(_("Welcome to Portal. %(buyer)s is now your customer.", buyer=buyer_name),
+                         url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render(
         "supplier/join.html", invitation=invitation, mode=JoinMode.REGISTER.value, form=form
@@ -128,7 +124,6 @@ def _register(invitation, token: str):
 
 def _accept(invitation):
     buyer_name = invitation.organization.name
-    accept_for_organization(invitation, actor=current_user._get_current_object())
-    commit()
-    flash(_("%(buyer)s is now your customer.", buyer=buyer_name), "success")
-    return redirect(url_for("supplier.customers"))
+    with unit_of_work():
+        accept_for_organization(invitation, actor=actor())
+    return saved(_("%(buyer)s is now your customer.", buyer=buyer_name), url_for("supplier.customers"))

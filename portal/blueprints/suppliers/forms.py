@@ -1,86 +1,125 @@
 """Forms of the buyer's supplier pages: filter, invite, terms, block and unblock."""
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-)
-from wtforms.widgets import TextInput
+from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal.blueprints.fields import CurrencyField, DaysField, MoneyField, PercentField
+from portal.domain.messages import N_
+from portal.domain.terms import (
+    KIND_LABELS,
+    InvalidTerms,
+    PaymentTerms,
+    TermsKind,
+    format_instalments,
+    parse_instalments,
+)
+from portal.i18n import translate
 from portal.labels import LINK_STATUS_LABELS
 from portal.models import LinkStatus
-from portal.money import CURRENCIES, to_decimal
-from portal.services.suppliers import MAX_CREDIT_LIMIT
 
 
-class AmountField(Field):
-    """A money amount typed by a person: `25000`, `25 000,50` or `25000.50`; never a float."""
+class PaymentTermsMixin:
+    """The payment-terms fields (kind and its numbers) and the terms they make.
 
-    widget = TextInput()
+    After `validate()`, `payment_terms` is the PaymentTerms the fields describe; a domain
+    refusal (instalments not adding up, a discount period too long) lands on its field. Filled
+    from `obj.payment_terms` when the form shows a saved link or invitation.
+    """
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(*args, **kwargs)
+    terms_kind = SelectField(
+        _l("Payment terms"),
+        choices=[SelectChoice(kind.value, _l(label)) for kind, label in KIND_LABELS.items()],
+        default=TermsKind.NET.value,
+        invalid_choice_message=_l("Choose the payment terms."),
+    )
+    terms_days = DaysField(
+        _l("Days"), validators=[Optional()], default=30,
+        description=_l("Net days from the invoice date (or from the end of its month), 0 to 365."),
+    )
+    discount_percent = PercentField(
+        _l("Early-payment discount (%)"), validators=[Optional()],
+        description=_l("With the discount: e.g. 2 for 2 percent off."),
+    )
+    discount_days = DaysField(
+        _l("Discount when paid within (days)"), validators=[Optional()],
+        description=_l("With the discount: e.g. 10 for 2/10 net 30."),
+    )
+    instalments = StringField(
+        _l("Instalments"), validators=[Optional(), Length(max=500)],
+        description=_l("Percent/days per instalment, e.g. 50/30, 50/60. They add up to 100%."),
+        render_kw={"placeholder": "50/30, 50/60"},
+    )
+    sample_date = DateField(
+        _l("Sample invoice date"), validators=[Optional()],
+        description=_l("Only for the preview of due dates; not saved."),
+    )
 
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
+    payment_terms: PaymentTerms | None = None
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
+        terms = getattr(obj, "payment_terms", None)
+        shown = self.meta.wrap_formdata(self, formdata) is None
+        if shown and isinstance(terms, PaymentTerms):
+            self.fill_terms(terms)
+
+    def fill_terms(self, terms: PaymentTerms):
+        """Show saved terms in the fields."""
+        self.payment_terms = terms
+        self.terms_kind.data = terms.kind.value
+        self.terms_days.data = terms.days
+        self.discount_percent.data = terms.discount_percent
+        self.discount_days.data = terms.discount_days
+        self.instalments.data = format_instalments(terms.instalments)
+        return self
+
+    def build_terms(self) -> PaymentTerms:
+        """The PaymentTerms of the submitted fields; InvalidTerms (with the field at fault)."""
+        kind = TermsKind(self.terms_kind.data)
+        if kind == TermsKind.INSTALMENTS:
+            return PaymentTerms.in_instalments(parse_instalments(self.instalments.data or ""))
+        days = self.terms_days.data
+        if kind == TermsKind.DISCOUNT:
+            return PaymentTerms.early_discount(self.discount_percent.data,
+                                               self.discount_days.data, days)
+        return PaymentTerms(kind, days)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.terms_kind.errors or not self.terms_kind.data:
+            return False
         try:
-            value = to_decimal(valuelist[0])
-        except ValueError:
-            self.data = None
-            raise ValueError(_l("Enter an amount such as 25000 or 25000.50.")) from None
-        if not value.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter an amount such as 25000 or 25000.50."))
-        if value.as_tuple().exponent < -2:
-            self.data = None
-            raise ValueError(_l("Use at most two decimal places."))
-        self.data = value
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
+            self.payment_terms = self.build_terms()
+        except InvalidTerms as problem:
+            target = {
+                "days": self.terms_days,
+                "discount_percent": self.discount_percent,
+                "discount_days": self.discount_days,
+                "instalments": self.instalments,
+            }.get(problem.field, self.terms_days)
+            if not target.errors:
+                target.errors = [*target.errors, translate(problem.msg)]
+            return False
+        return valid
 
 
 def _terms_fields(cls):
-    """The negotiated terms, shared by the invitation and the terms edit."""
-    cls.payment_terms_days = IntegerField(
-        _l("Payment terms (days)"),
-        validators=[
-            InputRequired(_l("Enter the payment terms in days.")),
-            NumberRange(0, 365, _l("Payment terms must be between 0 and 365 days.")),
-        ],
-        default=30,
-        description=_l("Net days from the invoice date, 0 to 365."),
-        render_kw={"inputmode": "numeric", "min": 0, "max": 365},
-    )
-    cls.currency = SelectField(_l("Currency"), choices=[SelectChoice(c) for c in CURRENCIES])
-    cls.credit_limit = AmountField(
+    """The negotiated terms besides the payment terms, shared by the invitation and the edit."""
+    cls.currency = CurrencyField(_l("Currency"))
+    cls.credit_limit = MoneyField(
         _l("Credit limit"),
-        validators=[
-            Optional(),
-            NumberRange(min=Decimal(0), message=_l("The credit limit cannot be negative.")),
-            NumberRange(max=MAX_CREDIT_LIMIT, message=_l("The credit limit is too large.")),
-        ],
+        validators=[Optional()],
+        min_message=N_("The credit limit cannot be negative."),
         description=_l("Optional. Leave empty for no limit."),
     )
     return cls
 
 
 @_terms_fields
-class InviteSupplierForm(FlaskForm):
+class InviteSupplierForm(PaymentTermsMixin, FlaskForm):
     company_name = StringField(
         _l("Supplier company"), validators=[DataRequired(), Length(max=200)]
     )
@@ -93,8 +132,17 @@ class InviteSupplierForm(FlaskForm):
 
 
 @_terms_fields
-class TermsForm(FlaskForm):
+class TermsForm(PaymentTermsMixin, FlaskForm):
     pass
+
+
+class TermsPreviewForm(PaymentTermsMixin, FlaskForm):
+    """The terms fields read from the query string for the live preview (a GET: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    currency = CurrencyField(_l("Currency"))
 
 
 class BlockForm(FlaskForm):

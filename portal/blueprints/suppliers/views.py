@@ -1,11 +1,13 @@
 """The buying company's suppliers: list, invite, detail, terms, block and unblock."""
 
+from decimal import Decimal
+
 from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
-from portal.blueprints.common import commit, page_size, safe_next
+from portal import emails
+from portal.blueprints.edge import actor, page_size, safe_next, saved, unit_of_work
 from portal.blueprints.suppliers import bp
 from portal.blueprints.suppliers.forms import (
     ActionForm,
@@ -13,20 +15,18 @@ from portal.blueprints.suppliers.forms import (
     InviteSupplierForm,
     SupplierFilterForm,
     TermsForm,
+    TermsPreviewForm,
     UnblockForm,
 )
 from portal.errors import ValidationProblem
 from portal.extensions import htmx
-from portal.htmx import render
+from portal.htmx import render, with_flash
+from portal.models.base import utcnow
 from portal.policies import authorize, can, require
 from portal.services import supplier_invitations, suppliers
 
 # How many open invitations the list page shows before linking to the full list.
 INVITATIONS_PREVIEW = 5
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _page() -> int:
@@ -41,7 +41,7 @@ def index():
     status = filters.status.data or ""
     search = (filters.q.data or "").strip()[:100]
     page = suppliers.list_suppliers(
-        _actor(), status=status, search=search, page=_page(), per_page=page_size()
+        actor(), status=status, search=search, page=_page(), per_page=page_size()
     )
     context = {
         "filters": filters,
@@ -51,7 +51,7 @@ def index():
     }
     if can(current_user, "suppliers.manage"):
         invitations = supplier_invitations.open_invitations(
-            _actor(), page=1, per_page=INVITATIONS_PREVIEW
+            actor(), page=1, per_page=INVITATIONS_PREVIEW
         )
         context.update(_invitation_context(invitations))
     return render("suppliers/index.html", block="suppliers", **context)
@@ -66,10 +66,11 @@ def _invitation_context(invitations) -> dict:
 
 
 def _mail_invitation(invitation, token: str) -> None:
-    """Email the link after the commit; a failed send leaves a saved invitation to resend."""
+    """Email the link (an outbox row of the same action); a failed send leaves a saved
+    invitation to resend."""
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("supplier.join", token=token)
     try:
-        supplier_invitations.send_invitation(
+        emails.send_invitation(
             invitation, link, buyer_name=current_user.organization.name
         )
     except OSError:
@@ -87,21 +88,21 @@ def invite():
     form = InviteSupplierForm(currency=current_user.organization.currency)
     if form.validate_on_submit():
         try:
-            invitation, token = supplier_invitations.invite_supplier(
-                _actor(),
-                company_name=form.company_name.data,
-                email=form.email.data,
-                full_name=form.full_name.data or "",
-                payment_terms_days=form.payment_terms_days.data,
-                currency=form.currency.data,
-                credit_limit=form.credit_limit.data,
-                days=current_app.config["INVITATION_DAYS"],
-            )
+            with unit_of_work():
+                invitation, token = supplier_invitations.invite_supplier(
+                    actor(),
+                    company_name=form.company_name.data,
+                    email=form.email.data,
+                    full_name=form.full_name.data or "",
+                    payment_terms=form.payment_terms,
+                    currency=form.currency.data,
+                    credit_limit=form.credit_limit.data,
+                    days=current_app.config["INVITATION_DAYS"],
+                )
+                _mail_invitation(invitation, token)
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            commit()
-            _mail_invitation(invitation, token)
             flash(
                 _("The invitation to %(company)s is on its way to %(email)s.",
                   company=invitation.company_name, email=invitation.email),
@@ -116,7 +117,7 @@ def invite():
 @login_required
 @require("suppliers.manage")
 def invitations():
-    page = supplier_invitations.open_invitations(_actor(), page=_page(), per_page=page_size())
+    page = supplier_invitations.open_invitations(actor(), page=_page(), per_page=page_size())
     context = _invitation_context(page)
     return render("suppliers/invitations.html", page=page, **context)
 
@@ -125,32 +126,30 @@ def invitations():
 @login_required
 @require("suppliers.manage")
 def revoke_invitation(invitation_id: int):
-    invitation = supplier_invitations.get_invitation(_actor(), invitation_id)
+    invitation = supplier_invitations.get_invitation(actor(), invitation_id)
     # The role is checked above (403); the invitation's state is the service's to judge, so a
     # stale page gets a clear message instead of a bare 403.
     authorize("supplier_invitation.revoke")
-    supplier_invitations.revoke_invitation(invitation, actor=_actor())
     email = invitation.email
-    commit()
-    flash(_("The invitation to %(email)s is revoked; its link no longer works.", email=email),
-          "success")
-    return redirect(safe_next(request.form.get("next"), "suppliers.index"))
+    with unit_of_work():
+        supplier_invitations.revoke_invitation(invitation, actor=actor())
+    return saved(_("The invitation to %(email)s is revoked; its link no longer works.", email=email),
+                 safe_next(request.form.get("next"), "suppliers.index"))
 
 
 @bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
 @login_required
 @require("suppliers.manage")
 def resend_invitation(invitation_id: int):
-    invitation = supplier_invitations.get_invitation(_actor(), invitation_id)
+    invitation = supplier_invitations.get_invitation(actor(), invitation_id)
     authorize("supplier_invitation.resend")
-    token = supplier_invitations.resend_invitation(
-        invitation, actor=_actor(), days=current_app.config["INVITATION_DAYS"]
-    )
-    commit()
-    _mail_invitation(invitation, token)
-    flash(_("A new link is on its way to %(email)s; the old one no longer works.",
-            email=invitation.email), "success")
-    return redirect(safe_next(request.form.get("next"), "suppliers.index"))
+    with unit_of_work():
+        token = supplier_invitations.resend_invitation(
+            invitation, actor=actor(), days=current_app.config["INVITATION_DAYS"]
+        )
+        _mail_invitation(invitation, token)
+    return saved(_("A new link is on its way to %(email)s; the old one no longer works.",
+                   email=invitation.email), safe_next(request.form.get("next"), "suppliers.index"))
 
 
 def _detail(link, *, terms_form=None, block_form=None, unblock_form=None, status: int = 200):
@@ -170,38 +169,59 @@ def _done(link, message: str):
     """After a change: the refreshed block with a flash event (htmx), or redirect + flash."""
     if htmx:
         body, _status = _detail(link)
-        return htmx_response(body, trigger={"flash": {"message": message, "category": "success"}})
-    flash(message, "success")
-    return redirect(url_for("suppliers.detail", link_id=link.id))
+        return with_flash(body, message)
+    return saved(message, url_for("suppliers.detail", link_id=link.id))
+
+
+# The amount a terms preview splits: a round sum shows the instalments' shares plainly.
+PREVIEW_AMOUNT = Decimal("1000.00")
+
+
+@bp.route("/terms/preview")
+@login_required
+@require("suppliers.manage")
+def terms_preview():
+    """Due dates of the terms being typed, for a sample invoice (htmx, computed here)."""
+    form = TermsPreviewForm(formdata=request.args)
+    terms = form.payment_terms if form.validate() else None
+    issued = form.sample_date.data or utcnow().date()
+    currency = form.currency.data if not form.currency.errors else None
+    currency = currency or current_user.organization.currency
+    context = {"form": form, "terms": terms, "issued": issued, "currency": currency,
+               "amount": PREVIEW_AMOUNT}
+    if terms is not None:
+        context["schedule"] = terms.schedule(issued, PREVIEW_AMOUNT, currency)
+        context["early"] = terms.early_payment(issued, PREVIEW_AMOUNT, currency)
+    return render("suppliers/_terms_preview.html", **context)
 
 
 @bp.route("/<int:link_id>")
 @login_required
 @require("suppliers.view")
 def detail(link_id: int):
-    return _detail(suppliers.get_link(_actor(), link_id))
+    return _detail(suppliers.get_link(actor(), link_id))
 
 
 @bp.route("/<int:link_id>/terms", methods=["POST"])
 @login_required
 @require("suppliers.view")
 def terms(link_id: int):
-    link = suppliers.get_link(_actor(), link_id)
+    link = suppliers.get_link(actor(), link_id)
     authorize("suppliers.edit_terms", link)
     form = TermsForm()
     if form.validate_on_submit():
         try:
-            suppliers.update_terms(
-                link,
-                actor=_actor(),
-                payment_terms_days=form.payment_terms_days.data,
-                currency=form.currency.data,
-                credit_limit=form.credit_limit.data,
-            )
+            with unit_of_work():
+                suppliers.update_terms(
+                    link,
+                    actor=actor(),
+                    payment_terms=form.payment_terms,
+                    currency=form.currency.data,
+                    credit_limit=form.credit_limit.data,
+                )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            commit()
             return _done(link, _("The terms are saved."))
     return _detail(link, terms_form=form, status=422)
 
@@ -210,18 +230,18 @@ def terms(link_id: int):
 @login_required
 @require("suppliers.view")
 def block(link_id: int):
-    link = suppliers.get_link(_actor(), link_id)
+    link = suppliers.get_link(actor(), link_id)
     # The role decides here (403); the link's status is the service's transition table to
     # judge (InvalidTransition), so blocking twice from a stale page says why.
     authorize("suppliers.block")
     form = BlockForm()
     if form.validate_on_submit():
         try:
-            suppliers.block(link, actor=_actor(), comment=form.comment.data)
+            with unit_of_work():
+                suppliers.block(link, actor=actor(), comment=form.comment.data)
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            commit()
             return _done(link, _("%(name)s is blocked: it no longer sees anything of yours.",
                                  name=link.supplier.name))
     return _detail(link, block_form=form, status=422)
@@ -231,11 +251,11 @@ def block(link_id: int):
 @login_required
 @require("suppliers.view")
 def unblock(link_id: int):
-    link = suppliers.get_link(_actor(), link_id)
+    link = suppliers.get_link(actor(), link_id)
     authorize("suppliers.unblock")
     form = UnblockForm()
     if form.validate_on_submit():
-        suppliers.unblock(link, actor=_actor(), comment=form.comment.data or "")
-        commit()
+        with unit_of_work():
+            suppliers.unblock(link, actor=actor(), comment=form.comment.data or "")
         return _done(link, _("%(name)s is active again.", name=link.supplier.name))
     return _detail(link, unblock_form=form, status=422)

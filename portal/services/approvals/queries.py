@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain.roles import Role
+from portal.domain.approval import TaskStatus
+from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
 from portal.models import (
     ApprovalAssignment,
@@ -27,8 +27,10 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services.approvals import assignment_for, delegators_of, inbox_query
+from portal.policies import can
+from portal.policies.approvals import assignment_for, delegators_of, delegators_select
 from portal.services.budgets import Impact, impacts_for
+from portal.services.paging import Page, paginate
 
 DEFAULT_REMINDER_HOURS = 24
 
@@ -84,11 +86,37 @@ def inbox_rows(actor, tasks, *, bulk_max: Decimal, now: datetime | None = None) 
     return rows
 
 
-def inbox_page(actor, *, page: int, per_page: int, bulk_max: Decimal) -> tuple[Pagination, list]:
-    """A page of the actor's inbox (oldest first) and its rows."""
-    pagination = db.paginate(
-        _inbox_options(inbox_query(actor)), page=page, per_page=per_page, error_out=False
+def inbox_query(actor):
+    """Pending tasks the actor may decide (own or delegated), oldest first.
+
+    The delegations are a subquery, so counting the inbox (the nav badge) is one query."""
+    return (
+        select(ApprovalTask)
+        .join(ApprovalTask.requisition)
+        .where(
+            ApprovalTask.status == TaskStatus.PENDING,
+            Requisition.status == RequisitionStatus.PENDING,
+            Requisition.requester_id != actor.id,
+            ApprovalTask.id.in_(
+                select(ApprovalAssignment.task_id).where(
+                    ApprovalAssignment.decision.is_(None),
+                    or_(ApprovalAssignment.user_id == actor.id,
+                        ApprovalAssignment.user_id.in_(delegators_select(actor))),
+                )
+            ),
+            # one decision per person per task (see portal.policies.approvals.decision_refusal)
+            ApprovalTask.id.not_in(
+                select(ApprovalAssignment.task_id)
+                .where(ApprovalAssignment.decided_by_id == actor.id)
+            ),
+        )
+        .order_by(ApprovalTask.activated_at, ApprovalTask.id)
     )
+
+
+def inbox_page(actor, *, page: int, per_page: int, bulk_max: Decimal) -> tuple[Page, list]:
+    """A page of the actor's inbox (oldest first) and its rows."""
+    pagination = paginate(_inbox_options(inbox_query(actor)), page=page, per_page=per_page)
     return pagination, inbox_rows(actor, pagination.items, bulk_max=bulk_max)
 
 
@@ -162,7 +190,7 @@ def possible_delegates(actor) -> list[User]:
     """Active approvers and admins of the actor's company, except the actor."""
     return [
         u for u in active_users(actor.organization_id)
-        if u.id != actor.id and u.has_role(Role.APPROVER, Role.ADMIN)
+        if u.id != actor.id and can(u, "delegations.receive")
     ]
 
 

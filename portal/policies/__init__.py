@@ -1,0 +1,20 @@
+"""Who may do what: one rule per action, one module per aggregate, used by views (decorator),
+templates (`can(...)`) and services (`enforce(actor, action, obj)`).
+
+    core.py          the registry, can / check / enforce, who-the-actor-is helpers
+    account.py       dashboard, account, users, invitations, organisation, audit log
+    suppliers.py     supplier links, supplier invitations, customers
+    catalog.py       catalog items, categories, cost centres
+    budgets.py       budgets
+    requisitions.py  requisitions (moves from the domain's transition table)
+    approvals.py     inbox, deciding a task, approval policy, delegations
+    web.py           require / authorize / install (the request-bound edge)
+"""
+
+from __future__ import annotations
+
+from portal.policies import account, approvals, budgets, catalog, requisitions, suppliers  # noqa: F401  (registers rules)
+from portal.policies.core import RULES, can, check, enforce, rule
+from portal.policies.web import authorize, install, require
+
+__all__ = ["RULES", "authorize", "can", "check", "enforce", "install", "require", "rule"]

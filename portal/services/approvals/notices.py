@@ -1,0 +1,59 @@
+"""What the workflow tells people: the notifications of each step, with links the edge builds.
+
+Links are `Link(endpoint, params)`: the service names the page, the edge (a page or the
+e-mail built from BASE_URL) turns it into a URL. Nothing here needs a request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from portal.domain.messages import N_, Link, Msg
+from portal.extensions import db
+from portal.models import ApprovalAssignment, ApprovalTask, DecisionToken, Requisition
+from portal.models.base import utcnow
+from portal.services.approvals.routing import active_task
+from portal.services.notifications import notify
+from portal.services.tokens import new_token
+
+DECISION_LINK_HOURS = 72
+# The extra step a budget overrun adds is named by the portal, not by an admin: its name is a
+# message id, shown in each reader's language (see `task_title`).
+BUDGET_STEP_NAME = N_("Budget overrun")
+
+
+def requisition_link(req: Requisition) -> Link:
+    """The requisition's page."""
+    return Link("requisitions.detail", {"requisition_id": req.id})
+
+
+def task_title(task: ApprovalTask) -> Msg | str:
+    """The step's name as a message parameter: an admin's own words, or the portal's (translated)."""
+    return Msg(task.name) if task.kind == "budget" else task.name
+
+
+def decision_link(assignment: ApprovalAssignment) -> Link:
+    """A new single-use, expiring link that decides `assignment` from an e-mail."""
+    token, digest = new_token()
+    db.session.add(DecisionToken(
+        organization_id=assignment.organization_id, assignment_id=assignment.id, token_hash=digest,
+        expires_at=utcnow() + timedelta(hours=DECISION_LINK_HOURS),
+    ))
+    return Link("approvals.email_decision", {"token": token})
+
+
+def notify_active(req: Requisition) -> None:
+    """Ask the approvers of the active step for their decision (with a one-click e-mail link)."""
+    task = active_task(req)
+    if task is None:
+        return
+    for assignment in task.assignments:
+        if assignment.decision is None:
+            notify(
+                assignment.user,
+                N_("%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s"),
+                link=requisition_link(req), kind="approval.requested",
+                email_extra_link=decision_link(assignment),
+                number=req.number, title=req.title, amount=req.gross_total,
+                currency=req.currency, step=task_title(task),
+            )

@@ -1,0 +1,99 @@
+"""Routing: the company's policy as the pure router sees it, and where a requisition goes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.domain.approval import Facts, Person, Plan, StepSpec, TaskStatus, route
+from portal.domain.roles import Role
+from portal.extensions import db
+from portal.models import ApprovalAssignment, ApprovalPolicy, ApprovalTask, Requisition, User
+
+
+def policy_for(org_id: int) -> ApprovalPolicy | None:
+    """The company's approval policy with its steps (None until an admin saves one)."""
+    return db.session.scalars(
+        select(ApprovalPolicy)
+        .where(ApprovalPolicy.organization_id == org_id)
+        .options(selectinload(ApprovalPolicy.steps))
+    ).first()
+
+
+def _step_specs(policy: ApprovalPolicy | None) -> list[StepSpec]:
+    if policy is None:
+        return []
+    return [
+        StepSpec(
+            position=s.position, name=s.name, approver_kind=s.approver_kind,
+            min_amount=s.min_amount, cost_center_id=s.cost_center_id,
+            cost_center_code=s.cost_center.code if s.cost_center else None,
+            category_id=s.category_id, category_code=s.category.code if s.category else None,
+            approver_user_id=s.approver_user_id, member_ids=tuple(m.user_id for m in s.members),
+            quorum=s.quorum, quorum_n=s.quorum_n, step_id=s.id,
+        )
+        for s in policy.steps
+    ]
+
+
+def directory(org_id: int) -> dict[int, Person]:
+    """The company's users as routing sees them (roles as plain facts for the pure router)."""
+    users = db.session.scalars(select(User).where(User.organization_id == org_id)).all()
+    return {
+        u.id: Person(
+            id=u.id, name=u.full_name, active=u.is_active,
+            is_approver=Role.APPROVER in u.roles, is_admin=Role.ADMIN in u.roles,
+            approval_limit=u.approval_limit if Role.APPROVER in u.roles else None,
+        )
+        for u in users
+    }
+
+
+def active_admins(org_id: int, *, besides: int | None = None) -> list[User]:
+    """The company's active admins (except the user `besides`): who decides when nobody else may."""
+    people = directory(org_id)
+    ids = [p.id for p in people.values() if p.is_admin and p.active and p.id != besides]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+
+
+def facts_for(req: Requisition, *, amount: Decimal | None = None) -> Facts:
+    """What routing needs to know of a requisition."""
+    return Facts(
+        amount=req.gross_total if amount is None else amount,
+        currency=req.currency,
+        cost_center_id=req.cost_center_id,
+        category_id=req.category_id,
+        requester_id=req.requester_id,
+        cost_center_manager_id=req.cost_center.manager_id if req.cost_center else None,
+    )
+
+
+def plan_for(org_id: int, facts: Facts) -> Plan:
+    """Where a requisition with these facts would go (used on submit and by the preview)."""
+    return route(_step_specs(policy_for(org_id)), facts, directory(org_id))
+
+
+def tasks_of(req: Requisition, round_: int | None = None) -> list[ApprovalTask]:
+    """The requisition's approval tasks (of one round, or all), in order."""
+    query = (
+        select(ApprovalTask)
+        .where(ApprovalTask.requisition_id == req.id)
+        .options(selectinload(ApprovalTask.assignments).joinedload(ApprovalAssignment.user),
+                 selectinload(ApprovalTask.assignments).joinedload(ApprovalAssignment.decided_by))
+        .order_by(ApprovalTask.round, ApprovalTask.position)
+    )
+    if round_ is not None:
+        query = query.where(ApprovalTask.round == round_)
+    return list(db.session.scalars(query))
+
+
+def active_task(req: Requisition) -> ApprovalTask | None:
+    """The pending task of the current round, if any."""
+    for task in tasks_of(req, req.approval_round):
+        if task.status == TaskStatus.PENDING:
+            return task
+    return None

@@ -1,0 +1,64 @@
+"""Submitting a draft: route it, create this round's tasks, tell the first approvers."""
+
+from __future__ import annotations
+
+from portal.domain.approval import TaskStatus
+from portal.domain.messages import N_, Msg
+from portal.domain.requisition import Action
+from portal.errors import ValidationProblem
+from portal.extensions import db
+from portal.models import ApprovalAssignment, ApprovalTask, Requisition
+from portal.models.base import utcnow
+from portal.money import Money
+from portal.policies import enforce
+from portal.services import audit
+from portal.services.approvals.decisions import final_approval
+from portal.services.approvals.notices import notify_active
+from portal.services.approvals.routing import facts_for, plan_for
+from portal.services.requisitions import move
+
+
+def submit(req: Requisition, actor) -> Requisition:
+    """Submit a draft: route it, create this round's tasks, notify the first approvers.
+
+    Only the requester submits, only a draft (the policy "requisitions.submit", from the
+    transition table). A requisition with no lines, or that no one can approve, is refused
+    (ValidationProblem). Resubmitting after a return starts a new round from the first step.
+    When no policy step applies, it is approved at once and the timeline says why.
+    """
+    enforce(actor, "requisitions.submit", req)
+    if not req.lines:
+        raise ValidationProblem(Msg(N_("Add at least one line before submitting.")))
+    if not req.cost_center.is_active:
+        raise ValidationProblem(Msg(N_("This cost centre is no longer active.")))
+    plan = plan_for(req.organization_id, facts_for(req))
+    if plan.problem is not None:
+        raise ValidationProblem(plan.problem)
+    move(req, Action.SUBMIT)
+    req.approval_round += 1
+    req.submitted_at = utcnow()
+    req.decided_at = None
+    audit.record(actor=actor, action="requisition.submitted", obj=req,
+                 summary={"round": req.approval_round, "gross": Money(req.gross_total, req.currency)})
+    if not plan.tasks:
+        final_approval(req, actor=None, reason=Msg(N_("No approval rule applies: approved on submit.")))
+        return req
+    now = utcnow()
+    for planned in plan.tasks:
+        reason = planned.reason.to_json()
+        task = ApprovalTask(
+            organization_id=req.organization_id, requisition_id=req.id, round=req.approval_round,
+            position=planned.position, step_id=planned.step_id, name=planned.name,
+            reason=reason["id"], reason_params=reason["params"],
+            quorum=planned.quorum, required=planned.required,
+            status=TaskStatus.PENDING if planned.position == 1 else TaskStatus.WAITING,
+            activated_at=now if planned.position == 1 else None,
+        )
+        task.assignments = [
+            ApprovalAssignment(organization_id=req.organization_id, user_id=uid)
+            for uid in planned.approver_ids
+        ]
+        db.session.add(task)
+    db.session.flush()
+    notify_active(req)
+    return req

@@ -1,0 +1,162 @@
+"""Ledger postings the workflow makes: reserve at final approval, release, commit, actual.
+
+Concurrency: a reservation is one guarded UPDATE of the budget row
+(`consumed = consumed + :x WHERE amount - consumed >= :x`) followed by its ledger entry in the
+same transaction. PostgreSQL serialises the two updates on the row lock and re-checks the
+condition; SQLite serialises writers. So twenty simultaneous approvals can never reserve more
+than the budget holds, on either database, without SELECT … FOR UPDATE (which SQLite ignores).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from portal.domain.budget import BudgetStatus, EntryKind, OverrunPolicy, shortfall_message
+from portal.domain.messages import N_, Msg, decode_params
+from portal.errors import BudgetExceeded
+from portal.extensions import db
+from portal.models import Budget, BudgetEntry, Requisition
+from portal.money import Money
+from portal.services import audit
+from portal.services.budgets.reading import REQUISITION, budget_for, open_reservation, requisition_budget_date
+
+
+def entry_note(entry: BudgetEntry) -> Msg:
+    """The entry's note as a message for the reader (old rows hold plain text: shown as it is)."""
+    return Msg(entry.note or "", decode_params(entry.note_params or {}))
+
+
+def _post(budget: Budget, kind: EntryKind, amount: Decimal, *, source_type: str, source_id: int,
+          source_label: str, actor, overrun: bool = False, note: Msg | str = "") -> BudgetEntry:
+    # A note the portal writes (an overrun's shortfall) is stored as a message id and typed
+    # parameters, rendered in the reader's language; a document number is stored as it is.
+    stored = note.to_json() if isinstance(note, Msg) else {"id": note or "", "params": None}
+    entry = BudgetEntry(
+        organization_id=budget.organization_id, budget_id=budget.id, kind=kind, amount=amount,
+        source_type=source_type, source_id=source_id, source_label=source_label, overrun=overrun,
+        note=stored["id"][:500], note_params=stored["params"] or None,
+        actor_id=actor.id if actor is not None else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def try_reserve(budget: Budget, amount: Decimal) -> bool:
+    """Atomically take `amount` from the budget if it still fits; True when it did."""
+    return db.session.execute(
+        update(Budget)
+        .where(Budget.id == budget.id, Budget.status == BudgetStatus.OPEN,
+               Budget.amount - Budget.consumed >= amount)
+        .values(consumed=Budget.consumed + amount)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def force_consume(budget: Budget, amount: Decimal) -> None:
+    """Take `amount` even past the budget (warn policy, approved escalation) or give it back."""
+    db.session.execute(
+        update(Budget).where(Budget.id == budget.id).values(consumed=Budget.consumed + amount)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class ReservationOutcome:
+    NO_BUDGET = "no_budget"
+    RESERVED = "reserved"
+    OVERRUN = "overrun"
+    NEEDS_ESCALATION = "needs_escalation"
+
+
+def reserve_for_requisition(req: Requisition, actor, *, overrun_approved: bool = False) -> str:
+    """Reserve the requisition's net total at final approval.
+
+    block: refused with the shortfall (BudgetExceeded); warn: reserved and flagged as an
+    overrun; escalate: returns NEEDS_ESCALATION unless an extra approval already allowed it.
+    A currency different from the budget's is refused. No budget: nothing to reserve.
+    """
+    budget = budget_for(req.cost_center_id, requisition_budget_date(req))
+    if budget is None:
+        return ReservationOutcome.NO_BUDGET
+    if budget.currency != req.currency:
+        raise BudgetExceeded(
+            Msg(N_("The budget of %(cc)s is in %(budget)s; this requisition is in %(req)s. Raise it in %(budget)s."),
+                {"cc": req.cost_center.code, "budget": budget.currency, "req": req.currency})
+        )
+    amount = req.net_total - open_reservation(REQUISITION, req.id)
+    if amount <= 0:
+        return ReservationOutcome.RESERVED
+    label = req.number
+    if try_reserve(budget, amount):
+        _post(budget, EntryKind.RESERVE, amount, source_type=REQUISITION, source_id=req.id,
+              source_label=label, actor=actor)
+        db.session.flush()
+        return ReservationOutcome.RESERVED
+    db.session.refresh(budget)
+    available = budget.amount - budget.consumed
+    policy = budget.overrun_policy
+    if policy == OverrunPolicy.BLOCK and not overrun_approved:
+        raise BudgetExceeded(shortfall_message(available, amount, budget.currency))
+    if policy == OverrunPolicy.ESCALATE and not overrun_approved:
+        return ReservationOutcome.NEEDS_ESCALATION
+    force_consume(budget, amount)
+    _post(budget, EntryKind.RESERVE, amount, source_type=REQUISITION, source_id=req.id, source_label=label,
+          actor=actor, overrun=True, note=shortfall_message(available, amount, budget.currency))
+    audit.record(actor=actor, action="budget.overrun", obj=req,
+                 summary={"budget": budget.name, "available": Money(available, budget.currency),
+                          "amount": Money(amount, budget.currency)})
+    db.session.flush()
+    return ReservationOutcome.OVERRUN
+
+
+def release_for(source_type: str, source_id: int, actor, *, note: str = "") -> Decimal:
+    """Give back what a document still holds reserved (reject, cancel, return, close)."""
+    entries = db.session.scalars(
+        select(BudgetEntry).where(BudgetEntry.source_type == source_type, BudgetEntry.source_id == source_id,
+                                  BudgetEntry.kind.in_([EntryKind.RESERVE, EntryKind.RELEASE]))
+    ).all()
+    by_budget: dict[int, Decimal] = {}
+    labels: dict[int, str] = {}
+    for e in entries:
+        by_budget[e.budget_id] = by_budget.get(e.budget_id, Decimal("0")) + e.amount
+        labels[e.budget_id] = e.source_label
+    released = Decimal("0.00")
+    for budget_id, open_amount in by_budget.items():
+        if open_amount <= 0:
+            continue
+        budget = db.session.scalars(select(Budget).where(Budget.id == budget_id)).one()
+        force_consume(budget, -open_amount)
+        _post(budget, EntryKind.RELEASE, -open_amount, source_type=source_type, source_id=source_id,
+              source_label=labels[budget_id], actor=actor, note=note)
+        released += open_amount
+    db.session.flush()
+    return released
+
+
+def commit_for(budget: Budget, *, from_source: tuple[str, int] | None, source_type: str, source_id: int,
+               source_label: str, amount: Decimal, actor) -> None:
+    """An order is issued: release its requisition's reservation and commit the order's amount.
+
+    (Used by purchase orders in the sourcing issue.)
+    """
+    if from_source is not None:
+        release_for(*from_source, actor, note=source_label)
+    force_consume(budget, amount)
+    _post(budget, EntryKind.COMMIT, amount, source_type=source_type, source_id=source_id,
+          source_label=source_label, actor=actor)
+    db.session.flush()
+
+
+def actual_for(budget: Budget, *, commitment: tuple[str, int, Decimal] | None, source_type: str, source_id: int,
+               source_label: str, amount: Decimal, actor) -> None:
+    """An invoice is approved: convert the order's commitment into an actual of the invoice amount."""
+    if commitment is not None:
+        c_type, c_id, c_amount = commitment
+        force_consume(budget, -c_amount)
+        _post(budget, EntryKind.COMMIT, -c_amount, source_type=c_type, source_id=c_id,
+              source_label=source_label, actor=actor)
+    force_consume(budget, amount)
+    _post(budget, EntryKind.ACTUAL, amount, source_type=source_type, source_id=source_id,
+          source_label=source_label, actor=actor)
+    db.session.flush()
