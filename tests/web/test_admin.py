@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.domain.roles import Role
 from portal.extensions import db
@@ -16,6 +15,7 @@ from portal.models import AuditEvent, Invitation, User
 from portal.models.base import utcnow
 from portal.services import invitations, mail, users
 from tests.conftest import as_org, as_system, csrf_token_from, reload
+from tests.kit import count_queries
 
 HX = {"HX-Request": "true"}
 ADMIN_PAGES = ["/admin/users", "/admin/users/invite", "/admin/organization", "/admin/audit"]
@@ -28,20 +28,6 @@ def english(world):
         for user in world.users.values():
             user.locale = "en"
         db.session.commit()
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def add_users(org, count: int, *, prefix="extra", roles=("buyer",)) -> list[User]:
