@@ -9,17 +9,50 @@ from flask import abort
 from flask_login import current_user
 
 from portal.errors import NotFound
+from portal.extensions import db
 from portal.policies.core import can, check
+
+# The URL arguments that name an object, and its model. `require` looks each one up through
+# the tenant filter before it checks the role: another organisation's object is a 404 for
+# everyone, whatever their roles, so a 403 never tells that an id exists elsewhere.
+_URL_OBJECTS = {
+    "requisition_id": "Requisition",
+    "line_id": "RequisitionLine",
+    "attachment_id": "Attachment",
+    "link_id": "SupplierLink",
+    "budget_id": "Budget",
+    "user_id": "User",
+    "invitation_id": "Invitation",
+    "item_id": "Item",
+    "category_id": "Category",
+    "cost_center_id": "CostCenter",
+    "step_id": "ApprovalStep",
+    "task_id": "ApprovalTask",
+    "delegation_id": "Delegation",
+    "notification_id": "Notification",
+}
+
+
+def _foreign_object(kwargs: dict) -> bool:
+    """Does an object id in the URL name nothing this organisation may see?"""
+    from portal import models
+
+    for name, value in kwargs.items():
+        model = _URL_OBJECTS.get(name)
+        if model is not None and db.session.get(getattr(models, model), value) is None:
+            return True
+    return False
 
 
 def require(action: str):
-    """View decorator: 403 unless the signed-in user may do `action` (no object)."""
+    """View decorator: 404 when the URL names another organisation's object (or none), else 403
+    unless the signed-in user may do `action` at all (the view checks the object itself)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not can(current_user, action):
-                abort(403)
+                abort(404 if _foreign_object(kwargs) else 403)
             return view(*args, **kwargs)
 
         return wrapped

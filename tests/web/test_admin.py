@@ -75,14 +75,24 @@ def token_from_mail(message) -> str:
 
 @pytest.mark.parametrize("email", ["buyer@acme", "approver@acme", "cfo@acme", "buyer@globex"])
 def test_non_admins_get_403_on_every_admin_page(world, login_as, email):
-    client = login_as(world.user(email))
     target = world.user("buyer2@acme")
-    for url in ADMIN_PAGES + [f"/admin/users/{target.id}"]:
+    with as_org(world.acme):
+        invitation, _token = invitations.invite_user(
+            world.acme, actor=world.user("admin@acme"), email="nina@acme.example",
+            full_name="Nina Nowa", roles=["buyer"], days=7,
+        )
+        db.session.commit()
+    client = login_as(world.user(email))
+    # Acme's user and invitation are another organisation's for Globex: 404 before the role check.
+    named = 404 if email.endswith("@globex") else 403
+    for url in ADMIN_PAGES:
         assert client.get(url).status_code == 403, url
+    assert client.get(f"/admin/users/{target.id}").status_code == named
     for url in [f"/admin/users/{target.id}/roles", f"/admin/users/{target.id}/deactivate",
-                f"/admin/users/{target.id}/reactivate", "/admin/users/invite",
-                "/admin/invitations/1/revoke", "/admin/invitations/1/resend",
-                "/admin/organization"]:
+                f"/admin/users/{target.id}/reactivate",
+                f"/admin/invitations/{invitation.id}/revoke", f"/admin/invitations/{invitation.id}/resend"]:
+        assert client.post(url, data={"roles": ["admin"]}).status_code == named, url
+    for url in ["/admin/users/invite", "/admin/organization"]:
         assert client.post(url, data={"roles": ["admin"]}).status_code == 403, url
     assert reload(target).is_active and reload(target).roles == {Role.BUYER}
 

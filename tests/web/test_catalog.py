@@ -122,17 +122,23 @@ def test_only_admins_manage_the_catalog(world, login_as, email):
     posts = ["/catalog/new", f"/catalog/{some.id}/edit", f"/catalog/{some.id}/deactivate",
              f"/catalog/{some.id}/reactivate", "/catalog/import", "/catalog/categories/new",
              f"/catalog/categories/{office.id}/deactivate"]
+    # A supplier is refused Acme's objects as not found (404 before any role check).
+    foreign = 404 if email.startswith("sales@") else 403
+
+    def expected(url):
+        return foreign if str(some.id) in url or str(office.id) in url.split("categories/")[-1] else 403
+
     for url in gets:
-        assert c.get(url).status_code == 403, url
+        assert c.get(url).status_code == expected(url), url
     for url in posts:
-        assert c.post(url, data=item_form(world)).status_code == 403, url
+        assert c.post(url, data=item_form(world)).status_code == expected(url), url
     assert item("BIU-ZSZYW") is None and acme_item(world, "BIU-PAP-A4").is_active
 
 
 def test_suppliers_never_see_a_buyers_catalog(world, login_as):
     c = login_as(world.user("sales@polbud"))
     assert c.get("/catalog/").status_code == 403
-    assert c.get(f"/catalog/{acme_item(world, 'BIU-PAP-A4').id}").status_code == 403
+    assert c.get(f"/catalog/{acme_item(world, 'BIU-PAP-A4').id}").status_code == 404
     assert c.get("/catalog/?q=krzes", headers=HTMX).status_code == 403
 
 

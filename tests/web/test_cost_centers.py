@@ -54,11 +54,14 @@ def test_admin_sees_the_cost_centres_with_their_managers(world, admin):
 def test_only_buyer_admins_manage_cost_centres(world, login_as, email):
     c = login_as(world.user(email))
     adm = cost_center(world.acme, "ADM")
+    # Acme's cost centre is another organisation's for the supplier: 404 before the role check.
+    named = 404 if email.startswith("sales@") else 403
     for url in ("/cost-centers/", "/cost-centers/new", f"/cost-centers/{adm.id}/edit"):
-        assert c.get(url).status_code == 403, url
+        assert c.get(url).status_code == (named if str(adm.id) in url else 403), url
     for url in ("/cost-centers/new", f"/cost-centers/{adm.id}/edit",
                 f"/cost-centers/{adm.id}/deactivate", f"/cost-centers/{adm.id}/reactivate"):
-        assert c.post(url, data={"code": "X", "name": "Y"}).status_code == 403, url
+        expected = named if str(adm.id) in url else 403
+        assert c.post(url, data={"code": "X", "name": "Y"}).status_code == expected, url
     assert cost_center(world.acme, "ADM").is_active and cost_center(world.acme, "X") is None
 
 
