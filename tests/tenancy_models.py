@@ -1,4 +1,4 @@
-"""Test-only models in the shapes sourcing and invoicing will have (portal/tenancy.py).
+"""Test-only models in the shapes sourcing and invoicing will have (portal/tenancy/).
 
 They live on their own declarative base and MetaData, so they never reach migrations or the
 models-versus-migrations comparison; `create_tables` makes their tables in the test database,

@@ -12,7 +12,7 @@ from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
 from portal.models.base import Timestamped
 from portal.models.types import Amount, PaymentTermsType
-from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument
+from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument, register_org_models
 
 
 class OrgKind(StrEnum):
@@ -94,3 +94,6 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
         UniqueConstraint("organization_id", "supplier_id"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
     )
+
+
+register_org_models(organization=Organization, supplier_link=SupplierLink)

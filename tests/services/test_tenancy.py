@@ -1,4 +1,4 @@
-"""Tenant scoping (portal/tenancy.py): the ORM filter, the flush guard, exact money columns."""
+"""Tenant scoping (portal/tenancy/): the ORM filter, the flush guard, exact money columns."""
 
 from __future__ import annotations
 

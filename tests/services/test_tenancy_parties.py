@@ -1,4 +1,4 @@
-"""Tenancy for documents with several parties (portal/tenancy.py), on test-only models.
+"""Tenancy for documents with several parties (portal/tenancy/), on test-only models.
 
 Acme's tender T1 is addressed to Nordwind and Polbud, T2 to Nordwind only; Globex's tender G1
 to Nordwind. Orders O1 (Acme → Polbud), O2 (Acme → Nordwind), O3 (Globex → Nordwind); Polbud's
