@@ -54,6 +54,11 @@ def external_url(target: dict | None, base_url: str | None = None) -> str:
     return base + path if path else ""
 
 
+def absolute_url(endpoint: str, **params) -> str:
+    """The absolute URL of a page for a link mailed from a view (invitations, password reset)."""
+    return external_url({"endpoint": endpoint, "params": params})
+
+
 @dataclass(frozen=True)
 class Shown:
     """A notification as one reader sees it."""

@@ -34,6 +34,7 @@ from portal.blueprints.edge import (
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
 from portal.htmx import fragment, render, with_flash
+from portal.jobs.rendering import absolute_url
 from portal.policies import authorize, require
 from portal.services import invitations as invitations_service
 from portal.services import orgs as orgs_service
@@ -173,7 +174,7 @@ def user_reactivate(user_id: int):
 def _mail_invitation(invitation, token: str) -> bool:
     """Email the link (an outbox row of the same action); a mail failure keeps the invitation
     (it can be resent)."""
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("invitations.accept", token=token)
+    link = absolute_url("invitations.accept", token=token)
     try:
         emails.send_invitation_mail(invitation, link, inviter=actor())
     except (smtplib.SMTPException, OSError):

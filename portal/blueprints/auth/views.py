@@ -14,6 +14,7 @@ from portal.blueprints.auth.forms import (
 from portal.blueprints.edge import actor, safe_next, saved, unit_of_work
 from portal.errors import ValidationProblem
 from portal.htmx import render
+from portal.jobs.rendering import absolute_url
 from portal.services import auth as auth_service
 from portal.services.mail import send_mail
 
@@ -133,7 +134,7 @@ def forgot_password():
             )
             if started:
                 user, token = started
-                link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+                link = absolute_url("auth.reset_password", token=token)
                 # In the account's language, as every email to a user: not the requesting browser's.
                 with force_locale(user.display_locale):
                     send_mail(

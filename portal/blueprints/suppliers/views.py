@@ -21,6 +21,7 @@ from portal.blueprints.suppliers.forms import (
 from portal.errors import ValidationProblem
 from portal.extensions import htmx
 from portal.htmx import render, with_flash
+from portal.jobs.rendering import absolute_url
 from portal.models.base import utcnow
 from portal.policies import authorize, can, require
 from portal.services import supplier_invitations, suppliers
@@ -68,7 +69,7 @@ def _invitation_context(invitations) -> dict:
 def _mail_invitation(invitation, token: str) -> None:
     """Email the link (an outbox row of the same action); a failed send leaves a saved
     invitation to resend."""
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("supplier.join", token=token)
+    link = absolute_url("supplier.join", token=token)
     try:
         emails.send_invitation(
             invitation, link, buyer_name=current_user.organization.name
