@@ -30,6 +30,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     _limit_form_bodies(app)  # first: before CSRF protection reads the form
     _init_extensions(app)
+    _rotate_csrf_at_sign_in(app)
     _init_tenancy(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -47,18 +48,11 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def _limit_form_bodies(app: Flask) -> None:
-    """Werkzeug applies MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to multipart bodies only; a
-    url-encoded form is read whole (up to MAX_CONTENT_LENGTH, sized for uploads), so cap it at
-    MAX_FORM_MEMORY_SIZE before anything parses it."""
-    from flask import abort
+    """Cap every request body on the bytes read (a chunked body has no Content-Length):
+    url-encoded forms at MAX_FORM_MEMORY_SIZE, anything else at MAX_CONTENT_LENGTH."""
+    from portal.blueprints import body_limits
 
-    @app.before_request
-    def refuse_oversized_forms():
-        if (
-            request.mimetype == "application/x-www-form-urlencoded"
-            and (request.content_length or 0) > app.config["MAX_FORM_MEMORY_SIZE"]
-        ):
-            abort(413)
+    body_limits.install(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -86,6 +80,22 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please sign in to continue.")
+
+
+def _rotate_csrf_at_sign_in(app: Flask) -> None:
+    """Every sign-in (password, invitation, new password) starts a new CSRF secret.
+
+    Flask-WTF keeps the secret in the session, which survives sign-in: a token planted or read
+    before it (login CSRF, a shared computer) would otherwise stay valid for the signed-in user.
+    """
+    from flask_login import user_logged_in
+
+    def rotate(sender, user, **_extra):
+        field = sender.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        session.pop(field, None)
+        g.pop(field, None)  # the signed token Flask-WTF caches for this request
+
+    user_logged_in.connect(rotate, app, weak=False)
 
 
 def _load_user(user_id: str):
@@ -145,7 +155,7 @@ def _init_tenancy(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'self'; object-src 'none'",
+            "base-uri 'none'; object-src 'none'",
         )
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -166,26 +176,24 @@ def _init_tenancy(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime, get_locale
+    from flask_babel import get_locale
 
-    from portal import labels, policies
+    from portal import i18n, labels, policies
     from portal.domain.taxid import format_tax_id
-    from portal.money import format_money
 
     policies.install(app)
     labels.install(app)
 
-    @app.template_filter("money")
-    def money_filter(amount, currency="PLN"):
-        return format_money(amount, currency, str(get_locale() or "en"))
-
-    @app.template_filter("date")
-    def date_filter(value, fmt="medium"):
-        return format_date(value, fmt) if value else ""
-
-    @app.template_filter("datetime")
-    def datetime_filter(value, fmt="medium"):
-        return format_datetime(value, fmt) if value else ""
+    # Every amount, number, date and unit on a page, in the viewer's conventions (portal.i18n).
+    app.add_template_filter(i18n.money, "money")
+    app.add_template_filter(i18n.unit_price, "unit_price")
+    app.add_template_filter(i18n.quantity, "qty")
+    app.add_template_filter(i18n.number, "number")
+    app.add_template_filter(i18n.day, "date")
+    app.add_template_filter(i18n.moment, "datetime")
+    app.add_template_filter(i18n.unit_label, "unit")
+    app.add_template_filter(i18n.file_size, "file_size")
+    app.add_template_global(i18n.unit_label, "unit_label")
 
     @app.template_filter("taxid")
     def taxid_filter(value, country):
@@ -203,6 +211,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints import edge
 
     edge.init_app(app)  # one unit of work per action: a forgotten commit is an error in tests
+
+    from portal.blueprints import once
+
+    once.init_app(app)  # create forms' one-time submission tokens
+    from portal.blueprints import params
+
+    params.init_app(app)  # before any route: the bounded <int:...>, no control characters
 
     from portal.blueprints.admin import bp as admin_bp
     from portal.blueprints.auth import bp as auth_bp

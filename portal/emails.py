@@ -7,13 +7,12 @@ create the invitations know nothing of languages or URLs.
 
 from __future__ import annotations
 
-from flask_babel import force_locale, format_date, get_locale, gettext
+from flask_babel import force_locale, gettext
 from flask_babel import gettext as _
 
-from portal.i18n import translate
+from portal.i18n import day, money, translate
 from portal.labels import role_label
 from portal.models import Invitation, User
-from portal.money import format_money
 from portal.services.mail import send_mail
 
 
@@ -36,7 +35,7 @@ def send_invitation_mail(invitation: Invitation, link: str, *, inviter: User) ->
             org=org.legal_name or org.name,
             roles=roles,
             link=link,
-            date=format_date(invitation.expires_at, "long"),
+            date=day(invitation.expires_at, "long"),
         )
     send_mail(invitation.email, subject, body)
 
@@ -47,8 +46,7 @@ def invitation_mail(invitation: Invitation, link: str, *, buyer_name: str) -> tu
     if invitation.credit_limit is not None:
         terms += ", " + gettext(
             "credit limit %(amount)s",
-            amount=format_money(invitation.credit_limit, invitation.currency,
-                                str(get_locale() or "en")),
+            amount=money(invitation.credit_limit, invitation.currency),
         )
     subject = gettext("%(buyer)s invites you to Portal as a supplier", buyer=buyer_name)
     greeting = (
@@ -72,7 +70,7 @@ def invitation_mail(invitation: Invitation, link: str, *, buyer_name: str) -> tu
                 link=link,
             ),
             gettext("The link works once, until %(date)s.",
-                    date=format_date(invitation.expires_at)),
+                    date=day(invitation.expires_at)),
         ]
     )
     return subject, body

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from decimal import Decimal
+
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from portal.domain.messages import decode_value
-from portal.i18n import format_param
+from portal.domain.terms import PaymentTerms
+from portal.i18n import format_param, unit_label
+from portal.money import Money
 
 ROLE_LABELS = {
     "buyer": _l("Buyer"),
@@ -28,6 +32,7 @@ EVENT_LABELS = {
     "budget.closed": _l("closed the budget"),
     "budget.overrun": _l("approved over budget"),
     "budget.escalated": _l("sent the budget overrun for approval"),
+    "budget.raise_requested": _l("asked the budget owner to raise the budget"),
     "org.created": _l("created the organisation"),
     "org.updated": _l("updated the company profile"),
     "user.created": _l("added the user"),
@@ -125,8 +130,6 @@ EVENT_LABELS.update({
     "requisition.cancelled": _l("cancelled the requisition"),
     "approval.approved": _l("approved the step"),
     "approval.rejected": _l("rejected at the step"),
-    # Events written before the decision's event name was fixed (it read "approval.rejectd").
-    "approval.rejectd": _l("rejected at the step"),
     "approval.returned": _l("returned at the step"),
     "approval.escalated": _l("escalated the step"),
 })
@@ -141,6 +144,132 @@ EVENT_LABELS.update({
     "policy.step_removed": _l("removed an approval step"),
     "policy.step_moved": _l("moved an approval step"),
 })
+
+
+# The object types of the audit log's filter (portal.domain.audit_events.OBJECT_TYPES).
+OBJECT_TYPE_LABELS = {
+    "Requisition": _l("Requisition"),
+    "Budget": _l("Budget"),
+    "ApprovalPolicy": _l("Approval policy"),
+    "Delegation": _l("Delegation"),
+    "User": _l("User"),
+    "Invitation": _l("Invitation"),
+    "SupplierLink": _l("Supplier"),
+    "Item": _l("Catalog item"),
+    "Category": _l("Category"),
+    "CostCenter": _l("Cost centre"),
+    "Organization": _l("Company profile"),
+}
+
+# The fields an audit event's "changes" and a policy version's diff name.
+FIELD_LABELS = {
+    # approval policy settings and steps
+    "reminder_hours": _l("Reminder after (hours)"),
+    "escalation_hours": _l("Escalation after (hours)"),
+    "escalation_user": _l("Escalate to"),
+    "category_required": _l("Category required on submit"),
+    "decide_once": _l("A person decides once per requisition"),
+    "step": _l("Step"),
+    "position": _l("Place in the order"),
+    "name": _l("Name"),
+    "min_amount": _l("Amount at or above"),
+    "cost_center": _l("Cost centre"),
+    "category": _l("Category"),
+    "approver_kind": _l("Who approves"),
+    "approver": _l("Person"),
+    "members": _l("Group members"),
+    "quorum": _l("Who of the group must approve"),
+    "quorum_n": _l("How many"),
+    # company profile
+    "legal_name": _l("Legal name"),
+    "tax_id": _l("Tax ID"),
+    "address_line": _l("Address"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "currency": _l("Currency"),
+    "locale": _l("Language"),
+    # users, suppliers, budgets, code lists
+    "roles": _l("Roles"),
+    "approval_limit": _l("Approval limit"),
+    "terms": _l("Payment terms"),
+    "credit_limit": _l("Credit limit"),
+    "amount": _l("Amount"),
+    "code": _l("Code"),
+    "manager_id": _l("Manager"),
+    "sku": _l("SKU"),
+    "description": _l("Description"),
+    "unit": _l("Unit"),
+    "category_id": _l("Category"),
+    "default_vat_rate": _l("VAT rate"),
+    "list_price": _l("List price"),
+    "preferred_supplier_id": _l("Preferred supplier"),
+}
+
+APPROVER_KIND_LABELS = {
+    "cost_center_manager": _l("The cost centre's manager"),
+    "user": _l("A named person"),
+    "approver_limit": _l("Any approver whose limit covers the amount"),
+    "group": _l("A group of people"),
+}
+
+QUORUM_LABELS = {
+    "any": _l("Any one of them"),
+    "all": _l("All of them"),
+    "n_of_m": _l("A number of them"),
+}
+
+# Amounts some older events stored as text ("10000.00").
+_NUMBER_FIELDS = frozenset({"approval_limit", "credit_limit", "list_price", "default_vat_rate"})
+
+_VALUE_LABELS = {"approver_kind": APPROVER_KIND_LABELS, "quorum": QUORUM_LABELS,
+                 "roles": ROLE_LABELS}
+
+
+def approver_picker_note(left_out: int) -> str:
+    """Why some colleagues are missing from a picker of approvers ("" when nobody is)."""
+    if not left_out:
+        return ""
+    return ngettext("Only users with the approver or admin role are listed; %(num)d buyer is not.",
+                    "Only users with the approver or admin role are listed; %(num)d buyers are not.",
+                    left_out)
+
+
+def object_type_label(type_name: str) -> str:
+    return str(OBJECT_TYPE_LABELS.get(type_name, type_name))
+
+
+def field_label(name: str) -> str:
+    """A changed field's name as the reader should see it."""
+    return str(FIELD_LABELS.get(name, name.replace("_", " ")))
+
+
+def change_value(name: str, value, currency: str | None = None) -> str:
+    """One side of a change (before or after) in the reader's language: codes by their label,
+    yes/no, amounts and dates in the reader's format, lists joined; "—" for nothing."""
+    if value is None or value == "" or value == []:
+        return "—"
+    labels = _VALUE_LABELS.get(name)
+    if labels is not None:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(labels.get(str(v), v)) for v in values)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if name == "unit" and isinstance(value, str):
+        return unit_label(value)
+    if name == "min_amount" and currency and isinstance(value, str):
+        return str(format_param(Money(Decimal(value), currency)))
+    if name in _NUMBER_FIELDS and isinstance(value, str):
+        try:  # stored as text before typed values were kept: still shown the reader's way
+            return str(format_param(Decimal(value)))
+        except ArithmeticError:
+            return value
+    if name == "terms" and isinstance(value, dict):
+        try:
+            return terms_label(PaymentTerms.from_json(value))
+        except (KeyError, TypeError, ValueError):
+            return summary_text(value)
+    return summary_text(value)
 
 
 def requisition_status_label(status) -> str:
@@ -186,6 +315,9 @@ def summary_text(value) -> str:
 
 def install(app) -> None:
     app.jinja_env.globals.update(step_name=step_name, summary_text=summary_text)
+    app.jinja_env.globals.update(approver_picker_note=approver_picker_note)
+    app.jinja_env.globals.update(field_label=field_label, change_value=change_value,
+                                 object_type_label=object_type_label)
     app.jinja_env.globals.update(terms_label=terms_label)
     app.jinja_env.globals.update(
         policy_label=policy_label,

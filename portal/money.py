@@ -14,6 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cache
 
+from babel import Locale
 from babel.core import get_global
 from babel.numbers import (
     format_currency,
@@ -139,8 +140,24 @@ class Money:
         return format_money(self.amount, self.currency, locale)
 
 
+# One way to write an amount per language. Polish is CLDR's (`1 234,50 zł`, `1 234,50 €`).
+# English puts the ISO code after the amount in every currency (`1,234.50 PLN`, `1,234.50 EUR`),
+# as EU documents in English do; CLDR's English would mix `PLN1,234.50` with `€1,234.50`.
+_MONEY_PATTERNS = {"en": "#,##0.00\u00a0¤¤"}
+
+
+def money_pattern(locale: str | Locale) -> str:
+    """The CLDR number pattern amounts are written with in `locale`."""
+    locale = Locale.parse(locale)
+    return _MONEY_PATTERNS.get(locale.language) or locale.currency_formats["standard"].pattern
+
+
 def format_money(amount: Decimal | None, currency: str, locale: str = "en") -> str:
-    """`1 234,50 zł` in Polish, `PLN1,234.50` in English (Babel's data); half-up to the minor unit."""
+    """`1 234,50 zł` in Polish, `1,234.50 PLN` in English; half-up to the minor unit.
+
+    Views and messages call `portal.i18n.money`, which passes the viewer's formatting locale.
+    """
     if amount is None:
         return ""
-    return format_currency(round_money(amount, currency), currency, locale=locale)
+    return format_currency(round_money(amount, currency), currency, format=money_pattern(locale),
+                           locale=locale, currency_digits=True)

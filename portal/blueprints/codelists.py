@@ -16,6 +16,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from portal.blueprints.edge import actor, button_action, form_action, form_status, or_404, saved
+from portal.blueprints.once import creates
 from portal.htmx import render
 from portal.policies import require
 
@@ -82,7 +83,7 @@ def register(spec: CodeList) -> None:
         return view
 
     views = [
-        (f"{spec.path}/new", "new", new, ["GET", "POST"]),
+        (f"{spec.path}/new", "new", creates()(new), ["GET", "POST"]),
         (f"{item_path}/edit", "edit", edit, ["GET", "POST"]),
         (f"{item_path}/deactivate", "deactivate", change("deactivate", spec.deactivate), ["POST"]),
         (f"{item_path}/reactivate", "reactivate", change("reactivate", spec.reactivate), ["POST"]),

@@ -16,13 +16,9 @@ The htmx side (render a fragment, the success message as an `HX-Trigger`) is `po
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
@@ -30,6 +26,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event, select
 
+from portal.domain import csvfile
 from portal.domain.messages import Msg
 from portal.errors import ValidationProblem
 from portal.extensions import db
@@ -40,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Excel and LibreOffice run a cell that starts with one of these as a formula (CSV injection):
 # `=HYPERLINK(...)` in a requisition title would become a live link in the buyer's export.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = csvfile.FORMULA_START
 
 _PENDING = "edge.uncommitted_writes"
 
@@ -65,11 +62,23 @@ def unit_of_work() -> Iterator[None]:
     """
     try:
         yield
+        for hook in _BEFORE_COMMIT:
+            hook()
         db.session.commit()
     except BaseException:
         # A failed commit (a constraint the flush did not meet) is rolled back the same way.
         db.session.rollback()
         raise
+
+
+_BEFORE_COMMIT: list[Callable[[], None]] = []
+
+
+def before_commit(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run `hook` at the end of every unit of work, inside its transaction, before the commit
+    (portal/blueprints/once.py writes the form's one-time token there)."""
+    _BEFORE_COMMIT.append(hook)
+    return hook
 
 
 def _flushed(session, _context) -> None:
@@ -217,55 +226,27 @@ def page_size() -> int:
 
 def csv_dialect(locale: str | None = None) -> tuple[str, str]:
     """(separator, decimal mark) for the reader: Polish Excel splits on `;` and reads `1,5`."""
-    language = str(locale or get_locale() or "en").split("_")[0]
-    return (";", ",") if language == "pl" else (",", ".")
+    return csvfile.dialect_for(str(locale or get_locale() or "en"))
 
 
 def csv_cell(value, decimal_mark: str = ".") -> str:
-    """One cell as text. Numbers keep their digits (the decimal mark is the reader's); text
-    that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", decimal_mark)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    text = message_text(value) if isinstance(value, Msg) else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    """One cell as text (`csvfile.csv_cell`), messages in the reader's language."""
+    return csvfile.csv_cell(value, decimal_mark, as_text=message_text)
 
 
 def csv_response(filename: str, header: Sequence, rows: Iterable[Sequence], *,
                  locale: str | None = None, stream: bool = False, chunk: int = 200) -> Response:
-    """A CSV download: UTF-8 with a BOM (so Excel reads Polish letters), `;` and a decimal
-    comma for a Polish reader, `,` and `.` otherwise, every cell through `csv_cell`.
+    """A CSV download through the one writer (`csvfile.write_csv`): UTF-8 with a BOM (so Excel
+    reads Polish letters), `;` and a decimal comma for a Polish reader, `,` and `.` otherwise,
+    formula-safe cells, messages in the reader's language.
 
     `rows` may be any iterable; with `stream=True` it is consumed while the response is sent
     (in the request's context, so pass a generator that binds what it needs itself).
     """
     separator, decimal_mark = csv_dialect(locale)
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
-        buffer.write("\ufeff")
-        writer.writerow([csv_cell(cell, decimal_mark) for cell in header])
-        for count, row in enumerate(rows, start=1):
-            writer.writerow([csv_cell(cell, decimal_mark) for cell in row])
-            if count % chunk == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return csv_file(filename, stream_with_context(lines()) if stream else "".join(lines()))
+    lines = csvfile.write_csv(header, rows, separator=separator, decimal_mark=decimal_mark,
+                              as_text=message_text, chunk=chunk)
+    return csv_file(filename, stream_with_context(lines) if stream else "".join(lines))
 
 
 def csv_file(filename: str, body) -> Response:

@@ -11,22 +11,24 @@ The services check again: a form only catches early what a person can fix beside
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import get_locale
-from wtforms import Field, SelectField
+from wtforms import DateField, Field, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
 from portal.domain.messages import N_, Msg
-from portal.i18n import translate
+from portal.i18n import input_number, translate
 from portal.models.types import Amount, Exact, Quantity, UnitPrice
 from portal.money import currency_choices, is_currency
 
 # Digits with an optional sign and one decimal separator; spaces (also no-break and narrow
 # no-break, as Babel writes Polish numbers) may group thousands. No exponent, no NaN.
 _NUMBER = re.compile(r"^[+-]?[0-9]+(?:[.,][0-9]+)?$")
+_WHOLE = re.compile(r"^[+-]?[0-9]{1,12}$")
 _GROUPING = re.compile(r"[ \u00a0\u202f]")
 MAX_INPUT = 40
 
@@ -42,6 +44,18 @@ def parse_number(text: str) -> Decimal | None:
     if len(text) > MAX_INPUT or not _NUMBER.match(text):
         return None
     return Decimal(text.replace(",", "."))
+
+
+def coerce_decimal(value) -> Decimal:
+    """A select's value as a Decimal (the `coerce` of a choice of rates): read like a typed
+    number, so "", "sNaN" or "1e3" is a ValueError (WTForms: "Not a valid choice"), never a
+    `decimal.InvalidOperation`."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    number = parse_number(str(value)) if isinstance(value, str | int) else None
+    if number is None:
+        raise ValueError(value)
+    return number
 
 
 def _shown(value: Decimal) -> int | Decimal:
@@ -96,7 +110,7 @@ class DecimalInput(Field):
             return
         self.data = parse_number(str(valuelist[0]))
         if self.data is None:
-            raise ValueError(translate(Msg(self.invalid_message)))
+            raise ValueError(f"{translate(Msg(self.invalid_message))} {translate(self.accepted())}")
 
     def process_data(self, value):
         # A float would carry binary noise into an exact column: refuse it at the source.
@@ -110,6 +124,16 @@ class DecimalInput(Field):
         problem = self.problem(self.data)
         if problem is not None:
             raise StopValidation(translate(problem))
+
+    def accepted(self) -> Msg:
+        """The range the field takes, said after "enter a number such as…": someone who typed
+        `1e30` or `NaN` learns the real limit, in their own number format."""
+        if self.positive:
+            return Msg(N_("Accepted: more than 0, up to %(max)s."), {"max": _shown(self.maximum)})
+        if self.minimum is None:
+            return Msg(N_("Accepted: up to %(max)s."), {"max": _shown(self.maximum)})
+        return Msg(N_("Accepted: %(min)s to %(max)s."),
+                   {"min": _shown(self.minimum), "max": _shown(self.maximum)})
 
     def problem(self, value: Decimal) -> Msg | None:
         """Why `value` does not fit (places, minimum, maximum), or None."""
@@ -130,10 +154,8 @@ class DecimalInput(Field):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        value = Decimal(self.data).normalize()
-        if value.as_tuple().exponent > -self.min_places:
-            value = value.quantize(Decimal(1).scaleb(-self.min_places))
-        return f"{value:f}"
+        value = Decimal(self.data)
+        return input_number(value, max(self.min_places, _places_of(value)))
 
 
 class MoneyField(DecimalInput):
@@ -202,6 +224,55 @@ class DaysField(DecimalInput):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else str(self.data)
+
+
+class WholeNumberField(IntegerField):
+    """A whole number typed by a person (hours, a year, a hidden id): ASCII digits with an
+    optional sign, as for every number the portal reads. Python's `int()` would also take
+    "١٢٣", "1_000" and 20-digit values that no column holds; limits come from the validators
+    (`NumberRange`), which then see a real number."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        text = str(valuelist[0]).strip()
+        if not _WHOLE.match(text):
+            self.data = None
+            raise ValueError(translate(Msg(N_("Enter a whole number."))))
+        self.data = int(text)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation  # one message: not also "must be between" for a None
+
+
+# The days a person means: a filter's "to" day plus one, or a day shifted by a time zone, stays
+# a valid date (year 1 or 9999 would overflow Python's date).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+class DayField(DateField):
+    """A day from the browser's date picker (YYYY-MM-DD) between FIRST_DAY and LAST_DAY, with
+    our own messages."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not " ".join(valuelist).strip():
+            self.data = None  # empty: InputRequired or Optional decide
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(translate(Msg(N_("Enter a date such as 2026-12-31.")))) from None
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            self.data = None
+            raise ValueError(translate(Msg(N_("Enter a date from %(first)s to %(last)s."),
+                                           {"first": FIRST_DAY, "last": LAST_DAY})))
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation  # one message, not also "This field is required"
 
 
 class CurrencyField(SelectField):

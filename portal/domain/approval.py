@@ -70,6 +70,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class LineFacts:
+    """A requisition line as routing sees it: its number and text (for the reason), category."""
+
+    position: int
+    description: str
+    category_id: int | None
+    category_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Facts:
     """What routing needs to know about the requisition."""
 
@@ -79,6 +89,9 @@ class Facts:
     requester_id: int
     category_id: int | None = None
     cost_center_manager_id: int | None = None
+    # The lines' categories (from their catalogue items): a step with a category applies when
+    # the header or any line is in it, so leaving the optional header empty does not bypass it.
+    lines: tuple[LineFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,16 @@ def step_applies(step: StepSpec, facts: Facts) -> bool:
         return False
     if step.cost_center_id is not None and step.cost_center_id != facts.cost_center_id:
         return False
-    return step.category_id is None or step.category_id == facts.category_id
+    return step.category_id is None or _category_match(step, facts) is not None
+
+
+def _category_match(step: StepSpec, facts: Facts) -> str | LineFacts | None:
+    """What puts the requisition in the step's category: "header", the first such line, or None.
+
+    Categories are flat (no parents), so a match is an equal id."""
+    if facts.category_id == step.category_id:
+        return "header"
+    return next((line for line in facts.lines if line.category_id == step.category_id), None)
 
 
 # Why a step applies, one whole sentence per combination of its conditions (amount, cost
@@ -160,7 +182,7 @@ _REASONS = {
 }
 
 
-def _conditions(step: StepSpec, facts: Facts, *, fallback: bool = False) -> Msg:
+def _conditions(step: StepSpec, facts: Facts) -> Msg:
     params: dict = {"step": step.name}
     if step.min_amount is not None:
         params.update(amount=Money(facts.amount, facts.currency),
@@ -169,9 +191,18 @@ def _conditions(step: StepSpec, facts: Facts, *, fallback: bool = False) -> Msg:
         params["cost_center"] = step.cost_center_code or step.cost_center_id
     if step.category_id is not None:
         params["category"] = step.category_code or step.category_id
+        match = _category_match(step, facts)
+        if isinstance(match, LineFacts):
+            # A line's text may be 300 characters long: the reason names it, it does not quote it.
+            text = match.description if len(match.description) <= 40 else match.description[:39] + "…"
+            params["category"] = Msg(N_("%(category)s (line %(line)s “%(description)s”)"),
+                                     {"category": params["category"], "line": match.position,
+                                      "description": text})
     key = (step.min_amount is not None, step.cost_center_id is not None,
            step.category_id is not None)
-    return Msg(_REASONS[key][fallback], params)
+    # The second sentence of each pair is only read from rows stored before the reason said
+    # why a step fell back (`_FALLBACK`); it stays in the table so it stays in the catalogue.
+    return Msg(_REASONS[key][0], params)
 
 
 def _candidates(step: StepSpec, facts: Facts, people: dict[int, Person]) -> list[int]:
@@ -205,41 +236,127 @@ def eligible(person: Person | None, facts: Facts) -> bool:
     )
 
 
-def route(steps: list[StepSpec], facts: Facts, people: dict[int, Person]) -> Plan:
+def _why_nobody(step: StepSpec, candidates: list[int], facts: Facts, people: dict[int, Person]) -> Msg:
+    """Why none of the step's approvers may decide (the first half of a fallback reason)."""
+    amount = Money(facts.amount, facts.currency)
+    if len(candidates) == 1:
+        person = people.get(candidates[0])
+        if person is None:
+            return Msg(N_("no approver is named"))
+        if person.id == facts.requester_id:
+            return Msg(N_("%(name)s raised the requisition"), {"name": person.name})
+        if not person.active:
+            return Msg(N_("%(name)s is deactivated"), {"name": person.name})
+        return Msg(N_("%(name)s may approve up to %(limit)s, less than %(amount)s"),
+                   {"name": person.name, "limit": Money(person.approval_limit, facts.currency),
+                    "amount": amount})
+    if step.approver_kind == ApproverKind.COST_CENTER_MANAGER:
+        return Msg(N_("the cost centre has no manager"))
+    if step.approver_kind == ApproverKind.GROUP and candidates:
+        return Msg(N_("no group member may approve %(amount)s"), {"amount": amount})
+    if step.approver_kind == ApproverKind.APPROVER_LIMIT:
+        return Msg(N_("no approver may approve %(amount)s"), {"amount": amount})
+    return Msg(N_("no approver is named"))
+
+
+# How a reason goes on after the rule's condition: a step fell to the admins, or (one person
+# decides once per requisition) someone deciding an earlier step was left out. Whole clauses,
+# one per case, the same person or several, so that each language has its own word order.
+_FALLBACK = N_("%(rule)s; %(why)s, so the company admins decide")
+_FALLBACK_AGAIN = N_("%(rule)s; %(why)s, so the company admins decide; they already decide on "
+                     "an earlier step, but nobody else may, so the same people decide again")
+_ONCE = {
+    # (what happened, one person left out?) -> clause
+    ("next", True): N_("%(rule)s; %(names)s already decides on step “%(earlier)s”, so the other "
+                       "eligible approvers decide"),
+    ("next", False): N_("%(rule)s; %(names)s already decide on earlier steps, so the other "
+                        "eligible approvers decide"),
+    ("admins", True): N_("%(rule)s; %(names)s already decides on step “%(earlier)s” and a person "
+                         "decides once per requisition, so the company admins decide"),
+    ("admins", False): N_("%(rule)s; %(names)s already decide on earlier steps and a person "
+                          "decides once per requisition, so the company admins decide"),
+    ("again", True): N_("%(rule)s; %(names)s already decides on step “%(earlier)s”, but nobody "
+                        "else may decide, so the same person decides again"),
+    ("again", False): N_("%(rule)s; %(names)s already decide on earlier steps, but nobody else "
+                         "may decide, so the same people decide again"),
+}
+
+
+def _once_reason(case: str, rule: Msg, left_out: list[int], deciders: dict[int, str],
+                 people: dict[int, Person]) -> Msg:
+    names = ", ".join(people[pid].name if pid in people else str(pid) for pid in left_out)
+    return Msg(_ONCE[case, len(left_out) == 1],
+               {"rule": rule, "names": names, "earlier": deciders[left_out[0]]})
+
+
+def _admins(facts: Facts, people: dict[int, Person]) -> list[int]:
+    # Only admins who could actually approve: an admin who is also an approver with a limit
+    # below the amount would leave the task stuck.
+    return sorted(p.id for p in people.values() if p.is_admin and eligible(p, facts))
+
+
+def _assign(step: StepSpec, facts: Facts, people: dict[int, Person], deciders: dict[int, str],
+            decide_once: bool) -> tuple[list[int], Msg, bool]:
+    """Who decides one applicable step, why, and whether it fell to the admins."""
+    rule = _conditions(step, facts)
+    candidates = _candidates(step, facts, people)
+    approvers = [pid for pid in candidates if eligible(people.get(pid), facts)]
+    if approvers:
+        left_out = [pid for pid in approvers if pid in deciders] if decide_once else []
+        if not left_out:
+            return approvers, rule, False
+        others = [pid for pid in approvers if pid not in deciders]
+        if others:
+            return others, _once_reason("next", rule, left_out, deciders, people), False
+        admins = [pid for pid in _admins(facts, people) if pid not in deciders]
+        if admins:
+            return admins, _once_reason("admins", rule, left_out, deciders, people), True
+        return approvers, _once_reason("again", rule, left_out, deciders, people), False
+    why = _why_nobody(step, candidates, facts, people)
+    admins = _admins(facts, people)
+    fresh = [pid for pid in admins if pid not in deciders] if decide_once else admins
+    if fresh:
+        return fresh, Msg(_FALLBACK, {"rule": rule, "why": why}), True
+    return admins, Msg(_FALLBACK_AGAIN, {"rule": rule, "why": why}), True
+
+
+def route(steps: list[StepSpec], facts: Facts, people: dict[int, Person], *,
+          decide_once: bool = False) -> Plan:
     """Materialise the applicable steps, in order, with their approvers and the reason.
 
     A step whose approvers are all ineligible (the requester, inactive, limit too low) goes to
     the company admins who are eligible themselves (active, not the requester, limit covering
-    the amount); if there are none, routing fails with a problem message and the requisition
-    cannot be submitted.
+    the amount), and the reason says why; if there are none, routing fails with a problem
+    message and the requisition cannot be submitted.
+
+    With `decide_once` (the company's "a person decides once per requisition"), a step that
+    would go to someone already deciding an earlier step goes to its other eligible approvers,
+    else to the company admins not yet deciding, else (nobody else may) to the same person;
+    the reason says which.
     """
     plan = Plan()
+    deciders: dict[int, str] = {}  # who decides an earlier step -> its name
     for step in sorted(steps, key=lambda s: s.position):
         if not step_applies(step, facts):
             continue
-        reason = _conditions(step, facts)
-        approvers = [pid for pid in _candidates(step, facts, people) if eligible(people.get(pid), facts)]
-        fallback = False
-        if not approvers:
-            # Only admins who could actually approve: an admin who is also an approver with a
-            # limit below the amount would leave the task stuck.
-            approvers = sorted(p.id for p in people.values() if p.is_admin and eligible(p, facts))
-            fallback = True
-            reason = _conditions(step, facts, fallback=True)
+        approvers, reason, fallback = _assign(step, facts, people, deciders, decide_once)
         if not approvers:
             plan.problem = Msg(
                 N_("Nobody can approve step “%(step)s”: ask your admin to fix the approval policy."),
                 {"step": step.name},
             )
             return plan
+        approvers = list(dict.fromkeys(approvers))
+        for pid in approvers:
+            deciders.setdefault(pid, step.name)
         quorum = Quorum.ANY if fallback else step.quorum
         plan.tasks.append(
             PlannedTask(
                 position=len(plan.tasks) + 1,
                 name=step.name,
-                approver_ids=tuple(dict.fromkeys(approvers)),
+                approver_ids=tuple(approvers),
                 quorum=quorum,
-                required=_required(quorum, step.quorum_n, len(set(approvers))),
+                required=_required(quorum, step.quorum_n, len(approvers)),
                 reason=reason,
                 step_id=step.step_id,
                 fallback=fallback,

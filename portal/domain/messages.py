@@ -15,6 +15,7 @@ e-mail built from BASE_URL), never in a service.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,7 +47,7 @@ class Msg:
             return cls("")
         if isinstance(data, str):
             return cls(data)
-        return cls(data.get("id", ""), decode_params(data.get("params") or {}))
+        return cls(*typed_amounts(data.get("id", ""), decode_params(data.get("params") or {})))
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,36 @@ def decode_value(value):
     if kind == "msg":
         return Msg.from_json(raw)
     return raw
+
+
+# Rows stored before amounts were typed say "%(amount)s %(currency)s", with a Decimal (or an
+# English-formatted "1,234.50") and a currency code: a Polish reader got "1 234,50 PLN" beside
+# "1 234,50 zł". They are read as one `Money` under today's message id ("%(amount)s").
+_AMOUNT_AND_CURRENCY = re.compile(r"%\((\w+)\)s %\(currency\)s")
+
+
+def typed_amounts(text: str, params: dict) -> tuple[str, dict]:
+    """A stored message with its amounts as `Money` (see above); any other message unchanged."""
+    currency = params.get("currency")
+    keys = _AMOUNT_AND_CURRENCY.findall(text)
+    if not keys or not isinstance(currency, str):
+        return text, params
+    typed, new_text = dict(params), text
+    for key in keys:
+        value = params.get(key)
+        if not isinstance(value, Decimal | str):
+            return text, params
+        try:
+            amount = Decimal(str(value).replace(",", "").replace("\xa0", ""))
+        except ArithmeticError:
+            return text, params
+        if not amount.is_finite():
+            return text, params
+        typed[key] = Money(amount, currency)
+        new_text = new_text.replace(f"%({key})s %(currency)s", f"%({key})s")
+    if "%(currency)s" not in new_text:
+        typed.pop("currency")
+    return new_text, typed
 
 
 def encode_params(params: dict) -> dict:

@@ -62,3 +62,11 @@ __all__ += ["Budget", "BudgetEntry", "BudgetRevision"]
 from portal.models.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 
 __all__ += ["OutboxMessage", "OutboxStatus"]
+
+from portal.models.policy_version import ApprovalPolicyVersion  # noqa: E402
+
+__all__ += ["ApprovalPolicyVersion"]
+
+from portal.models.submission import SubmissionToken  # noqa: E402
+
+__all__ += ["SubmissionToken"]

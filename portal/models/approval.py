@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sql_false
+from sqlalchemy import true as sql_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.approval import ApproverKind, Quorum, TaskStatus
@@ -20,7 +22,8 @@ from portal.tenancy import TenantOwned
 
 
 class ApprovalPolicy(Timestamped, TenantOwned, db.Model):
-    """A company's approval settings: reminder and escalation periods, escalation user."""
+    """A company's approval settings: reminder and escalation periods, escalation user, and
+    the routing rules (header category required, one person decides once)."""
 
     __tablename__ = "approval_policies"
 
@@ -28,6 +31,10 @@ class ApprovalPolicy(Timestamped, TenantOwned, db.Model):
     reminder_hours: Mapped[int] = mapped_column(default=24)
     escalation_hours: Mapped[int] = mapped_column(default=72)
     escalation_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # Routing rules: a requisition must name its category to be submitted; a person decides
+    # at most one step of a requisition (segregation of duties; on unless the company says not).
+    category_required: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
+    decide_once: Mapped[bool] = mapped_column(default=True, server_default=sql_true())
 
     escalation_user: Mapped[User | None] = relationship()
     steps: Mapped[list[ApprovalStep]] = relationship(

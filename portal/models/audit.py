@@ -38,4 +38,11 @@ class AuditEvent(Timestamped, SharedDocument, db.Model):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "created_at"),)
+    # The audit log pages newest first by (created_at, id) within the organisation, optionally
+    # narrowed to one object type or one actor: each of those reads an index in order.
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id", "created_at"),
+        Index("ix_audit_events_org_created", "organization_id", "created_at", "id"),
+        Index("ix_audit_events_org_type", "organization_id", "object_type", "created_at", "id"),
+        Index("ix_audit_events_org_actor", "organization_id", "actor_id", "created_at", "id"),
+    )

@@ -60,6 +60,10 @@ class Requisition(Timestamped, TenantOwned, db.Model):
     gross_total: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
     # Each submission starts a new round of approval tasks.
     approval_round: Mapped[int] = mapped_column(default=0)
+    # The approval policy version the latest submission was routed by.
+    policy_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approval_policy_versions.id"), nullable=True
+    )
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -67,6 +71,7 @@ class Requisition(Timestamped, TenantOwned, db.Model):
     requester: Mapped[User] = relationship()
     cost_center: Mapped[CostCenter] = relationship()
     category: Mapped[Category | None] = relationship()
+    policy_version: Mapped[ApprovalPolicyVersion | None] = relationship()  # noqa: F821
     lines: Mapped[list[RequisitionLine]] = relationship(
         back_populates="requisition",
         cascade="all, delete-orphan",

@@ -94,6 +94,15 @@ def _approvals_policy(user, obj):
     return refuse(N_("Only company admins change the approval policy."))
 
 
+@rule("approvals.assignee")
+def _approvals_assignee(user, obj):
+    """Who may be named to approve (a step's person or group, the escalation user, a budget
+    owner, a cost centre's manager): an active approver or admin; a buyer never sees the inbox."""
+    if is_buyer_org(user) and user.has_role(Role.APPROVER, Role.ADMIN):
+        return True
+    return refuse(N_("Only approvers and admins can be asked to approve."))
+
+
 @rule("delegations.manage")
 def _delegations(user, obj) -> bool:
     return buyer_with(user, Role.APPROVER, Role.ADMIN)

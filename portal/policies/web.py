@@ -27,6 +27,7 @@ _URL_OBJECTS = {
     "category_id": "Category",
     "cost_center_id": "CostCenter",
     "step_id": "ApprovalStep",
+    "version_id": "ApprovalPolicyVersion",
     "task_id": "ApprovalTask",
     "delegation_id": "Delegation",
     "notification_id": "Notification",

@@ -41,6 +41,9 @@ def _row_budget(actor, row: dict[str, str]) -> dict:
         index = int(row.get("index") or 1)
     except ValueError as exc:
         raise ValidationProblem(Msg(N_("Year and index must be whole numbers."))) from exc
+    if not 2000 <= year <= 2100:  # as the budget form; a 20-digit year overflows date()
+        raise ValidationProblem(Msg(N_("The year must be a whole number from %(low)s to %(high)s."),
+                                    {"low": 2000, "high": 2100}))
     try:
         kind = PeriodKind(row.get("period") or "year")
         policy = OverrunPolicy(row.get("policy") or "block")

@@ -1,15 +1,36 @@
-"""What needs a user's attention, by role. Each later feature adds its own widgets here."""
+"""What needs a user's attention, by role: what waits on whom and since when, and what happened
+lately. Each later feature adds its own widgets here.
+
+Every query is bounded (a LIMIT, or a count capped at `COUNT_CAP`) and goes through an index
+(requester, assignee, supplier, audit object), so a dashboard costs the same for a company with
+a million requisitions as for the demo world.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
+from portal.domain.approval import TaskStatus
 from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
-from portal.models import Invitation, LinkStatus, Requisition, SupplierLink, User
+from portal.models import (
+    ApprovalAssignment,
+    ApprovalTask,
+    AuditEvent,
+    Invitation,
+    LinkStatus,
+    Organization,
+    Requisition,
+    SupplierLink,
+    User,
+)
 from portal.models.base import utcnow
 from portal.policies import can
+from portal.services import suppliers as supplier_service
 from portal.services.approvals import queries as approval_queries
 
 # The statuses a buyer follows on the dashboard, in the order of the counters.
@@ -20,77 +41,227 @@ BUYER_STATUSES = (
     RequisitionStatus.REJECTED,
 )
 RECENT = 5
+ACTIVITY = 8
+# Counts stop here: "99+" tells as much as an exact 12 345, and costs no scan of a big table.
+COUNT_CAP = 99
+# The buyer's activity feed reads the events of his latest requisitions only.
+ACTIVITY_DOCUMENTS = 20
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count that stopped at `COUNT_CAP`: `more` says there are more than `value`."""
+
+    value: int
+    more: bool = False
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+    def __str__(self) -> str:
+        return f"{self.value}+" if self.more else str(self.value)
+
+
+def capped_count(query, cap: int | None = None) -> Count:
+    """How many rows `query` returns, reading at most `cap` (default `COUNT_CAP`) + 1 of them."""
+    cap = COUNT_CAP if cap is None else cap
+    found = db.session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery()))
+    return Count(min(found, cap), found > cap)
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """A requisition of the buyer that waits on approvers: who and since when."""
+
+    requisition: Requisition
+    names: tuple[str, ...]
+    step: str
+    since: datetime | None
 
 
 def admin_summary(actor) -> dict:
-    """Counts for a company admin: users, pending invitations, suppliers by link status."""
-    users = db.session.execute(
-        select(User.is_active_flag, func.count(User.id)).group_by(User.is_active_flag)
-    ).all()
-    by_active = {active: count for active, count in users}
-    pending = db.session.scalar(
-        select(func.count(Invitation.id)).where(
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
+    """Counts for a company admin: users by active flag, pending invitations (capped)."""
+    users = select(User.id).where(User.organization_id == actor.organization_id)
+    pending = select(Invitation.id).where(
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
     )
     return {
-        "active_users": by_active.get(True, 0),
-        "inactive_users": by_active.get(False, 0),
-        "pending_invitations": pending,
+        "active_users": capped_count(users.where(User.is_active_flag.is_(True))),
+        "inactive_users": capped_count(users.where(User.is_active_flag.is_(False))),
+        "pending_invitations": capped_count(pending),
     }
 
 
 def supplier_counts(actor) -> dict:
-    """Suppliers of a buying company by link status."""
-    rows = db.session.execute(
-        select(SupplierLink.status, func.count(SupplierLink.id))
-        .where(SupplierLink.organization_id == actor.organization_id)
-        .group_by(SupplierLink.status)
-    ).all()
-    return {str(status): count for status, count in rows}
+    """Suppliers of a buying company by link status (capped counts)."""
+    links = select(SupplierLink.id).where(SupplierLink.organization_id == actor.organization_id)
+    return {
+        status.value: capped_count(links.where(SupplierLink.status == status))
+        for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED)
+    }
 
 
-def customers(actor) -> list[SupplierLink]:
-    """The buying companies a supplier is actively linked to."""
+def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
+    """The buying companies a supplier works for (active links; a blocked customer is on the
+    customers page, not among those to work for), newest link first."""
     return list(
         db.session.scalars(
             select(SupplierLink)
             .where(SupplierLink.supplier_id == actor.organization_id,
                    SupplierLink.status == LinkStatus.ACTIVE)
-            .order_by(SupplierLink.created_at)
+            .options(joinedload(SupplierLink.buyer))
+            .order_by(SupplierLink.created_at.desc(), SupplierLink.id.desc())
+            .limit(limit)
         )
     )
 
 
+def _status_counts(actor) -> dict[str, Count]:
+    """The buyer's requisitions per followed status, each capped, in one statement."""
+    parts = [
+        select(literal(status.value).label("status"), Requisition.id)
+        .where(Requisition.requester_id == actor.id, Requisition.status == status)
+        .limit(COUNT_CAP + 1)
+        .subquery()
+        for status in BUYER_STATUSES
+    ]
+    merged = union_all(*(select(part.c.status) for part in parts)).subquery()
+    found = dict(db.session.execute(
+        select(merged.c.status, func.count()).group_by(merged.c.status)
+    ).all())
+    return {
+        status.value: Count(min(found.get(status.value, 0), COUNT_CAP),
+                            found.get(status.value, 0) > COUNT_CAP)
+        for status in BUYER_STATUSES
+    }
+
+
 def buyer_summary(actor) -> dict:
-    """The buyer's own requisitions: counts by status and the most recent few (two queries)."""
-    rows = db.session.execute(
-        select(Requisition.status, func.count(Requisition.id))
-        .where(Requisition.requester_id == actor.id)
-        .group_by(Requisition.status)
-    ).all()
-    counts = {str(status): count for status, count in rows}
+    """The buyer's own requisitions: capped counts by status, the latest few, the pending ones
+    with whom they wait on and since when, and what others did to them lately."""
+    counts = _status_counts(actor)
     recent = db.session.scalars(
         select(Requisition)
         .where(Requisition.requester_id == actor.id)
         .order_by(Requisition.created_at.desc(), Requisition.id.desc())
         .limit(RECENT)
     ).all()
+    pending = list(db.session.scalars(
+        select(Requisition)
+        .where(Requisition.requester_id == actor.id,
+               Requisition.status == RequisitionStatus.PENDING)
+        .order_by(Requisition.submitted_at, Requisition.id)
+        .limit(RECENT)
+    ))
+    waits = approval_queries.waiting_on([r.id for r in pending])
+    waiting = [
+        PendingRow(requisition=r, names=waits[r.id].names, step=waits[r.id].step,
+                   since=waits[r.id].since)
+        for r in pending if r.id in waits
+    ]
     return {
-        "counts": [(status.value, counts.get(status.value, 0)) for status in BUYER_STATUSES],
-        "total": sum(counts.values()),
+        "counts": [(status.value, counts[status.value]) for status in BUYER_STATUSES],
+        "total": sum(c.value for c in counts.values()),
         "recent": list(recent),
+        "waiting": waiting,
+        "more_waiting": counts[RequisitionStatus.PENDING.value].value > len(pending),
+        "activity": buyer_activity(actor),
     }
+
+
+def buyer_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent, Requisition]]:
+    """What other people did lately to the buyer's latest requisitions (approved, returned,
+    rejected, cancelled by an admin...), newest first: (event, requisition) pairs."""
+    latest = (
+        select(Requisition.id)
+        .where(Requisition.requester_id == actor.id)
+        .order_by(Requisition.created_at.desc(), Requisition.id.desc())
+        .limit(ACTIVITY_DOCUMENTS)
+    )
+    ids = list(db.session.scalars(latest))
+    if not ids:
+        return []
+    events = list(db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "Requisition", AuditEvent.object_id.in_(ids),
+               AuditEvent.actor_id.is_distinct_from(actor.id))
+        .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ))
+    docs = {r.id: r for r in db.session.scalars(
+        select(Requisition).where(Requisition.id.in_({e.object_id for e in events})))}
+    return [(e, docs[e.object_id]) for e in events if e.object_id in docs]
 
 
 def approver_summary(actor) -> dict:
-    """What awaits the approver: how many tasks, and the oldest few with their age."""
+    """What awaits the approver (a capped count and the oldest few with their age) and the
+    approver's own latest decisions."""
     return {
-        "count": approval_queries.inbox_count(actor),
+        "count": capped_count(approval_queries.inbox_query(actor)),
         "top": approval_queries.inbox_top(actor, RECENT),
+        "decided": recent_decisions(actor),
     }
+
+
+def recent_decisions(actor, *, limit: int = RECENT) -> list[ApprovalAssignment]:
+    """The approver's latest decisions (his own assignments), newest first."""
+    return list(db.session.scalars(
+        select(ApprovalAssignment)
+        .where(ApprovalAssignment.user_id == actor.id, ApprovalAssignment.decision.is_not(None))
+        .options(joinedload(ApprovalAssignment.task).joinedload(ApprovalTask.requisition),
+                 joinedload(ApprovalAssignment.decided_by))
+        .order_by(ApprovalAssignment.decided_at.desc(), ApprovalAssignment.id.desc())
+        .limit(limit)
+    ))
+
+
+def oldest_open_steps(actor, *, limit: int = RECENT) -> list[PendingRow]:
+    """For an admin: the company's approval steps that have waited longest, on whom."""
+    tasks = list(db.session.scalars(
+        select(ApprovalTask)
+        .join(ApprovalTask.requisition)
+        .where(ApprovalTask.status == TaskStatus.PENDING,
+               Requisition.status == RequisitionStatus.PENDING)
+        .options(joinedload(ApprovalTask.requisition))
+        .order_by(ApprovalTask.activated_at, ApprovalTask.id)
+        .limit(limit)
+    ))
+    waits = approval_queries.waiting_on([t.requisition_id for t in tasks])
+    rows, seen = [], set()
+    for task in tasks:
+        wait = waits.get(task.requisition_id)
+        if wait is None or task.requisition_id in seen:
+            continue
+        seen.add(task.requisition_id)
+        rows.append(PendingRow(requisition=task.requisition, names=wait.names, step=wait.step,
+                               since=wait.since))
+    return rows
+
+
+def supplier_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent, str | None]]:
+    """What happened lately on what the supplier's active customers share with it (links,
+    terms, blocking and unblocking), newest first: (event, customer name) pairs, people named on
+    both sides."""
+    active = select(SupplierLink.organization_id).where(
+        SupplierLink.supplier_id == actor.organization_id, SupplierLink.status == LinkStatus.ACTIVE)
+    events = list(db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.supplier_id == actor.organization_id,
+               AuditEvent.organization_id.in_(active))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ))
+    # The buyer's people are outside the supplier's tenant: name them the way the shared
+    # timeline of a customer link does.
+    supplier_service._attach_actors(events)
+    names = dict(db.session.execute(
+        select(Organization.id, Organization.name)
+        .where(Organization.id.in_({e.organization_id for e in events}))
+    ).all())
+    return [(e, names.get(e.organization_id)) for e in events]
 
 
 def widgets_for(actor) -> list[str]:

@@ -111,4 +111,41 @@ def seed_demo(*, documents: bool = True) -> dict:
             world["requisitions"] = seed_requisitions(world)
         finish_budgets(world, created_budgets)
         world["budgets"] = created_budgets
+        seed_supplier_history(world)
     return world
+
+
+def seed_supplier_history(world) -> None:
+    """Something for the supplier's dashboard to tell: the links date from months ago, and
+    Acme blocked Nordwind for a contract review last week and unblocked it two days later.
+    Once only (the link ends active)."""
+    from datetime import timedelta
+
+    from portal.models import AuditEvent, SupplierLink
+    from portal.models.base import utcnow
+
+    acme, nordwind = world["orgs"]["acme"], world["orgs"]["nordwind"]
+    link = db.session.scalar(select(SupplierLink).where(
+        SupplierLink.organization_id == acme.id, SupplierLink.supplier_id == nordwind.id))
+    done = db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.object_type == "SupplierLink", AuditEvent.object_id == link.id,
+        AuditEvent.action == "supplier.blocked").limit(1))
+    if done is not None:
+        return
+    admin = world["users"]["admin@acme.example"]
+    suppliers.block(link, actor=admin, comment="Przegląd umowy ramowej na 2027 rok.")
+    suppliers.unblock(link, actor=admin, comment="Umowa ramowa przedłużona do końca 2027 roku.")
+    unblocked, blocked = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "SupplierLink",
+                                 AuditEvent.object_id == link.id)
+        .order_by(AuditEvent.id.desc()).limit(2)).all()
+    blocked.created_at = utcnow() - timedelta(days=7, hours=3)
+    unblocked.created_at = utcnow() - timedelta(days=5, hours=1)
+    for months, other in enumerate(db.session.scalars(select(SupplierLink).order_by(SupplierLink.id)), 3):
+        linked = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.object_type == "SupplierLink", AuditEvent.object_id == other.id,
+            AuditEvent.action == "supplier.linked")).all()
+        other.created_at = utcnow() - timedelta(days=30 * months)
+        for event in linked:
+            event.created_at = other.created_at
+    db.session.flush()

@@ -197,7 +197,21 @@ def _people(orgs: dict, people: dict) -> dict:
     return people
 
 
+# Step names are what the company's admin typed, so they are in the company's language.
+STEP_NAMES = {
+    "pl": {"manager": "Kierownik centrum kosztów", "cfo": "Akceptacja dyrektora finansowego",
+           "board": "Zarząd: inwestycje IT", "limit": "Akceptujący z wystarczającym limitem"},
+    "en": {"manager": "Manager", "cfo": "CFO approval", "board": "Board: IT investments",
+           "limit": "Any approver with a sufficient limit"},
+}
+
+
+def _step_names(org) -> dict[str, str]:
+    return STEP_NAMES.get(org.locale or "en", STEP_NAMES["en"])
+
+
 def _acme_policy(demo: _Demo) -> None:
+    names = _step_names(demo.org)
     admin = demo.user("admin@acme.example")
     policy = approvals.policy_for(demo.org.id)
     if policy is not None and policy.steps:
@@ -205,26 +219,27 @@ def _acme_policy(demo: _Demo) -> None:
     board = [demo.user(f"{who}@acme.example") for who in ("cfo", "ceo", "coo")]
     approval_policy.update_settings(admin, reminder_hours=24, escalation_hours=72,
                                     escalation_user=admin)
-    approval_policy.save_step(admin, None, name="Cost centre manager",
+    approval_policy.save_step(admin, None, name=names["manager"],
                               approver_kind=ApproverKind.COST_CENTER_MANAGER)
-    approval_policy.save_step(admin, None, name="CFO approval", approver_kind=ApproverKind.USER,
+    approval_policy.save_step(admin, None, name=names["cfo"], approver_kind=ApproverKind.USER,
                               min_amount=D("10000"), approver_user=demo.user("cfo@acme.example"))
-    approval_policy.save_step(admin, None, name="Board: IT investments",
+    approval_policy.save_step(admin, None, name=names["board"],
                               approver_kind=ApproverKind.GROUP, min_amount=D("50000"),
                               category=demo.category("IT"), members=board, quorum=Quorum.N_OF_M,
                               quorum_n=2)
 
 
 def _globex_policy(demo: _Demo) -> None:
+    names = _step_names(demo.org)
     admin = demo.user("admin@globex.example")
     policy = approvals.policy_for(demo.org.id)
     if policy is not None and policy.steps:
         return
     approval_policy.update_settings(admin, reminder_hours=48, escalation_hours=120,
                                     escalation_user=None)
-    approval_policy.save_step(admin, None, name="Manager",
+    approval_policy.save_step(admin, None, name=names["manager"],
                               approver_kind=ApproverKind.COST_CENTER_MANAGER)
-    approval_policy.save_step(admin, None, name="Any approver with a sufficient limit",
+    approval_policy.save_step(admin, None, name=names["limit"],
                               approver_kind=ApproverKind.APPROVER_LIMIT, min_amount=D("20000"))
 
 

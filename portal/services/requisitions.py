@@ -38,6 +38,7 @@ from portal.models.base import utcnow
 from portal.money import is_currency
 from portal.policies import enforce
 from portal.services import audit, budgets
+from portal.services.locks import lock_requisition
 
 MAX_JUSTIFICATION = 5000
 MAX_LINES = 200
@@ -74,7 +75,9 @@ def move(req: Requisition, action: Action) -> RequisitionStatus:
 
 
 def _require_editable(req: Requisition, actor) -> None:
-    """Only the requester changes a requisition, only while it is a draft."""
+    """Only the requester changes a requisition, only while it is a draft (read again under
+    the row lock: a page loaded before a submit cannot change what was submitted)."""
+    lock_requisition(req)
     enforce(actor, "requisitions.edit", req)
 
 
@@ -355,6 +358,7 @@ def cancel(req: Requisition, actor, *, comment: str = "") -> Requisition:
     table: the requester cancels a draft or pending requisition, an admin an approved one.
     Raises PermissionDenied or InvalidTransition with the table's words.
     """
+    lock_requisition(req)
     enforce(actor, "requisitions.cancel", req)
     move(req, cancel_move(req.status))
     close_open_tasks(req)

@@ -35,11 +35,12 @@ NAMES = {email: name for _org, email, name, *_rest in USERS}
 # 1 x 459.00 net (VAT 23 %: 564.57 gross) against a budget of 100.00: 359.00 short.
 BUDGET = "100.00"
 SHORTFALL = re.compile(
-    # Amounts are written the viewer's way (English: Babel's PLN459.00).
-    r"The budget does not cover this: PLN459\.00 requested, PLN100\.00 available, "
-    r"PLN359\.00 short\."
+    # Amounts are written the viewer's way (English: 459.00 PLN).
+    r"The budget does not cover this: 459\.00\sPLN requested, 100\.00\sPLN available, "
+    r"359\.00\sPLN short\."
 )
-IMPACT = re.compile(r"available\s+\S*100\.00\S*\s+→\s+\S*359\.00\S*\s+after approval")
+# The currency before or after the number, whichever way the viewer's locale writes it.
+IMPACT = re.compile(r"available\s+\S*100\.00(\sPLN)?\s+→\s+\S*359\.00(\sPLN)?\s+after approval")
 
 
 def test_a_blocking_budget_refuses_the_approval_with_the_shortfall(browsers, tmp_path):
@@ -103,13 +104,12 @@ def test_a_blocking_budget_refuses_the_approval_with_the_shortfall(browsers, tmp
     expect(row_impact).to_have_class(re.compile(r"\bexceeds\b"))
     shot(approver, tmp_path, "05-inbox-budget-impact")
 
-    row.locator("[data-testid=approve]").click()
-    flash = approver.locator("#flash .flash-error")
-    expect(flash).to_have_text(SHORTFALL)
-    # The row is still waiting for a decision: not replaced by a result.
-    expect(approver.locator("[data-testid=inbox-done]", has_text=draft.number)).to_have_count(0)
-    expect(row.locator("[data-testid=approve]")).to_be_visible()
-    shot(approver, tmp_path, "06-inbox-approval-refused")
+    # The refusal shows before any click: Approve is disabled, the block says why and whom to ask.
+    expect(row.locator("[data-testid=budget-block]")).to_contain_text(SHORTFALL)
+    expect(row.locator("[data-testid=approve-blocked]")).to_be_disabled()
+    expect(row.locator("[data-testid=approve]")).to_have_count(0)
+    expect(row.locator("[data-testid=request-raise]")).to_be_visible()
+    shot(approver, tmp_path, "06-inbox-approval-blocked")
 
     # On the requisition page the same figures stand beside the decision buttons.
     row.get_by_role("link", name=draft.number).click()
@@ -117,12 +117,9 @@ def test_a_blocking_budget_refuses_the_approval_with_the_shortfall(browsers, tmp
     panel = approver.locator("[data-testid=decide-panel]")
     expect(panel.locator("[data-testid=budget-impact]")).to_have_text(IMPACT)
     expect(approver.locator(".doc-kicker [data-testid=status]")).to_have_text("Pending approval")
-    panel.locator("[data-testid=approve]").click()
-    expect(approver.locator("#flash .flash-error")).to_have_text(SHORTFALL)
-    shot(approver, tmp_path, "07-requisition-approval-refused")
-    approver.reload()
-    expect(approver.locator(".doc-kicker [data-testid=status]")).to_have_text("Pending approval")
-    expect(approver.locator("[data-testid=decide-panel] [data-testid=approve]")).to_be_visible()
+    expect(panel.locator("[data-testid=approve-blocked]")).to_be_disabled()
+    expect(approver.locator("[data-testid=budget-block]")).to_contain_text(SHORTFALL)
+    shot(approver, tmp_path, "07-requisition-approval-blocked")
     expect(approver.locator("[data-testid=approval-step]").first).to_contain_text(
         "Awaiting decision")
 
@@ -130,6 +127,58 @@ def test_a_blocking_budget_refuses_the_approval_with_the_shortfall(browsers, tmp
     admin.goto(budget_url)
     expect(available).to_have_text(amount(BUDGET))
 
-    # The refusals answered 409 (shown as messages); anything else would be a real error.
-    unexpected = [e for e in browsers.errors if "409" not in e]
-    assert unexpected == []
+    # Nothing was refused after a click: the page said so before.
+    assert browsers.errors == []
+
+
+# A figure of 22 characters: more than a tile holds on one line at 1366 px or at 390 px.
+HUGE = "123456789012.34"
+
+
+def _make_budget(admin, code: str, amount_text: str) -> str:
+    """A cost centre and a blocking budget of `amount_text` for it; the budget's URL."""
+    admin.goto("/cost-centers/")
+    admin.click("[data-testid=new-cost-center]")
+    admin.fill("#code", code)
+    admin.fill("#name", "Wide figures")
+    admin.get_by_role("button", name="Add cost centre").click()
+    admin.wait_for_url(re.compile(r"/cost-centers/$"))
+    admin.goto("/budgets/new")
+    admin.select_option("#cost_center_id", label=f"{code} · Wide figures")
+    admin.fill("#name", f"{code} wide")
+    admin.select_option("#period_kind", "year")
+    admin.fill("#year", str(datetime.now(UTC).year))
+    admin.fill("#amount", amount_text)
+    admin.get_by_role("button", name="Create budget").click()
+    admin.wait_for_url(re.compile(r"/budgets/\d+$"))
+    return admin.url
+
+
+def _overflowing(page) -> list:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=tile-value]')]
+               .filter(e => e.scrollWidth > e.clientWidth || e.textContent.includes('…')
+                            || getComputedStyle(e).textOverflow === 'ellipsis'
+                            // broken over two lines (in the middle of the number) counts too
+                            || e.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(e).lineHeight))
+               .map(e => e.textContent.trim())""")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 900), (390, 844)])
+def test_budget_tiles_show_whole_figures_and_the_chart_fits(browsers, tmp_path, width, height):
+    admin = browsers.open(ADMIN)
+    url = _make_budget(admin, f"W{width}-{uuid.uuid4().hex[:4].upper()}", HUGE)
+    admin.set_viewport_size({"width": width, "height": height})
+    admin.goto(url)
+    tiles = admin.locator("[data-testid=tile-value]")
+    expect(tiles).to_have_count(5)
+    expect(tiles.first).to_contain_text("123,456,789,012.34")
+    assert _overflowing(admin) == []
+    # The chart for this width is shown (the phone one is narrower, with larger text), whole.
+    chart = admin.locator(".burn-wide" if width > 640 else ".burn-narrow")
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert admin.evaluate("() => document.querySelector('main').scrollWidth") <= width
+    shot(admin, tmp_path, f"budget-detail-{width}")
+    assert browsers.errors == []

@@ -97,7 +97,7 @@ def test_the_mail_is_in_the_recipients_language_with_links_from_base_url(world, 
          email_extra_link="/approvals/decide/tok-en")
     (message,) = mail.outbox
     body = message.get_content()
-    assert message["Subject"].startswith("REQ-2026-00042 „Laptops” (1\xa0234,50 PLN) czeka")
+    assert message["Subject"].startswith("REQ-2026-00042 „Laptops” (1\xa0234,50\xa0zł) czeka")
     base = app.config["BASE_URL"].rstrip("/")
     assert f"Otwórz w portalu:\n{base}/requisitions/42" in body
     assert f"{base}/approvals/decide/tok-en" in body

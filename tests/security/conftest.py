@@ -50,6 +50,7 @@ from portal.services import (
     budgets,
     invitations,
     notifications,
+    policy_versions,
     requisitions,
     supplier_invitations,
     users,
@@ -159,6 +160,7 @@ def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
             approver_user=approver,
         )
         _add(sample, "step", key, step.id)
+        _add(sample, "policy_version", key, policy_versions.latest(step.policy_id).id)
         # The demo world may already budget this cost centre: periods never overlap.
         budget = _first(Budget, org.id, Budget.cost_center_id == cost_center.id)
         if budget is None:

@@ -74,6 +74,7 @@ ID_PROVIDERS = {
     "attachment_id": _owned("attachment"),
     "task_id": _owned("task"),
     "step_id": _owned("step"),
+    "version_id": _owned("policy_version"),
     "delegation_id": _owned("delegation"),
     "budget_id": _owned("budget"),
     "cost_center_id": _owned("cost_center"),

@@ -93,3 +93,18 @@ def test_htmx_request_with_the_header_token_is_accepted(app, sample, csrf_on):
     assert response.status_code in (200, 204, 302)
     refused = client.post("/notifications/read", headers={"HX-Request": "true"})
     assert refused.status_code == 400
+
+
+def test_csrf_token_from_before_sign_in_is_refused_after_it(app, sample, csrf_on):
+    """A token planted before sign-in (login CSRF, a shared kiosk) must not outlive it."""
+    client = app.test_client()
+    before = csrf_token_from(client.get("/login").text)
+    response = client.post("/login", data={
+        "email": "buyer@acme.example", "password": "portal-demo-2026", "csrf_token": before,
+    })
+    assert response.status_code == 302
+    stale = client.post("/notifications/read", data={"csrf_token": before})
+    assert stale.status_code == 400
+    after = csrf_token_from(client.get("/").text)
+    assert after != before
+    assert client.post("/notifications/read", data={"csrf_token": after}).status_code in (200, 204, 302)

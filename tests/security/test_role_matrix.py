@@ -52,6 +52,8 @@ EXPECTED = {
     "approvals.policy": row(LOGIN, 403, 403, 200, 403),
     "approvals.policy_preview": row(LOGIN, 403, 403, 422, 403),
     "approvals.policy_settings": row(LOGIN, 403, 403, 422, 403),  # POST
+    "approvals.policy_version": row(LOGIN, 403, 403, 200, 404),
+    "approvals.request_raise": row(LOGIN, 403, R, R, 404),  # POST
     "approvals.step_delete": row(LOGIN, 403, 403, R, 404),  # POST
     "approvals.step_edit": row(LOGIN, 403, 403, 200, 404),
     "approvals.step_move": row(LOGIN, 403, 403, 400, 404),  # POST
@@ -72,7 +74,7 @@ EXPECTED = {
     "budgets.import_sample": row(LOGIN, 403, 403, 200, 403),
     "budgets.index": row(LOGIN, 403, 200, 200, 403),
     "budgets.new": row(LOGIN, 403, 403, 200, 403),
-    "budgets.revise": row(LOGIN, 403, 403, R, 404),  # POST
+    "budgets.revise": row(LOGIN, 403, 403, 422, 404),  # POST (empty form: errors in the panel)
     # catalog
     "catalog.categories": row(LOGIN, 403, 403, 200, 403),
     "catalog.deactivate": row(LOGIN, 403, 403, R, 404),  # POST

@@ -85,8 +85,12 @@ def _board_and_policies(demo):
     assert ceo.approval_limit is None and coo.approval_limit is None
     with system(db.session):
         policy = approvals.policy_for(demo.acme.id)
-        assert [s.name for s in policy.steps] == ["Cost centre manager", "CFO approval",
-                                                  "Board: IT investments"]
+        # Acme is Polish: its admin named the steps in Polish (issue 8, point 9).
+        assert [s.name for s in policy.steps] == ["Kierownik centrum kosztów",
+                                                  "Akceptacja dyrektora finansowego",
+                                                  "Zarząd: inwestycje IT"]
+        assert [s.name for s in approvals.policy_for(demo.globex.id).steps] == [
+            "Manager", "Any approver with a sufficient limit"]
         board = policy.steps[2]
         assert {m.user_id for m in board.members} == {demo.user("cfo@acme").id, ceo.id, coo.id}
         assert (board.quorum_n, board.category.code, board.min_amount) == (2, "IT", 50000)

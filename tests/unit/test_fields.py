@@ -6,18 +6,22 @@ from decimal import Decimal as D
 import pytest
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from portal.blueprints.fields import (
     CurrencyField,
+    DayField,
     DaysField,
     MoneyField,
     PercentField,
     QuantityField,
     UnitPriceField,
+    WholeNumberField,
+    coerce_decimal,
     column_limits,
     parse_number,
 )
+from portal.blueprints.params import MAX_ID, coerce_id
 from portal.models.types import Amount, Exact, Quantity, UnitPrice
 
 
@@ -32,6 +36,8 @@ class Form(FlaskForm):
     days = DaysField("Days", [Optional()])
     required = MoneyField("Required", [InputRequired("Enter it.")], positive=True)
     currency = CurrencyField("Currency", [Optional()])
+    hours = WholeNumberField("Hours", [Optional(), NumberRange(1, 720)])
+    day = DayField("Day", [Optional()])
 
 
 def check(app, locale="en", **data):
@@ -64,7 +70,7 @@ def test_parse_number_reads_polish_and_english(text, value):
 
 @pytest.mark.parametrize(
     "text", ["1e5", "1E5", "NaN", "nan", "inf", "-Infinity", "1.2.3", "1,234.50", "12abc", "0x10",
-             ".5", "5.", "", "1" * 41, "١٢"],
+             ".5", "5.", "", "1" * 41, "١٢", "١٢٣", "1_000", "sNaN", "1e30", "１２", "1\x002"],
 )
 def test_parse_number_refuses_floats_exponents_and_garbage(text):
     assert parse_number(text) is None
@@ -114,6 +120,21 @@ def test_days_are_ints(app):
         ("required", "", "Enter it."),
         ("currency", "XXX", "Choose a currency from the list."),
         ("currency", "DEM", "Choose a currency from the list."),
+        # Point 11: whatever the typo, the message says the real limit.
+        ("amount", "1e30", "Enter an amount such as 1 234,50 or 1234.50. "
+                           "Accepted: 0 to 999,999,999,999.99."),
+        ("amount", "1_000", "Accepted: 0 to 999,999,999,999.99."),
+        ("amount", "sNaN", "Accepted: 0 to 999,999,999,999.99."),
+        ("quantity", "1e3", "Accepted: more than 0, up to 999,999,999.999."),
+        ("percent", "NaN", "Accepted: 0 to 100."),
+        ("days", "١٢", "Accepted: 0 to 365."),
+        ("hours", "١٢٣", "Enter a whole number."),
+        ("hours", "1_000", "Enter a whole number."),
+        ("hours", "99999999999999999999", "Enter a whole number."),
+        ("hours", "721", "Number must be between 1 and 720."),
+        ("day", "2026-13-45", "Enter a date such as 2026-12-31."),
+        ("day", "9999-12-31", "Enter a date from"),
+        ("day", "0001-01-01", "Enter a date from"),
     ],
 )
 def test_out_of_limits_values_get_one_message_naming_the_limit(app, field, text, message):
@@ -154,3 +175,36 @@ def test_shown_values_are_padded_for_money_and_kept_for_quantities(app):
 def test_a_float_is_refused_as_data(app):
     with app.test_request_context(), pytest.raises(TypeError):
         Form(formdata=None, data={"amount": 1.5})
+
+
+def test_whole_numbers_are_ascii_digits(app):
+    form = check(app, hours=" 12 ")
+    assert form.errors == {} and form.hours.data == 12
+
+
+@pytest.mark.parametrize("text", ["", "abc", "sNaN", "NaN", "1e3", "Infinity", None])
+def test_a_decimal_choice_that_is_no_number_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        coerce_decimal(text)
+
+
+def test_a_decimal_choice_reads_like_a_typed_number():
+    assert coerce_decimal("23") == D("23") and coerce_decimal("5,5") == D("5.5")
+    assert coerce_decimal(D("8")) == D("8")
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999", str(MAX_ID + 1), "-1", "١٢", "1_0",
+                                  "1e3", "abc", " "])
+def test_an_id_beyond_what_a_column_holds_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        coerce_id(text)
+
+
+def test_an_id_is_ascii_digits_up_to_the_largest_key():
+    assert coerce_id("") is None and coerce_id(None) is None
+    assert coerce_id("12") == 12 and coerce_id(str(MAX_ID)) == MAX_ID and coerce_id(7) == 7
+
+
+def test_an_empty_optional_day_is_no_error(app):
+    form = check(app, day="")
+    assert form.errors == {} and form.day.data is None

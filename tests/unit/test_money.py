@@ -78,13 +78,15 @@ def test_format_money_in_polish_uses_non_breaking_spaces():
     assert Money(Decimal("0.005"), "PLN").format("pl") == "0,01\xa0zł"
 
 
-def test_format_money_in_english():
-    assert format_money(Decimal("1234.5"), "PLN", "en") == "PLN1,234.50"
-    assert format_money(Decimal("1234567.891"), "EUR", "en") == "€1,234,567.89"
+def test_format_money_in_english_is_one_way_in_every_currency():
+    # The ISO code after the amount, whatever the currency (CLDR's en: "PLN1,234.50", "€1,234.50").
+    assert format_money(Decimal("1234.5"), "PLN", "en") == "1,234.50\xa0PLN"
+    assert format_money(Decimal("1234567.891"), "EUR", "en_IE") == "1,234,567.89\xa0EUR"
+    assert format_money(Decimal("1234.5"), "JPY", "en_IE") == "1,235\xa0JPY"
 
 
 def test_format_money_rounds_half_up_and_shows_nothing_for_none():
-    assert format_money(Decimal("2.675"), "EUR", "en") == "€2.68"
+    assert format_money(Decimal("2.675"), "EUR", "en") == "2.68\xa0EUR"
     assert format_money(None, "PLN", "pl") == ""
 
 

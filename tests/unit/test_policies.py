@@ -280,6 +280,10 @@ CASES += [
     ("delegations.receive", APPROVER, None, True),
     ("delegations.receive", ADMIN, None, True),
     ("delegations.receive", BUYER, None, False),
+    ("approvals.assignee", APPROVER, None, True),
+    ("approvals.assignee", ADMIN, None, True),
+    ("approvals.assignee", BUYER, None, False),
+    ("approvals.assignee", SUPPLIER_ADMIN, None, False),
 ]
 
 

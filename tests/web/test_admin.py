@@ -603,36 +603,136 @@ def test_audit_log_lists_the_organisations_events_newest_first(world, login_as):
     assert "Georgi Petrov" not in page and "Globex" not in page
 
 
-def test_audit_log_filters_by_area(world, login_as):
+def test_audit_log_filters_by_object_type(world, login_as):
     client = login_as(world.user("admin@acme"))
     client.post("/admin/organization", data=profile(world.acme, city="Gniezno"))
-    org_only = client.get("/admin/audit?area=org").text
+    org_only = client.get("/admin/audit?object_type=Organization").text
     assert org_only.count('data-testid="audit-row"') == 1
-    suppliers = client.get("/admin/audit?area=suppliers").text
+    suppliers = client.get("/admin/audit?object_type=SupplierLink").text
     assert "linked the supplier" in suppliers and "added the user" not in suppliers
-    user_events = client.get("/admin/audit?area=users", headers=HX).text
+    user_events = client.get("/admin/audit?object_type=User", headers=HX).text
     assert "<html" not in user_events and "added the user" in user_events
     assert "linked the supplier" not in user_events
 
 
-def test_audit_log_paginates(world, login_as, app):
+def test_audit_log_filter_offers_every_object_type_and_the_companys_people(world, login_as):
+    from portal.domain.audit_events import EVENT_OBJECTS, OBJECT_TYPES
+
+    assert set(EVENT_OBJECTS.values()) <= set(OBJECT_TYPES)
+    page = login_as(world.user("admin@acme")).get("/admin/audit").text
+    for type_name in OBJECT_TYPES:
+        assert f'<option value="{type_name}"' in page
+    assert f'<option value="{world.user("buyer@acme").id}"' in page
+    assert f'<option value="{world.user("admin@globex").id}"' not in page
+
+
+def test_audit_log_filters_by_actor_and_date_range(world, login_as):
+    admin, buyer = world.user("admin@acme"), world.user("buyer@acme")
+    with as_system():  # the demo world's events happened ten days ago
+        for event in db.session.scalars(select(AuditEvent)):
+            event.created_at = utcnow() - timedelta(days=10)
+        db.session.commit()
+    client = login_as(admin)
+    client.post(f"/admin/users/{buyer.id}/deactivate")
+    today = utcnow().date()
+    mine = client.get(f"/admin/audit?actor={admin.id}&date_from={today}&date_to={today}").text
+    assert mine.count('data-testid="audit-row"') == 1 and "deactivated the user" in mine
+    yesterday = today - timedelta(days=1)
+    before = client.get(f"/admin/audit?actor={admin.id}&date_to={yesterday}").text
+    assert "deactivated the user" not in before and 'data-testid="audit-row"' in before
+    nobody = client.get(f"/admin/audit?actor={buyer.id}&date_from={today}").text
+    assert 'data-testid="audit-row"' not in nobody
+
+
+@pytest.mark.parametrize("query", [
+    "object_type=Nope", "object_type=AuditEvent", "actor=abc", "actor=99999999999999999999",
+    "actor=-1", "date_from=2026-13-45", "date_from=10000-01-01", "date_from=0",
+    "date_from=2026-12-05&date_to=2026-12-01", "date_to=NaN",
+])
+def test_audit_log_bad_filters_are_a_message_not_a_500(world, login_as, query):
+    response = login_as(world.user("admin@acme")).get(f"/admin/audit?{query}")
+    assert response.status_code == 422
+    assert 'data-testid="filter-errors"' in response.text
+    assert response.text.count('data-testid="audit-row"') > 0  # the log, unfiltered
+
+
+@pytest.mark.parametrize("query, status", [
+    ("before=abc", 422), ("before=99999999999999999999", 422), ("after=-5", 422),
+    ("before=2147483647", 404),
+])
+def test_audit_log_bad_page_cursors(world, login_as, query, status):
+    assert login_as(world.user("admin@acme")).get(f"/admin/audit?{query}").status_code == status
+
+
+def test_audit_log_pages_by_key_without_counting_the_log(world, login_as, app):
     add_users(world.acme, app.config["PAGE_SIZE"])
     client = login_as(world.user("admin@acme"))
-    first = client.get("/admin/audit").text
+    first = client.get("/admin/audit?object_type=User").text
     assert first.count('data-testid="audit-row"') == app.config["PAGE_SIZE"]
-    assert 'rel="next"' in first
-    second = client.get("/admin/audit?page=2").text
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    older = re.search(r'href="(/admin/audit\?[^"]*before=\d+[^"]*)"', first).group(1)
+    assert "object_type=User" in older
+    with count_queries() as statements:
+        second = client.get(older.replace("&amp;", "&")).text
+    assert not [s for s in statements if "count(" in s.lower() and "audit_events" in s]
     assert 'data-testid="audit-row"' in second and 'rel="prev"' in second
+    newer = re.search(r'href="(/admin/audit\?[^"]*after=\d+[^"]*)"', second).group(1)
+    back = client.get(newer.replace("&amp;", "&")).text
+    assert back.count('data-testid="audit-row"') == app.config["PAGE_SIZE"]
+    assert _rows_of(back) == _rows_of(first)
+
+
+def _rows_of(html: str) -> list[str]:
+    return html.split('data-testid="audit-row"')[1:]
+
+
+def test_audit_log_shows_changed_fields_before_and_after(world, login_as):
+    client = login_as(world.user("admin@acme"))
+    client.post("/admin/organization", data=profile(world.acme, city="Gniezno"))
+    row = _rows_of(client.get("/admin/audit").text)[0]
+    assert 'data-testid="audit-change"' in row
+    assert "City:</span> <del>Poznań</del> → <ins>Gniezno</ins>" in row
+
+
+def test_audit_log_names_and_links_every_object(world, login_as):
+    admin = world.user("admin@acme")
+    client = login_as(admin)
+    for hours in ("24", "12"):
+        client.post("/approvals/policy/settings", data={
+            "reminder_hours": hours, "escalation_hours": "72", "escalation_user": "",
+            "decide_once": "y"})
+    page = client.get("/admin/audit").text
+    row = _rows_of(page)[0]
+    assert "changed the reminder and escalation settings" in row
+    assert 'href="/approvals/policy/versions/' in row and "Approval policy, version" in row
+    assert "Reminder after (hours):</span> <del>24</del> → <ins>12</ins>" in row
+    assert "ApprovalPolicy #" not in page and "Requisition #" not in page
 
 
 def test_audit_log_costs_no_extra_queries_per_row(world, login_as, app):
     add_users(world.acme, 2)
     client = login_as(world.user("admin@acme"))
-    client.get("/admin/audit?area=users")  # warm up
+    client.get("/admin/audit?object_type=User")  # warm up
     with count_queries() as few:
-        client.get("/admin/audit?area=users")
+        client.get("/admin/audit?object_type=User")
     add_users(world.acme, app.config["PAGE_SIZE"], prefix="more")
     with count_queries() as many:
-        page = client.get("/admin/audit?area=users").text
+        page = client.get("/admin/audit?object_type=User").text
     assert page.count('data-testid="audit-row"') == app.config["PAGE_SIZE"]
     assert len(many) <= len(few)
+
+
+def test_audit_log_names_the_people_and_categories_a_change_points_to(world, login_as):
+    from portal.models import CostCenter
+    from portal.services import cost_centers
+
+    admin, cfo = world.user("admin@acme"), world.user("cfo@acme")
+    with as_org(world.acme):
+        center = db.session.scalars(select(CostCenter).where(
+            CostCenter.organization_id == world.acme.id, CostCenter.manager_id != cfo.id)).first()
+        old = center.manager.full_name if center.manager else "—"
+        cost_centers.update_cost_center(center, code=center.code, name=center.name,
+                                        manager_id=cfo.id, actor=admin)
+        db.session.commit()
+    row = _rows_of(login_as(admin).get("/admin/audit").text)[0]
+    assert f"Manager:</span> <del>{old}</del> → <ins>Ewa Lewandowska</ins>" in row

@@ -144,6 +144,27 @@ def test_approve_with_htmx_replaces_the_row_and_flashes(kit, app, login_as):
     assert ids["number"] in note.text
 
 
+def test_after_a_one_click_approve_every_count_on_the_page_follows(kit, app, login_as):
+    """The approve response carries the new counts as out-of-band swaps: the menu's badge and
+    the total under the list (it said "3 requisitions await you" after one was approved)."""
+    ids = [submit(app, kit, amount) for amount in ("500", "600", "700")]
+    client = login_as(kit.manager)
+    page = client.get("/approvals/").text
+    assert 'id="approvals-nav-count"' in page  # the menu's badge slot the swap targets
+    assert "3 requisitions await you" in page and 'id="inbox-total"' in page
+    response = decide(client, ids[0]["task"], "approve", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    html = response.text
+    badge = html.split('id="approvals-nav-count"', 1)[1].split("\n", 1)[0]
+    assert 'hx-swap-oob="innerHTML"' in badge and 'data-testid="approvals-count">2</span>' in badge
+    total = html.split('id="inbox-total"', 1)[1].split("</p>", 1)[0]
+    assert 'hx-swap-oob="true"' in total and "2 requisitions await you" in total
+    for other in ids[1:]:
+        last = decide(client, other["task"], "approve", headers=HX).text
+    assert "Nothing else awaits you." in last
+    assert 'data-testid="approvals-count"' not in last.split('id="approvals-nav-count"', 1)[1]
+
+
 def test_approve_without_htmx_redirects_back_with_a_flash(kit, app, login_as):
     ids = submit(app, kit, "500")
     client = login_as(kit.manager)
@@ -269,6 +290,8 @@ def test_a_decided_step_cannot_be_decided_again(kit, app, login_as):
 
 
 def test_two_of_three_board_members_approve_and_the_third_is_not_needed(kit, login_as, app):
+    with as_acme(app, kit):  # the CFO may decide her step and sit on the board as well
+        kit.policy.decide_once = False
     ids = submit(app, kit, "60000", category=kit.cat_it)
     assert decide(login_as(kit.manager), ids["task"], "approve").status_code == 302
     cfo = login_as(kit.cfo)

@@ -42,7 +42,7 @@ def test_every_response_carries_the_security_headers(client, world):
         assert "'unsafe-inline'" not in headers["Content-Security-Policy"], name
         assert csp["frame-ancestors"] == "frame-ancestors 'none'", name
         assert csp["object-src"] == "object-src 'none'", name
-        assert csp["base-uri"] == "base-uri 'self'", name
+        assert csp["base-uri"] == "base-uri 'none'", name
         assert csp["form-action"] == "form-action 'self'", name
         assert headers["X-Content-Type-Options"] == "nosniff", name
         assert headers["X-Frame-Options"] == "DENY", name

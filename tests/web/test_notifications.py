@@ -163,9 +163,9 @@ def test_mail_is_in_the_recipients_language(kit, app):
     (mail,) = mails_to(kit.manager)
     with app.test_request_context(), force_locale("pl"):
         expected = gettext(
-            "%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s",
-            number=ids["number"], title="Laptopy dla działu IT", amount="500,00",
-            currency="PLN", step="Cost centre manager")
+            "%(number)s “%(title)s” (%(amount)s) awaits your approval: %(step)s",
+            number=ids["number"], title="Laptopy dla działu IT", amount="500,00\xa0zł",
+            step="Cost centre manager")
     assert mail["Subject"] == expected
     (note,) = notes(kit.manager, "approval.requested")
     assert note.text == expected
@@ -191,11 +191,13 @@ def test_the_same_row_reads_in_the_viewers_language_and_formats(kit, login_as, a
             kind="test", email=False, name="Ewa", start=date(2026, 11, 22), end=date(2026, 12, 1))
     client = login_as(kit.manager)
     english = client.get("/notifications/").text
-    assert "REQ-2026-00042 “Laptops” (1,234.50 PLN) awaits your approval: CFO" in english
-    assert "Ewa delegated their approvals to you from Nov 22, 2026 to Dec 1, 2026." in english
+    assert "REQ-2026-00042 “Laptops” (1,234.50\xa0PLN) awaits your approval: CFO" in english
+    assert "Ewa delegated their approvals to you from 22 Nov 2026 to 1 Dec 2026." in english
     set_locale(kit.manager, "pl")
     polish = client.get("/notifications/").text
-    assert "REQ-2026-00042 „Laptops” (1\xa0234,50 PLN) czeka na Twoją akceptację: CFO" in polish
+    # Stored with a bare amount and a currency (as rows were before amounts were typed): read as
+    # money, "zł" like every other Polish amount.
+    assert "REQ-2026-00042 „Laptops” (1\xa0234,50\xa0zł) czeka na Twoją akceptację: CFO" in polish
     assert "Ewa wyznacza Cię na zastępcę w akceptacjach od 22 lis 2026 do 1 gru 2026." in polish
     with as_system():
         (row,) = db.session.scalars(select(Notification).where(

@@ -139,7 +139,8 @@ def test_pick_a_catalog_item(app, shop, login_as):
     assert_fragment(picked)
     html = picked.text
     assert f'name="item_id" type="hidden" value="{shop.paper.id}"' in html
-    assert 'value="Papier ksero A4"' in html and 'value="18.90"' in html
+    # The buyer reads Polish: the price in the field has a decimal comma (issue 8, point 7).
+    assert 'value="Papier ksero A4"' in html and 'value="18,90"' in html
     assert '<option selected value="ream">' in html
     assert f'<option selected value="{shop.polbud.id}">' in html  # preferred and linked
     # Adding it keeps the catalog link.

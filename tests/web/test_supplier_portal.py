@@ -91,7 +91,7 @@ def test_the_join_page_shows_the_buyer_and_the_proposed_terms(client, login_as, 
     assert "Globex Trading EOOD" in html
     assert "Georgi Petrov" in html  # who invited
     assert "net 21 days" in html
-    assert "€75,000.00" in html
+    assert "75,000.00\xa0EUR" in html
     assert 'data-testid="register-form"' in html
     assert 'value="Stalex"' in html  # the company name proposed by the buyer
 
@@ -328,7 +328,7 @@ def test_customers_lists_the_active_buyers_with_terms(login_as, world):
     assert "Acme Manufacturing Sp. z o.o." in html and "Globex Trading EOOD" in html
     # Acme agreed 2/10 net 30 with Nordwind; Globex net 60.
     assert "2% discount within 10 days, net 30 days" in html and "net 60 days" in html
-    assert "€200,000.00" in html
+    assert "200,000.00\xa0EUR" in html
     # Never another supplier's links or names.
     assert "Polbud" not in html
 

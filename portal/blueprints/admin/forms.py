@@ -15,10 +15,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.blueprints.fields import CurrencyField, MoneyField
+from portal.blueprints.fields import CurrencyField, DayField, MoneyField
+from portal.blueprints.once import OnceForm
+from portal.blueprints.params import coerce_id
+from portal.domain.audit_events import OBJECT_TYPES
 from portal.domain.roles import roles_for_kind
 from portal.domain.taxid import EU_COUNTRIES
-from portal.labels import role_label
+from portal.labels import object_type_label, role_label
 
 
 class CheckboxesField(SelectMultipleField):
@@ -59,7 +62,7 @@ class _RolesMixin:
         return self
 
 
-class InviteForm(_RolesMixin, FlaskForm):
+class InviteForm(_RolesMixin, OnceForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Email(message=_l("Enter a valid email address.")),
@@ -88,17 +91,46 @@ class UserFilterForm(FlaskForm):
                     render_kw={"placeholder": _l("Name or email"), "type": "search"})
 
 
+class PersonField(SelectField):
+    """A person of the company by id; anything else is "choose from the list"."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Choose a person from the list.")) from exc
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError(_l("Choose a person from the list.")) from exc
+
+
 class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string: every object type, any of the
+    company's people, a date range. Unknown values are field errors, never a 500."""
+
     class Meta:
         csrf = False
 
-    area = SelectField(
-        _l("Show"),
-        choices=[SelectChoice("", _l("All events")), SelectChoice("users", _l("Users")),
-                 SelectChoice("suppliers", _l("Suppliers")),
-                 SelectChoice("org", _l("Company profile"))],
-        validators=[Optional()],
-    )
+    object_type = SelectField(_l("Object"), validators=[Optional()],
+                              choices=[SelectChoice("", _l("All objects"))] + [
+                                  SelectChoice(t, object_type_label(t)) for t in OBJECT_TYPES])
+    actor = PersonField(_l("Who"), coerce=coerce_id, validators=[Optional()])
+    date_from = DayField(_l("From"), validators=[Optional()],
+                         render_kw={"min": "2000-01-01", "max": "2100-12-31"})
+    date_to = DayField(_l("To"), validators=[Optional()],
+                       render_kw={"min": "2000-01-01", "max": "2100-12-31"})
+
+    def set_actors(self, users):
+        self.actor.choices = [SelectChoice("", _l("Anyone"))] + [
+            SelectChoice(u.id, u.full_name) for u in users]
+        return self
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The last day cannot be before the first."))
 
 
 def country_choices() -> list[SelectChoice]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -31,11 +31,15 @@ from portal.blueprints.edge import (
     saved,
     unit_of_work,
 )
+from portal.blueprints.once import creates
+from portal.blueprints.params import id_arg, page_arg
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
 from portal.htmx import fragment, render, with_flash
 from portal.jobs.rendering import absolute_url
 from portal.policies import authorize, require
+from portal.services import audit as audit_service
+from portal.services import audit_log
 from portal.services import invitations as invitations_service
 from portal.services import orgs as orgs_service
 from portal.services import users as users_service
@@ -44,7 +48,7 @@ log = logging.getLogger(__name__)
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int)
+    return page_arg()
 
 
 # Users -----------------------------------------------------------------------------------
@@ -190,6 +194,7 @@ def _mail_invitation(invitation, token: str) -> bool:
 @bp.route("/users/invite", methods=["GET", "POST"])
 @login_required
 @require("users.invite")
+@creates(InviteForm)
 def invite():
     org = current_user.organization
     form = InviteForm().set_org(org)
@@ -285,24 +290,60 @@ def organization():
     ), status
 
 
+# Where the audit log links each kind of object: endpoint and its URL argument (None: no id).
+AUDIT_LINKS = {
+    "Requisition": ("requisitions.detail", "requisition_id"),
+    "Budget": ("budgets.detail", "budget_id"),
+    "ApprovalPolicy": ("approvals.policy", None),
+    "Delegation": ("approvals.delegations", None),
+    "User": ("admin.user", "user_id"),
+    "Invitation": ("admin.users", None),
+    "SupplierLink": ("suppliers.detail", "link_id"),
+    "Item": ("catalog.detail", "item_id"),
+    "Category": ("catalog.edit_category", "category_id"),
+    "CostCenter": ("cost_centers.edit", "cost_center_id"),
+    "Organization": ("admin.organization", None),
+}
+
+
+def audit_link(event) -> str | None:
+    """The page of the event's object, or None."""
+    target = AUDIT_LINKS.get(event.object_type)
+    if target is None:
+        return None
+    endpoint, arg = target
+    return url_for(endpoint, **({arg: event.object_id} if arg else {}))
+
+
 @bp.route("/audit")
 @login_required
 @require("audit.view")
 def audit():
+    """The audit log: filters by object type, actor and dates (a bad value is a message
+    beside its field, and the log shows unfiltered); pages by key, newest first."""
     org = current_user.organization
-    filters = AuditFilterForm(formdata=request.args)
-    area = filters.area.data if filters.validate() else ""
-    page = db.paginate(
-        orgs_service.audit_log_query(org, area=area),
-        page=_page_number(),
-        per_page=page_size(),
-        error_out=False,
-    )
+    filters = AuditFilterForm(formdata=request.args).set_actors(audit_log.actors(org))
+    valid = filters.validate()
+    chosen = audit_log.AuditFilter(
+        object_type=filters.object_type.data or None, actor_id=filters.actor.data,
+        date_from=filters.date_from.data, date_to=filters.date_to.data,
+    ) if valid else audit_log.AuditFilter()
+    try:
+        page = audit_log.audit_log(org, chosen, before=id_arg("before"), after=id_arg("after"),
+                                   per_page=page_size())
+    except audit_log.UnknownCursor:
+        abort(404)
+    changes = {e.id: audit_service.changes_of(e) for e in page.events}
+    args = {k: v for k, v in request.args.items()
+            if k in ("object_type", "actor", "date_from", "date_to") and v and valid}
     return render(
         "admin/audit.html",
         block=fragment("audit_table"),
         filters=filters,
         page=page,
-        args={"area": area} if area else {},
-        names=orgs_service.object_names(page.items, org),
-    )
+        args=args,
+        names=audit_log.object_names(page.events, org),
+        changes=changes,
+        refs=audit_log.reference_names(c for found in changes.values() for c in found),
+        link=audit_link,
+    ), 200 if valid else 422

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask import request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DelegationForm
 from portal.blueprints.edge import actor, or_404, saved, unit_of_work
+from portal.blueprints.once import creates
 from portal.errors import ValidationProblem
 from portal.htmx import render
+from portal.i18n import day
 from portal.models.base import utcnow
 from portal.policies import require
 from portal.services import approvals
@@ -30,6 +31,7 @@ def _page(form: DelegationForm, status: int = 200):
 @bp.route("/delegations", methods=["GET", "POST"])
 @login_required
 @require("delegations.manage")
+@creates(DelegationForm)
 def delegations():
     people = queries.possible_delegates(actor())
     form = DelegationForm().set_choices(people)
@@ -48,8 +50,8 @@ def delegations():
             form.form_errors.append(str(exc.message))
         else:
             return saved(_("%(name)s decides your approvals from %(start)s to %(end)s.",
-                           name=delegation.delegate.full_name, start=format_date(delegation.starts_on),
-                           end=format_date(delegation.ends_on)), url_for("approvals.delegations"))
+                           name=delegation.delegate.full_name, start=day(delegation.starts_on),
+                           end=day(delegation.ends_on)), url_for("approvals.delegations"))
     return _page(form, 422 if request.method == "POST" else 200)
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
+    BooleanField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -19,8 +18,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.blueprints.fields import MoneyField
+from portal.blueprints.fields import DayField, MoneyField, WholeNumberField
+from portal.blueprints.once import OnceForm
+from portal.blueprints.params import coerce_id
 from portal.domain.approval import ApproverKind, Quorum
+from portal.labels import APPROVER_KIND_LABELS, QUORUM_LABELS
 
 DECISION_CHOICES = [
     SelectChoice("approve", _l("Approve")),
@@ -28,22 +30,8 @@ DECISION_CHOICES = [
     SelectChoice("reject", _l("Reject")),
 ]
 
-APPROVER_KIND_LABELS = {
-    ApproverKind.COST_CENTER_MANAGER.value: _l("The cost centre's manager"),
-    ApproverKind.USER.value: _l("A named person"),
-    ApproverKind.APPROVER_LIMIT.value: _l("Any approver whose limit covers the amount"),
-    ApproverKind.GROUP.value: _l("A group of people"),
-}
-
-QUORUM_LABELS = {
-    Quorum.ANY.value: _l("Any one of them"),
-    Quorum.ALL.value: _l("All of them"),
-    Quorum.N_OF_M.value: _l("A number of them"),
-}
-
-
 def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+    return coerce_id(value)
 
 
 class DecisionForm(FlaskForm):
@@ -57,14 +45,14 @@ class DecisionForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    reminder_hours = IntegerField(
+    reminder_hours = WholeNumberField(
         _l("Reminder after (hours)"),
         validators=[InputRequired(_l("Enter a number of hours.")),
                     NumberRange(1, 720, _l("Enter 1 to 720 hours."))],
         render_kw={"inputmode": "numeric", "min": 1, "max": 720},
         description=_l("Approvers are reminded again once per period while a step waits."),
     )
-    escalation_hours = IntegerField(
+    escalation_hours = WholeNumberField(
         _l("Escalation after (hours)"),
         validators=[InputRequired(_l("Enter a number of hours.")),
                     NumberRange(1, 1440, _l("Enter 1 to 1440 hours."))],
@@ -72,6 +60,14 @@ class SettingsForm(FlaskForm):
     )
     escalation_user = SelectField(_l("Escalate to"), coerce=_optional_int, validate_choice=False,
                                   description=_l("Empty: the company admins."))
+    category_required = BooleanField(
+        _l("A requisition must name its category"),
+        description=_l("Submitting is refused without a category. Steps with a category also "
+                       "apply when any line's catalogue item is in it."))
+    decide_once = BooleanField(
+        _l("A person decides once per requisition"),
+        description=_l("A later step that would go to someone already deciding an earlier step "
+                       "goes to the next eligible approver, or else to the company admins."))
 
     def set_choices(self, users):
         self.escalation_user.choices = [SelectChoice("", _l("The company admins"))] + [
@@ -85,7 +81,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StepForm(FlaskForm):
+class StepForm(OnceForm):
     name = StringField(_l("Step name"), validators=[DataRequired(_l("Name the step.")),
                                                    Length(max=120)],
                        render_kw={"placeholder": _l("e.g. CFO approval")})
@@ -103,11 +99,11 @@ class StepForm(FlaskForm):
         validators=[InputRequired(_l("Choose who approves."))],
     )
     approver_user = SelectField(_l("Person"), coerce=_optional_int, validate_choice=False)
-    members = CheckboxesField(_l("Group members"), coerce=int, validate_choice=False)
+    members = CheckboxesField(_l("Group members"), coerce=coerce_id, validate_choice=False)
     quorum = RadioField(_l("Who of the group must approve"),
                         choices=[SelectChoice(k, v) for k, v in QUORUM_LABELS.items()],
                         default=Quorum.ANY.value)
-    quorum_n = IntegerField(_l("How many"), validators=[Optional(), NumberRange(1, 50)],
+    quorum_n = WholeNumberField(_l("How many"), validators=[Optional(), NumberRange(1, 50)],
                             render_kw={"inputmode": "numeric", "min": 1})
 
     def set_choices(self, *, users, cost_centers, categories):
@@ -156,11 +152,11 @@ class PreviewForm(FlaskForm):
         return self
 
 
-class DelegationForm(FlaskForm):
+class DelegationForm(OnceForm):
     delegate = SelectField(_l("Delegate"), coerce=_optional_int, validate_choice=False,
                            validators=[InputRequired(_l("Choose a delegate."))])
-    starts_on = DateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
-    ends_on = DateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))],
+    starts_on = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    ends_on = DayField(_l("To"), validators=[InputRequired(_l("Enter the last day."))],
                         description=_l("The delegate decides until the end of this day."))
 
     def set_choices(self, users):

@@ -10,12 +10,23 @@ from flask_login import current_user, login_required
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import PreviewForm, SettingsForm, StepForm
 from portal.blueprints.edge import actor, or_404, saved, unit_of_work
+from portal.blueprints.once import creates
 from portal.errors import ValidationProblem
 from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.policies import require
-from portal.services import approval_policy
+from portal.services import approval_policy, policy_versions
 from portal.services.approvals import queries
+
+
+def _approvers(keep=()):
+    """The people a picker offers (approvers and admins), any already chosen person kept so a
+    refusal names them, and how many active users are left out."""
+    users, left_out = approval_policy.approver_choices(
+        queries.active_users(current_user.organization_id))
+    listed = {u.id for u in users}
+    extra = [u for u in queries.users_by_ids([i for i in keep if i not in listed])]
+    return sorted(users + extra, key=lambda u: (u.full_name, u.id)), left_out
 
 
 def _settings_form(policy) -> SettingsForm:
@@ -24,8 +35,10 @@ def _settings_form(policy) -> SettingsForm:
         reminder_hours=policy.reminder_hours if policy else 24,
         escalation_hours=policy.escalation_hours if policy else 72,
         escalation_user=policy.escalation_user_id if policy else None,
+        category_required=policy.category_required if policy else False,
+        decide_once=policy.decide_once if policy else True,
     )
-    return form.set_choices(queries.active_users(current_user.organization_id))
+    return form.set_choices(_approvers([policy.escalation_user_id] if policy else [])[0])
 
 
 def _preview_form(formdata=None) -> PreviewForm:
@@ -41,6 +54,8 @@ def _page(*, settings_form=None, preview_form=None, preview=None, status=200, bl
         "settings_form": settings_form or _settings_form(policy),
         "preview_form": preview_form or _preview_form(),
         "preview": preview,
+        "coverage": approval_policy.coverage(actor()),
+        "versions": policy_versions.history(policy, limit=10),
     }
     return render("approvals/policy.html", block=block, **context), status
 
@@ -56,7 +71,7 @@ def policy():
 @login_required
 @require("approvals.policy")
 def policy_settings():
-    form = SettingsForm().set_choices(queries.active_users(current_user.organization_id))
+    form = SettingsForm().set_choices(_approvers()[0])
     if form.validate_on_submit():
         escalation_user = next(iter(queries.users_by_ids([form.escalation_user.data])), None)
         try:
@@ -64,11 +79,13 @@ def policy_settings():
                 approval_policy.update_settings(
                     actor(), reminder_hours=form.reminder_hours.data,
                     escalation_hours=form.escalation_hours.data, escalation_user=escalation_user,
+                    category_required=form.category_required.data,
+                    decide_once=form.decide_once.data,
                 )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:
-            return saved(_("The reminder and escalation settings are saved."), url_for("approvals.policy"))
+            return saved(_("The approval settings are saved."), url_for("approvals.policy"))
     return _page(settings_form=form, status=422)
 
 
@@ -98,6 +115,8 @@ def policy_preview():
                 "category": category,
                 "names": {task.position: [people[uid] for uid in task.approver_ids if uid in people]
                           for task in plan.tasks},
+                "gaps": [band for band in approval_policy.coverage(actor())
+                         if band.cost_center in (None, cost_center.code)],
             }
     status = 200 if preview else 422
     return _page(preview_form=form, preview=preview, status=status, block="preview")
@@ -106,10 +125,13 @@ def policy_preview():
 # ---------------------------------------------------------------- steps
 
 
-def _step_form(formdata=None) -> StepForm:
+def _step_form(formdata=None, step=None) -> StepForm:
     form = StepForm(formdata=formdata) if formdata is not None else StepForm()
+    keep = [step.approver_user_id, *(m.user_id for m in step.members)] if step else []
+    users, left_out = _approvers(keep)
+    form.left_out = left_out
     return form.set_choices(
-        users=queries.active_users(current_user.organization_id),
+        users=users,
         cost_centers=queries.cost_centers(),
         categories=queries.categories(),
     )
@@ -148,6 +170,7 @@ def _save(form: StepForm, step):
 @bp.route("/policy/steps/new", methods=["GET", "POST"])
 @login_required
 @require("approvals.policy")
+@creates(StepForm)
 def step_new():
     form = _step_form()
     if form.validate_on_submit() and (step := _save(form, None)) is not None:
@@ -162,9 +185,9 @@ def step_new():
 def step_edit(step_id: int):
     step = _step_or_404(step_id)
     if request.method == "GET":
-        form = _step_form(formdata=None).fill_from(step)
+        form = _step_form(formdata=None, step=step).fill_from(step)
         return render("approvals/step.html", form=form, step=step)
-    form = _step_form()
+    form = _step_form(step=step)
     if form.validate_on_submit() and _save(form, step) is not None:
         return saved(_("Step “%(name)s” saved.", name=step.name), url_for("approvals.policy"))
     return render("approvals/step.html", form=form, step=step), 422
@@ -173,7 +196,11 @@ def step_edit(step_id: int):
 def _steps_changed(message: str):
     if htmx:
         body, _status = _page(block="steps")
-        return with_flash(body, message)
+        # The history below the steps gains the new version too (an out-of-band swap).
+        history = render("approvals/policy.html", block="history", oob=True,
+                         versions=policy_versions.history(queries.policy_table(
+                             current_user.organization_id)[0], limit=10))
+        return with_flash(body + history, message)
     return saved(message, url_for("approvals.policy"))
 
 
@@ -199,3 +226,21 @@ def step_delete(step_id: int):
     with unit_of_work():
         approval_policy.delete_step(actor(), step)
     return _steps_changed(_("Step “%(name)s” removed.", name=name))
+
+
+# ---------------------------------------------------------------- versions
+
+
+@bp.route("/policy/versions/<int:version_id>")
+@login_required
+@require("approvals.policy")
+def policy_version(version_id: int):
+    """One saved version: who saved it, when, what it changed (before → after) and the
+    policy as it stood then."""
+    version = or_404(policy_versions.get_version(version_id))
+    previous_id, next_id = policy_versions.neighbours(version)
+    return render(
+        "approvals/policy_version.html", version=version,
+        changes=policy_versions.changes_of(version), previous_id=previous_id, next_id=next_id,
+        routed=policy_versions.routed_count(version),
+    )

@@ -14,14 +14,15 @@ from flask_login import current_user, login_required
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DecisionForm
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, saved, unit_of_work
+from portal.blueprints.params import coerce_id, page_arg
 from portal.domain.approval import reason_message
-from portal.errors import PermissionDenied, ValidationProblem
+from portal.errors import BudgetExceeded, PermissionDenied, ValidationProblem
 from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.i18n import translate
 from portal.policies import can, require
 from portal.services import approvals
-from portal.services.approvals import queries
+from portal.services.approvals import blocked, queries
 
 DONE_MESSAGES = {
     "approve": lambda number: _("%(number)s approved.", number=number),
@@ -72,7 +73,7 @@ def _forbidden(message: str):
 @require("approvals.inbox")
 def inbox():
     page, rows = queries.inbox_page(
-        actor(), page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(),
+        actor(), page=page_arg(), per_page=page_size(),
         bulk_max=_bulk_max(),
     )
     return render("approvals/inbox.html", page=page, rows=rows, bulk_max=_bulk_max(),
@@ -96,8 +97,11 @@ def _decided(task, decision: str, form: DecisionForm):
         target = safe_next(form.next.data, "approvals.inbox")
         return htmx_response(redirect=target) if htmx else redirect(target)
     if htmx:
-        body = render("approvals/_done_row.html", task=task, decision=decision)
-        # "approvals-changed" refreshes the count beside "Approvals" in the menu.
+        # The row's result, and every count on the page in step with it (out-of-band swaps):
+        # the menu's badge and the total under the list. "approvals-changed" tells any other
+        # listener (a dashboard widget).
+        body = render("approvals/_done_row.html", task=task, decision=decision) + render(
+            "approvals/_counts.html", count=queries.inbox_count(actor()))
         return with_flash(body, message, events={"approvals-changed": True})
     return saved(message, url_for("approvals.inbox"))
 
@@ -105,7 +109,8 @@ def _decided(task, decision: str, form: DecisionForm):
 def _refused(task, form: DecisionForm, message: str):
     """The decision needs a correction (a comment): the same form again, with the message,
     status 422, nothing saved."""
-    context = {"task": task, "error": message, "comment": form.comment.data or ""}
+    context = {"task": task, "error": message, "comment": form.comment.data or "",
+               "budget_block": blocked.budget_block(task)}
     if htmx and form.next.data:
         return render("approvals/_decide.html", **context), 422
     if htmx:
@@ -132,7 +137,8 @@ def decide(task_id: int):
     try:
         with unit_of_work():
             approvals.decide(task, user, form.decision.data, form.comment.data or "")
-    except ValidationProblem as exc:
+    except (ValidationProblem, BudgetExceeded) as exc:
+        # BudgetExceeded: the budget changed since the page showed Approve (a stale page).
         return _refused(task, form, str(exc.message))
     except PermissionDenied as exc:
         # An approval limit below the amount: htmx shows why beside the buttons (a 403 would
@@ -141,11 +147,37 @@ def decide(task_id: int):
     return _decided(task, form.decision.data, form)
 
 
+@bp.route("/tasks/<int:task_id>/request-raise", methods=["POST"])
+@login_required
+@require("approvals.inbox")
+def request_raise(task_id: int):
+    """The budget blocks approving the task: ask its owner to raise it (once per round; a
+    re-post says it was already asked). Back to the page the button was on."""
+    task = _task_or_404(task_id)
+    user = actor()
+    if not can(user, "approvals.decide", task):
+        problem = approvals.refusal(task, user) or PermissionDenied(_("Not allowed."))
+        return _forbidden(str(problem.message))
+    target = safe_next(request.form.get("next"), "approvals.inbox")
+    try:
+        with unit_of_work():
+            sent = blocked.request_budget_raise(task, user)
+    except ValidationProblem as exc:
+        flash(str(exc.message), "warning")
+        return redirect(target)
+    if sent:
+        return saved(_("The budget owner is asked to raise the budget for %(number)s.",
+                       number=task.requisition.number), target)
+    flash(_("The budget owner was already asked to raise the budget for %(number)s.",
+            number=task.requisition.number), "info")
+    return redirect(target)
+
+
 @bp.route("/bulk", methods=["POST"])
 @login_required
 @require("approvals.inbox")
 def bulk():
-    ids = [i for i in request.form.getlist("task_ids", type=int) if i][:100]
+    ids = [i for i in request.form.getlist("task_ids", type=coerce_id) if i][:100]
     if not ids:
         flash(_("Tick the requisitions you want to approve."), "warning")
         return redirect(url_for("approvals.inbox"))
@@ -185,7 +217,7 @@ def email_decision(token: str):
         try:
             with unit_of_work():
                 approvals.decide_by_token(token, actor(), form.decision.data, form.comment.data or "")
-        except ValidationProblem as exc:
+        except (ValidationProblem, BudgetExceeded) as exc:
             return _email_page(task, form, token, str(exc.message)), 422
         except PermissionDenied as exc:
             return _forbidden(str(exc.message))
@@ -196,5 +228,5 @@ def email_decision(token: str):
 
 def _email_page(task, form, token, error=None):
     return render("approvals/task.html", task=task, form=form, error=error,
-                  comment=form.comment.data or "", next="",
+                  comment=form.comment.data or "", next="", budget_block=blocked.budget_block(task),
                   action=url_for("approvals.email_decision", token=token))

@@ -1,10 +1,12 @@
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
+from portal import i18n
 from portal.blueprints.budgets import bp
 from portal.blueprints.budgets.charts import burn_chart
 from portal.blueprints.budgets.forms import BudgetForm, CloseForm, ImportForm, ReviseForm
@@ -12,19 +14,28 @@ from portal.blueprints.edge import (
     actor,
     csv_file,
     csv_response,
+    form_action,
     load_or_404,
     saved,
     unit_of_work,
 )
+from portal.blueprints.once import creates
+from portal.blueprints.params import page_arg, year_arg
 from portal.domain.budget import BudgetStatus, bar, period_bounds
 from portal.errors import ValidationProblem
-from portal.extensions import db
-from portal.htmx import render
-from portal.i18n import translate
+from portal.extensions import db, htmx
+from portal.htmx import fragment, render, with_flash
+from portal.labels import approver_picker_note, bucket_label
 from portal.models import Budget, BudgetEntry, BudgetRevision, CostCenter, User
 from portal.models.base import utcnow
 from portal.policies import authorize, require
-from portal.services import budget_import, budgets
+from portal.services import approval_policy, budget_import, budgets
+
+
+@bp.app_template_filter("axis_number")
+def axis_number(value, compact: bool = False) -> str:
+    """A chart axis value in the viewer's locale: `60,000` / `60 000`, on a phone `60K` / `60 tys.`"""
+    return i18n.compact_number(value) if compact else i18n.number(value)
 
 
 def _load(budget_id: int) -> Budget:
@@ -36,8 +47,12 @@ def _cost_center_choices():
     return [SelectChoice(str(c.id), c.label) for c in centers]
 
 
-def _owner_choices():
-    users = db.session.scalars(select(User).where(User.is_active_flag.is_(True)).order_by(User.full_name))
+def _owner_choices(form):
+    """Approvers and admins only (an owner decides overruns); the form says who is left out."""
+    users, left_out = approval_policy.approver_choices(list(
+        db.session.scalars(select(User).where(User.is_active_flag.is_(True)).order_by(User.full_name))))
+    if left_out:
+        form.owner_id.description = f"{form.owner_id.description} {approver_picker_note(left_out)}"
     return [SelectChoice("0", _("— company admins —"))] + [SelectChoice(str(u.id), u.full_name) for u in users]
 
 
@@ -52,7 +67,7 @@ def _user(user_id: int | None):
 @require("budgets.view")
 def index():
     status = request.args.get("status", "open")
-    year = request.args.get("year", type=int)
+    year = year_arg()
     query = (
         select(Budget).options(joinedload(Budget.cost_center), joinedload(Budget.owner))
         .order_by(Budget.starts_on.desc(), Budget.id)
@@ -62,7 +77,7 @@ def index():
     if year:
         start, end = period_bounds("year", year)
         query = query.where(Budget.starts_on <= end, Budget.ends_on >= start)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+    page = db.paginate(query, page=page_arg(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     balances = budgets.balances_for(page.items)
     bars = {b.id: bar(balances[b.id]) for b in page.items}
@@ -73,10 +88,11 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @require("budgets.manage")
+@creates(BudgetForm)
 def new():
     form = BudgetForm(currency=current_user.organization.currency)
     form.cost_center_id.choices = _cost_center_choices()
-    form.owner_id.choices = _owner_choices()
+    form.owner_id.choices = _owner_choices(form)
     if form.validate_on_submit():
         try:
             starts_on, ends_on = period_bounds(form.period_kind.data, form.year.data, form.index.data or 1)
@@ -106,23 +122,31 @@ def new():
 @login_required
 @require("budgets.view")
 def detail(budget_id: int):
-    budget = _load(budget_id)
+    return _detail(_load(budget_id))
+
+
+def _detail(budget: Budget, *, revise_form: ReviseForm | None = None, status: int = 200):
+    """The detail page (for htmx, its `detail` block) with the revision form's state."""
     balances = budgets.balances_of(budget)
     today = utcnow().date()
-    chart = burn_chart(budgets.burn_series(budget), budget.starts_on, budget.ends_on, budget.amount, today)
+    burn = budgets.burn_series(budget)
+    charts = [burn_chart(burn, budget.starts_on, budget.ends_on, budget.amount, today, compact=compact)
+              for compact in (False, True)]
     ledger = db.paginate(
         select(BudgetEntry).where(BudgetEntry.budget_id == budget.id).options(joinedload(BudgetEntry.actor))
         .order_by(BudgetEntry.created_at.desc(), BudgetEntry.id.desc()),
-        page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False,
+        page=page_arg(), per_page=current_app.config["PAGE_SIZE"], error_out=False,
     )
     revisions = db.session.scalars(
         select(BudgetRevision).where(BudgetRevision.budget_id == budget.id).options(joinedload(BudgetRevision.actor))
         .order_by(BudgetRevision.created_at.desc(), BudgetRevision.id.desc())
     ).all()
-    revise_form = ReviseForm(amount=budget.amount, overrun_policy=budget.overrun_policy.value, formdata=None)
-    return render("budgets/detail.html", budget=budget, balances=balances, segments=bar(balances), chart=chart,
-                  ledger=ledger, revisions=revisions, revise_form=revise_form, close_form=CloseForm(formdata=None),
-                  progress=budgets.period_progress(budget, today))
+    revise_form = revise_form or ReviseForm(amount=budget.amount, overrun_policy=budget.overrun_policy.value,
+                                            formdata=None)
+    return render("budgets/detail.html", block=fragment("detail"), budget=budget, balances=balances,
+                  segments=bar(balances), charts=charts, ledger=ledger, revisions=revisions,
+                  revise_form=revise_form, close_form=CloseForm(formdata=None),
+                  progress=budgets.period_progress(budget, today)), status
 
 
 @bp.route("/<int:budget_id>/revise", methods=["POST"])
@@ -131,18 +155,22 @@ def revise(budget_id: int):
     budget = _load(budget_id)
     authorize("budgets.manage", budget)
     form = ReviseForm()
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                budgets.revise_budget(budget, actor(), amount=form.amount.data, reason=form.reason.data,
-                                      overrun_policy=form.overrun_policy.data)
-        except ValidationProblem as exc:
-            flash(str(exc.message), "error")
-        else:
-            return saved(_("Budget revised."), url_for("budgets.detail", budget_id=budget.id))
-    else:
-        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for("budgets.detail", budget_id=budget.id)), 303
+    done = form_action(
+        form,
+        lambda: budgets.revise_budget(budget, actor(), amount=form.amount.data, reason=form.reason.data,
+                                      overrun_policy=form.overrun_policy.data),
+        lambda _budget: _revised(budget),
+    )
+    # Errors stay in the open revision panel, beside their fields, with what was typed.
+    return done or _detail(budget, revise_form=form, status=422)
+
+
+def _revised(budget: Budget):
+    message = _("Budget revised.")
+    if htmx:
+        body, _status = _detail(budget)
+        return with_flash(body, message)
+    return saved(message, url_for("budgets.detail", budget_id=budget.id))
 
 
 @bp.route("/<int:budget_id>/close", methods=["POST"])
@@ -166,16 +194,19 @@ def export(budget_id: int):
         select(BudgetEntry).where(BudgetEntry.budget_id == budget.id).options(joinedload(BudgetEntry.actor))
         .order_by(BudgetEntry.created_at, BudgetEntry.id)
     )
-    rows = ([e.created_at.isoformat(timespec="seconds"), e.kind.value, e.amount, budget.currency, e.source_label,
-             "yes" if e.overrun else "", e.actor.full_name if e.actor else "",
-             translate(budgets.entry_note(e))] for e in entries)
-    return csv_response(f"budget-{budget.id}-ledger.csv",
-                        ["date", "kind", "amount", "currency", "document", "overrun", "by", "note"], rows)
+    # In the reader's language and dialect (csv_response), like the page's ledger table.
+    rows = ([to_user_timezone(e.created_at), bucket_label(e.kind), e.amount, budget.currency,
+             e.source_label, _("overrun") if e.overrun else "",
+             e.actor.full_name if e.actor else _("System"), budgets.entry_note(e)] for e in entries)
+    header = [_("Date"), _("Entry"), _("Amount"), _("Currency"), _("Document"), _("Overrun"),
+              _("Person"), _("Note")]
+    return csv_response(f"budget-{budget.id}-ledger.csv", header, rows)
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 @require("budgets.manage")
+@creates(ImportForm)
 def import_csv():
     form = ImportForm()
     result = None

@@ -1,21 +1,18 @@
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.blueprints.fields import CurrencyField, UnitPriceField
+from portal.blueprints.fields import CurrencyField, UnitPriceField, coerce_decimal
+from portal.blueprints.once import OnceForm
+from portal.blueprints.params import coerce_id
 from portal.domain import catalog as rules
 from portal.i18n import translate
 
 
 def optional_id(value):
     """Select values: "" is no choice, anything else an id."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
+    return coerce_id(value)
 
 
 class PriceField(UnitPriceField):
@@ -32,7 +29,7 @@ class PriceField(UnitPriceField):
             raise ValueError(translate(exc.msg)) from None
 
 
-class ItemForm(FlaskForm):
+class ItemForm(OnceForm):
     sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=rules.SKU_MAX)],
                       description=_l("Your own article code, unique in your company."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=rules.NAME_MAX)])
@@ -43,7 +40,7 @@ class ItemForm(FlaskForm):
     category_id = SelectField(_l("Category"), coerce=optional_id, validate_choice=True)
     default_vat_rate = SelectField(
         _l("Default VAT rate"),
-        coerce=Decimal,
+        coerce=coerce_decimal,
         choices=[SelectChoice(str(rate), f"{rate} %") for rate in rules.VAT_RATES],
         default=str(rules.DEFAULT_VAT_RATE),
     )
@@ -59,13 +56,13 @@ class ItemForm(FlaskForm):
                              default=True)
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(OnceForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=rules.CODE_MAX)],
                        description=_l("Short and stable, e.g. IT or OFFICE; used in CSV imports."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(OnceForm):
     file = FileField(
         _l("CSV file"),
         validators=[

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from portal import i18n
 from portal.blueprints import codelists
 from portal.blueprints.catalog import bp
 from portal.blueprints.catalog.forms import CategoryForm, ImportForm, ItemForm
@@ -17,6 +18,8 @@ from portal.blueprints.edge import (
     saved,
     unit_of_work,
 )
+from portal.blueprints.once import creates
+from portal.blueprints.params import id_arg, page_arg, text_arg
 from portal.domain import catalog as rules
 from portal.domain.messages import N_
 from portal.errors import ValidationProblem
@@ -32,16 +35,9 @@ STATUSES = ("active", "inactive", "all")
 @bp.context_processor
 def _helpers():
     return {
-        "vat_rate": rules.format_rate,
+        "vat_rate": lambda rate: i18n.number(rate, max_places=2),
         "translate": translate,
     }
-
-
-@bp.app_context_processor
-def _unit_label():
-    """Unit codes in the reader's language on every page (requisition lines show them too)."""
-    labels = {code: label for code, label in rules.UNITS}
-    return {"unit_label": lambda code: translate(labels[code]) if code in labels else code}
 
 
 def _filters() -> dict:
@@ -49,8 +45,8 @@ def _filters() -> dict:
     if status not in STATUSES or not can(current_user, "catalog.manage"):
         status = "active"  # buyers see what they may order
     return {
-        "q": request.args.get("q", "").strip()[:100],
-        "category": request.args.get("category", type=int),
+        "q": text_arg("q"),
+        "category": id_arg("category"),
         "status": status,
     }
 
@@ -62,7 +58,7 @@ def index():
     filters = _filters()
     page = catalog.list_items(
         query=filters["q"], category_id=filters["category"], status=filters["status"],
-        page=request.args.get("page", 1, type=int), per_page=page_size(),
+        page=page_arg(), per_page=page_size(),
     )
     args = {k: v for k, v in filters.items() if v}
     block = fragment("results")
@@ -111,6 +107,7 @@ def _fields(form: ItemForm) -> catalog.ItemFields:
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @require("catalog.manage")
+@creates(ItemForm)
 def new():
     form = _item_form()
     return form_action(
@@ -167,6 +164,7 @@ def _limits() -> dict:
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 @require("catalog.manage")
+@creates(ImportForm)
 def import_items():
     form = ImportForm()
     limits = _limits()

@@ -1,16 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.blueprints.once import OnceForm
+from portal.blueprints.params import coerce_id
 from portal.domain.catalog import CODE_MAX
 
 
 def optional_id(value):
-    return None if value in (None, "", "None") else int(value)
+    return coerce_id(value)
 
 
-class CostCenterForm(FlaskForm):
+class CostCenterForm(OnceForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=CODE_MAX)],
                        description=_l("Short and stable, e.g. ADM or PROD."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])

@@ -1,4 +1,3 @@
-from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -7,15 +6,20 @@ from portal.blueprints import codelists
 from portal.blueprints.costcenters import bp
 from portal.blueprints.costcenters.forms import CostCenterForm
 from portal.blueprints.edge import page_size
+from portal.blueprints.params import page_arg
 from portal.domain.messages import N_
 from portal.htmx import render
+from portal.labels import approver_picker_note
 from portal.policies import require
-from portal.services import cost_centers
+from portal.services import approval_policy, cost_centers
 
 
 def _form(cost_center=None) -> CostCenterForm:
     form = CostCenterForm(obj=cost_center)
-    managers = cost_centers.eligible_managers(current_user.organization)
+    # A manager approves the cost centre's requisitions: approvers and admins only.
+    managers, left_out = approval_policy.approver_choices(
+        cost_centers.eligible_managers(current_user.organization))
+    form.manager_id.description = approver_picker_note(left_out) or form.manager_id.description
     if cost_center is not None and cost_center.manager and cost_center.manager not in managers:
         managers.append(cost_center.manager)  # a since-deactivated manager may stay
     form.manager_id.choices = [SelectChoice("", _("— none —"))] + [
@@ -28,7 +32,7 @@ def _form(cost_center=None) -> CostCenterForm:
 @login_required
 @require("cost_centers.manage")
 def index():
-    page = cost_centers.list_cost_centers(page=request.args.get("page", 1, type=int),
+    page = cost_centers.list_cost_centers(page=page_arg(),
                                           per_page=page_size())
     return render("costcenters/index.html", page=page)
 

@@ -20,10 +20,12 @@ def index():
         context["admin"] = dashboard.admin_summary(user)
         if not user.organization.is_supplier:
             context["suppliers"] = dashboard.supplier_counts(user)
+            context["oldest"] = dashboard.oldest_open_steps(user)
     if not user.organization.is_supplier and (
         "admin" in sections or dashboard.manages_cost_centers(user)
     ):
         context["budgets"] = dashboard.budget_watch(user)
     if "customers" in sections:
         context["customers"] = dashboard.customers(user)
+        context["supplier_activity"] = dashboard.supplier_activity(user)
     return render("dashboard/index.html", **context)

@@ -3,13 +3,14 @@ in the top bar that htmx refreshes every minute."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, unit_of_work
 from portal.blueprints.notifications import bp
+from portal.blueprints.params import page_arg
 from portal.extensions import db
 from portal.htmx import render
 from portal.jobs.rendering import page_url, shown
@@ -23,7 +24,7 @@ from portal.services import notifications
 def index():
     page = db.paginate(
         notifications.notifications_query(actor()),
-        page=max(request.args.get("page", 1, type=int), 1), per_page=page_size(), error_out=False,
+        page=page_arg(), per_page=page_size(), error_out=False,
     )
     # Rendered now, in the viewer's language: the rows hold message ids and parameters.
     return render("notifications/index.html", page=page, notes=[shown(n) for n in page.items],

@@ -25,6 +25,8 @@ from portal.labels import requisition_status_label
 from portal.models import Requisition, RequisitionLine
 from portal.policies import can
 from portal.services import approvals, budgets
+from portal.services.approvals import blocked
+from portal.services.approvals import queries as approval_queries
 from portal.services.requisitions import (
     ALLOWED_ATTACHMENT_TYPES,
     MAX_ATTACHMENT_BYTES,
@@ -63,10 +65,12 @@ def header_form(req: Requisition | None = None, formdata=None) -> RequisitionFor
         form = RequisitionForm(formdata=formdata, obj=req)
     keep_cc = req.cost_center_id if req else None
     keep_cat = req.category_id if req else None
-    return form.set_choices(
+    form.set_choices(
         queries.cost_centers(active_only=True, keep_id=keep_cc),
         queries.categories(keep_id=keep_cat),
     )
+    policy = approvals.policy_for(current_user.organization_id)
+    return form.require_category() if policy is not None and policy.category_required else form
 
 
 def header_values(form: RequisitionForm) -> dict:
@@ -161,6 +165,11 @@ def detail_context(req: Requisition, *, upload_form=None, upload_error: str | No
         "previous_rounds": sorted(previous.items(), reverse=True),
         "active_task": active_task,
         "impact": budgets.impact(req) if req.status in (RequisitionStatus.DRAFT, RequisitionStatus.PENDING) else None,
+        # Approving the active step would be refused by the budget; who it waits on, since when;
+        # where a draft would go if submitted now.
+        "budget_block": blocked.budget_block(active_task) if active_task else None,
+        "waiting": approval_queries.waiting_on([req.id]).get(req.id),
+        "route": approval_queries.expected_route(req) if req.status == RequisitionStatus.DRAFT else None,
         "events": queries.timeline_of(req),
         "attachments": queries.attachments_of(req),
         "comments": queries.comments_of(req),

@@ -10,6 +10,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import login_required
 
 from portal.blueprints.edge import actor, saved, unit_of_work
+from portal.blueprints.once import creates
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import detail_context
 from portal.blueprints.requisitions.forms import CommentForm, UploadForm
@@ -26,6 +27,7 @@ def _detail_url(req, anchor: str) -> str:
 
 @bp.route("/<int:requisition_id>/attachments", methods=["POST"])
 @login_required
+@creates(UploadForm)
 def attach(requisition_id: int):
     """Upload one file; type and size are checked by the service, which names the problem."""
     req = queries.load_requisition(requisition_id, full=True)
@@ -76,6 +78,7 @@ def download(requisition_id: int, attachment_id: int):
 
 @bp.route("/<int:requisition_id>/comments", methods=["POST"])
 @login_required
+@creates(CommentForm)
 def comment(requisition_id: int):
     req = queries.load_requisition(requisition_id)
     authorize("requisitions.comment", req)

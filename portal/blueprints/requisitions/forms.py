@@ -12,18 +12,32 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
-from portal.blueprints.fields import CurrencyField, MoneyField, QuantityField, UnitPriceField
+from portal.blueprints.fields import (
+    CurrencyField,
+    DayField,
+    MoneyField,
+    QuantityField,
+    UnitPriceField,
+    WholeNumberField,
+)
+from portal.blueprints.once import OnceForm
+from portal.blueprints.params import MAX_ID, coerce_id
 from portal.domain.catalog import UNITS, format_rate
 from portal.domain.messages import N_
 from portal.labels import REQUISITION_STATUS_LABELS
@@ -35,22 +49,10 @@ C = SelectChoice
 
 def int_or_none(value):
     """Select values arrive as text; "" (the blank option) means nothing chosen."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
+    return coerce_id(value)
 
 
-class DayField(DateField):
-    """A date from the browser's date picker (YYYY-MM-DD), with our own message."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Enter a date such as 2026-12-31.")) from None
-
-
-class RequisitionForm(FlaskForm):
+class RequisitionForm(OnceForm):
     """The header of a requisition: what, why, by when, booked where."""
 
     title = StringField(
@@ -93,6 +95,13 @@ class RequisitionForm(FlaskForm):
         self.needed_by.render_kw = {"min": utcnow().date().isoformat()}
         return self
 
+    def require_category(self) -> RequisitionForm:
+        """The company's approval policy requires the category: say so, and refuse without."""
+        self.category_id.validators = [DataRequired(_l("Choose a category: your company requires one."))]
+        self.category_id.flags.required = True
+        self.category_id.description = _l("Required by your company: approval rules depend on it.")
+        return self
+
     def validate_needed_by(self, field):
         if field.data is not None and field.data < utcnow().date():
             raise ValidationError(_l("The needed-by date cannot be in the past."))
@@ -110,10 +119,10 @@ def unit_choices(current: str | None = None):
 VAT_CHOICES = [C(format_rate(rate), f"{format_rate(rate)} %") for rate in VAT_RATES]
 
 
-class LineForm(FlaskForm):
+class LineForm(OnceForm):
     """One line: a catalog item (`item_id`) or free text, with quantity, unit and price."""
 
-    item_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    item_id = WholeNumberField(widget=HiddenInput(), validators=[Optional(), NumberRange(1, MAX_ID)])
     description = StringField(
         _l("Description"), validators=[Length(max=300)],
         render_kw={"maxlength": 300, "placeholder": _l("What to buy")},
@@ -167,7 +176,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(OnceForm):
     body = TextAreaField(
         _l("Comment"),
         validators=[DataRequired(_l("Write a comment first.")), Length(max=4000)],
@@ -175,7 +184,7 @@ class CommentForm(FlaskForm):
     )
 
 
-class UploadForm(FlaskForm):
+class UploadForm(OnceForm):
     file = FileField(_l("File"))
 
 

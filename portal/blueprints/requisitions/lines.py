@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from portal.blueprints.edge import actor, unit_of_work
+from portal.blueprints.once import creates
+from portal.blueprints.params import id_arg, text_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import (
     editor_context,
@@ -69,6 +71,7 @@ def _item_for(form):
 
 @bp.route("/<int:requisition_id>/lines", methods=["POST"])
 @login_required
+@creates()
 def add_line(requisition_id: int):
     req = _load_draft(requisition_id)
     form = line_form(req, formdata=request.form)
@@ -97,7 +100,7 @@ def add_line(requisition_id: int):
 def line_prefill(requisition_id: int):
     """The add form filled from a catalog item (its price, unit, VAT and preferred supplier)."""
     req = _load_draft(requisition_id)
-    item = queries.find_item(request.args.get("item_id", type=int))
+    item = queries.find_item(id_arg("item_id"))
     if item is not None and not item.is_active:
         item = None
     if not htmx:
@@ -111,7 +114,7 @@ def line_prefill(requisition_id: int):
 def catalog_search(requisition_id: int):
     """Catalog items matching `q` (SKU prefix or name), for the add-line picker."""
     req = _load_draft(requisition_id)
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     if not htmx:
         return redirect(_edit_url(req, q=q or None, _anchor="add-line"))
     items = catalog.search_items(q, limit=SEARCH_LIMIT) if q else None

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from portal import tenancy
 from portal.blueprints.edge import csv_response, page_size
+from portal.blueprints.params import page_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
 from portal.domain.requisition import RequisitionStatus
@@ -27,6 +28,7 @@ from portal.htmx import fragment, render
 from portal.labels import requisition_status_label
 from portal.money import round_money
 from portal.policies import authorize, can, require
+from portal.services.approvals import queries as approval_queries
 
 SCOPES = ("mine", "all")
 
@@ -73,7 +75,7 @@ def _list(scope: str):
     requester_id = current_user.id if scope == "mine" else None
     page = db.paginate(
         queries.list_query(filters, requester_id=requester_id, tz=_timezone()),
-        page=request.args.get("page", 1, type=int), per_page=page_size(), error_out=False,
+        page=page_arg(), per_page=page_size(), error_out=False,
     )
     endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
     block = fragment("results")
@@ -82,6 +84,7 @@ def _list(scope: str):
         "requisitions/index.html", block=block, scope=scope, endpoint=endpoint,
         filters=form, current=filters, args=args, page=page,
         partial=bool(htmx) and block is not None,
+        waiting=approval_queries.waiting_on([r.id for r in page.items if r.status == RequisitionStatus.PENDING]),
     )
     if not (htmx and block):
         return body

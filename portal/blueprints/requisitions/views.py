@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.blueprints.edge import actor, saved, unit_of_work
+from portal.blueprints.once import creates
+from portal.blueprints.params import id_arg, text_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import (
     detail_context,
@@ -33,6 +35,7 @@ from portal.services import requisitions as service
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @require("requisitions.create")
+@creates()
 def new():
     form = header_form(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
@@ -86,11 +89,11 @@ def edit(requisition_id: int):
 
 def _editor_from_args(req, form):
     edit_line = None
-    line_id = request.args.get("line", type=int)
+    line_id = id_arg("line")
     if line_id is not None:
         edit_line = queries.load_line(req, line_id)
-    q = (request.args.get("q") or "").strip()[:100]
-    picked = queries.find_item(request.args.get("item_id", type=int))
+    q = text_arg("q")
+    picked = queries.find_item(id_arg("item_id"))
     if picked is not None and not picked.is_active:
         picked = None
     return editor_context(
@@ -133,6 +136,7 @@ def cancel(requisition_id: int):
 
 @bp.route("/<int:requisition_id>/duplicate", methods=["POST"])
 @login_required
+@creates()
 def duplicate(requisition_id: int):
     source = queries.load_requisition(requisition_id, full=True)
     authorize("requisitions.duplicate", source)

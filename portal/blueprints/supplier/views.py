@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from portal.blueprints.edge import actor, page_size, saved, unit_of_work
+from portal.blueprints.params import page_arg
 from portal.blueprints.supplier import bp
 from portal.blueprints.supplier.forms import AcceptInvitationForm, RegisterSupplierForm
 from portal.errors import InvalidTransition, ValidationProblem
@@ -30,7 +31,7 @@ from portal.services.supplier_invitations import (
 def customers():
     page = suppliers.list_customers(
         actor(),
-        page=max(request.args.get("page", 1, type=int), 1),
+        page=page_arg(),
         per_page=page_size(),
     )
     return render("supplier/customers.html", page=page)

@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.blueprints.fields import CurrencyField, DaysField, MoneyField, PercentField
+from portal.blueprints.fields import CurrencyField, DayField, DaysField, MoneyField, PercentField
+from portal.blueprints.once import OnceForm
 from portal.domain.messages import N_
 from portal.domain.terms import (
     KIND_LABELS,
@@ -52,7 +53,7 @@ class PaymentTermsMixin:
         description=_l("Percent/days per instalment, e.g. 50/30, 50/60. They add up to 100%."),
         render_kw={"placeholder": "50/30, 50/60"},
     )
-    sample_date = DateField(
+    sample_date = DayField(
         _l("Sample invoice date"), validators=[Optional()],
         description=_l("Only for the preview of due dates; not saved."),
     )
@@ -119,7 +120,7 @@ def _terms_fields(cls):
 
 
 @_terms_fields
-class InviteSupplierForm(PaymentTermsMixin, FlaskForm):
+class InviteSupplierForm(PaymentTermsMixin, OnceForm):
     company_name = StringField(
         _l("Supplier company"), validators=[DataRequired(), Length(max=200)]
     )

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from portal import emails
 from portal.blueprints.edge import actor, page_size, safe_next, saved, unit_of_work
+from portal.blueprints.once import creates
+from portal.blueprints.params import page_arg
 from portal.blueprints.suppliers import bp
 from portal.blueprints.suppliers.forms import (
     ActionForm,
@@ -31,7 +33,7 @@ INVITATIONS_PREVIEW = 5
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return page_arg()
 
 
 @bp.route("/")
@@ -85,6 +87,7 @@ def _mail_invitation(invitation, token: str) -> None:
 @bp.route("/invite", methods=["GET", "POST"])
 @login_required
 @require("suppliers.manage")
+@creates(InviteSupplierForm)
 def invite():
     form = InviteSupplierForm(currency=current_user.organization.currency)
     if form.validate_on_submit():

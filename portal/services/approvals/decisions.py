@@ -25,6 +25,7 @@ from portal.services.approvals.notices import (
     task_title,
 )
 from portal.services.approvals.routing import active_admins, directory, facts_for, tasks_of
+from portal.services.locks import lock_requisition
 from portal.services.notifications import notify
 from portal.services.requisitions import close_open_tasks, move
 
@@ -55,8 +56,11 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
     amount cannot approve; reject and return need a comment. The last needed approval of the
     last task approves the requisition. Raises ValidationProblem, PermissionDenied,
     InvalidTransition, BudgetExceeded.
+
+    The requisition's row is locked first and the state read again under the lock: of two
+    identical requests the second finds the step decided and is refused ("no longer open").
     """
-    req = task.requisition
+    req = lock_requisition(task.requisition)
     comment = (comment or "").strip()
     if decision not in DECISIONS:
         raise ValidationProblem(Msg(N_("Unknown decision.")))
@@ -203,6 +207,6 @@ def bulk_approve(task_ids: list[int], actor, *, comment: str = "", max_amount: D
             with db.session.begin_nested():
                 decide(task, actor, "approve", comment)
             done += 1
-        except (InvalidTransition, PermissionDenied, ValidationProblem) as exc:
+        except (InvalidTransition, PermissionDenied, ValidationProblem, BudgetExceeded) as exc:
             refused.append(Msg("%(number)s: %(problem)s", {"number": req.number, "problem": exc.msg}))
     return done, refused

@@ -12,6 +12,7 @@ from portal.domain.messages import N_, Link, Msg
 from portal.extensions import db
 from portal.models import ApprovalAssignment, ApprovalTask, DecisionToken, Requisition
 from portal.models.base import utcnow
+from portal.money import Money
 from portal.services.approvals.routing import active_task
 from portal.services.notifications import notify
 from portal.services.tokens import new_token
@@ -51,9 +52,9 @@ def notify_active(req: Requisition) -> None:
         if assignment.decision is None:
             notify(
                 assignment.user,
-                N_("%(number)s “%(title)s” (%(amount)s %(currency)s) awaits your approval: %(step)s"),
+                N_("%(number)s “%(title)s” (%(amount)s) awaits your approval: %(step)s"),
                 link=requisition_link(req), kind="approval.requested",
                 email_extra_link=decision_link(assignment),
-                number=req.number, title=req.title, amount=req.gross_total,
-                currency=req.currency, step=task_title(task),
+                number=req.number, title=req.title, amount=Money(req.gross_total, req.currency),
+                step=task_title(task),
             )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain.approval import TaskStatus
+from portal.domain.approval import Plan, TaskStatus
 from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
 from portal.models import (
@@ -29,6 +29,8 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.policies import can
 from portal.policies.approvals import assignment_for, delegators_of, delegators_select
+from portal.services.approvals.blocked import BudgetBlock, budget_blocks
+from portal.services.approvals.routing import facts_for, plan_for
 from portal.services.budgets import Impact, impacts_for
 from portal.services.paging import Page, paginate
 
@@ -44,6 +46,8 @@ class InboxRow:
     bulk_ok: bool
     overdue: bool
     impact: Impact | None = None
+    # Approving now would be refused by the budget (services.approvals.blocked).
+    block: BudgetBlock | None = None
 
     @property
     def requisition(self) -> Requisition:
@@ -73,15 +77,18 @@ def inbox_rows(actor, tasks, *, bulk_max: Decimal, now: datetime | None = None) 
     delegators = delegators_of(actor)
     late = now - timedelta(hours=_reminder_hours(actor.organization_id))
     impacts = impacts_for([task.requisition for task in tasks])
+    blocks = budget_blocks(list(tasks), impacts)
     rows = []
     for task in tasks:
         _assignment, on_behalf_of = assignment_for(task, actor, delegators=delegators)
+        block = blocks.get(task.id)
         rows.append(InboxRow(
             task=task,
             on_behalf_of=on_behalf_of,
-            bulk_ok=task.requisition.gross_total <= bulk_max,
+            bulk_ok=block is None and task.requisition.gross_total <= bulk_max,
             overdue=task.activated_at is not None and task.activated_at <= late,
             impact=impacts.get(task.requisition_id),
+            block=block,
         ))
     return rows
 
@@ -279,3 +286,66 @@ def acting_for(actor, *, today: date | None = None) -> list[Delegation]:
 
 def load_delegation(delegation_id: int) -> Delegation | None:
     return db.session.scalars(select(Delegation).where(Delegation.id == delegation_id)).first()
+
+
+# ---------------------------------------------------------------- who a requisition waits on
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Who a pending requisition waits on (the undecided approvers of its active step, by name)
+    and since when (the step's activation)."""
+
+    names: tuple[str, ...]
+    since: datetime | None
+    step: str
+
+
+def waiting_on(requisition_ids) -> dict[int, Waiting]:
+    """requisition id -> Waiting, for those of `requisition_ids` that are pending, in one query
+    (lists, the requisition page, dashboards). Others are left out."""
+    ids = sorted({i for i in requisition_ids if i is not None})
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ApprovalTask.requisition_id, ApprovalTask.activated_at, ApprovalTask.name,
+               User.full_name)
+        .join(Requisition, Requisition.id == ApprovalTask.requisition_id)
+        .join(ApprovalAssignment, ApprovalAssignment.task_id == ApprovalTask.id)
+        .join(User, User.id == ApprovalAssignment.user_id)
+        .where(ApprovalTask.requisition_id.in_(ids),
+               ApprovalTask.status == TaskStatus.PENDING,
+               ApprovalTask.round == Requisition.approval_round,
+               Requisition.status == RequisitionStatus.PENDING,
+               ApprovalAssignment.decision.is_(None))
+        .order_by(ApprovalTask.requisition_id, User.full_name, User.id)
+    ).all()
+    found: dict[int, Waiting] = {}
+    for req_id, since, step, name in rows:
+        known = found.get(req_id)
+        names = (*known.names, name) if known else (name,)
+        found[req_id] = Waiting(names=names, since=since, step=step)
+    return found
+
+
+# ---------------------------------------------------------------- the expected route of a draft
+
+
+@dataclass(frozen=True)
+class ExpectedRoute:
+    """Where a draft would go if submitted now: the routing plan (steps, reasons, a problem that
+    would refuse the submission) and the approvers' names by step position."""
+
+    plan: Plan
+    names: dict[int, list[str]]
+
+
+def expected_route(req: Requisition) -> ExpectedRoute:
+    """The route `req` would take if submitted now, from the same routing entry point as
+    submitting (so the requester sees what the admin's preview shows). Read-only."""
+    plan = plan_for(req.organization_id, facts_for(req))
+    people = {u.id: u.full_name for u in users_by_ids(
+        {uid for planned in plan.tasks for uid in planned.approver_ids})}
+    names = {planned.position: [people[uid] for uid in planned.approver_ids if uid in people]
+             for planned in plan.tasks}
+    return ExpectedRoute(plan=plan, names=names)

@@ -7,10 +7,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.domain.approval import Facts, Person, Plan, StepSpec, TaskStatus, route
+from portal.domain.approval import Facts, LineFacts, Person, Plan, StepSpec, TaskStatus, route
+from portal.domain.approval_coverage import Band, CostCenterFacts, uncovered_bands
 from portal.domain.roles import Role
 from portal.extensions import db
-from portal.models import ApprovalAssignment, ApprovalPolicy, ApprovalTask, Requisition, User
+from portal.models import (
+    ApprovalAssignment,
+    ApprovalPolicy,
+    ApprovalTask,
+    CostCenter,
+    Requisition,
+    User,
+)
 
 
 def policy_for(org_id: int) -> ApprovalPolicy | None:
@@ -61,7 +69,8 @@ def active_admins(org_id: int, *, besides: int | None = None) -> list[User]:
 
 
 def facts_for(req: Requisition, *, amount: Decimal | None = None) -> Facts:
-    """What routing needs to know of a requisition."""
+    """What routing needs to know of a requisition, with the categories of its lines (a line
+    has the category of its catalogue item; a free-text line has none)."""
     return Facts(
         amount=req.gross_total if amount is None else amount,
         currency=req.currency,
@@ -69,12 +78,32 @@ def facts_for(req: Requisition, *, amount: Decimal | None = None) -> Facts:
         category_id=req.category_id,
         requester_id=req.requester_id,
         cost_center_manager_id=req.cost_center.manager_id if req.cost_center else None,
+        lines=tuple(
+            LineFacts(position=line.position, description=line.description,
+                      category_id=line.item.category_id,
+                      category_code=line.item.category.code if line.item.category else None)
+            for line in req.lines if line.item is not None and line.item.category_id is not None
+        ),
     )
 
 
 def plan_for(org_id: int, facts: Facts) -> Plan:
-    """Where a requisition with these facts would go (used on submit and by the preview)."""
-    return route(_step_specs(policy_for(org_id)), facts, directory(org_id))
+    """Where a requisition with these facts would go (used on submit and by the preview), under
+    the company's steps and its rule "a person decides once" (on without a saved policy)."""
+    policy = policy_for(org_id)
+    return route(_step_specs(policy), facts, directory(org_id),
+                 decide_once=policy.decide_once if policy is not None else True)
+
+
+def coverage(org_id: int, currency: str) -> list[Band]:
+    """The amount bands of the company's policy that no approver with a sufficient limit
+    covers (they go to the company admins), per step and, for manager steps, per cost centre."""
+    centers = [
+        CostCenterFacts(c.id, c.code, c.manager_id)
+        for c in db.session.scalars(select(CostCenter).where(CostCenter.is_active.is_(True))
+                                    .order_by(CostCenter.code))
+    ]
+    return uncovered_bands(_step_specs(policy_for(org_id)), directory(org_id), centers, currency)
 
 
 def tasks_of(req: Requisition, round_: int | None = None) -> list[ApprovalTask]:

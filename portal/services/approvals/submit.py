@@ -11,10 +11,11 @@ from portal.models import ApprovalAssignment, ApprovalTask, Requisition
 from portal.models.base import utcnow
 from portal.money import Money
 from portal.policies import enforce
-from portal.services import audit
+from portal.services import audit, policy_versions
 from portal.services.approvals.decisions import final_approval
 from portal.services.approvals.notices import notify_active
-from portal.services.approvals.routing import facts_for, plan_for
+from portal.services.approvals.routing import facts_for, plan_for, policy_for
+from portal.services.locks import lock_requisition
 from portal.services.requisitions import move
 
 
@@ -23,20 +24,28 @@ def submit(req: Requisition, actor) -> Requisition:
 
     Only the requester submits, only a draft (the policy "requisitions.submit", from the
     transition table). A requisition with no lines, or that no one can approve, is refused
-    (ValidationProblem). Resubmitting after a return starts a new round from the first step.
+    (ValidationProblem), and so is one without a category when the company requires it.
+    Resubmitting after a return starts a new round from the first step.
     When no policy step applies, it is approved at once and the timeline says why.
+    Under the requisition's row lock: a second Submit finds it no longer a draft.
     """
+    lock_requisition(req)
     enforce(actor, "requisitions.submit", req)
     if not req.lines:
         raise ValidationProblem(Msg(N_("Add at least one line before submitting.")))
     if not req.cost_center.is_active:
         raise ValidationProblem(Msg(N_("This cost centre is no longer active.")))
+    policy = policy_for(req.organization_id)
+    if policy is not None and policy.category_required and req.category_id is None:
+        raise ValidationProblem(Msg(N_("Choose the requisition's Category before submitting: "
+                                       "your company requires it.")))
     plan = plan_for(req.organization_id, facts_for(req))
     if plan.problem is not None:
         raise ValidationProblem(plan.problem)
     move(req, Action.SUBMIT)
     req.approval_round += 1
     req.submitted_at = utcnow()
+    req.policy_version_id = policy_versions.current_version_id(req.organization_id)
     req.decided_at = None
     audit.record(actor=actor, action="requisition.submitted", obj=req,
                  summary={"round": req.approval_round, "gross": Money(req.gross_total, req.currency)})

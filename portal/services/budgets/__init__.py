@@ -15,6 +15,7 @@ from portal.services.budgets.posting import (
     entry_note,
     force_consume,
     release_for,
+    reservation_refusal,
     reserve_for_requisition,
     try_reserve,
 )
@@ -36,6 +37,6 @@ __all__ = [
     "REQUISITION", "Impact", "ReservationOutcome", "actual_for", "balances_for", "balances_of",
     "budget_for", "burn_series", "close_budget", "commit_for", "create_budget", "entry_note",
     "force_consume", "impact", "impacts_for", "open_reservation", "overlapping_budget",
-    "period_progress", "release_for", "requisition_budget_date", "reserve_for_requisition",
+    "period_progress", "release_for", "requisition_budget_date", "reservation_refusal", "reserve_for_requisition",
     "revise_budget", "try_reserve",
 ]

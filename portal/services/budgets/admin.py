@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Budget, BudgetRevision, CostCenter, User
 from portal.models.base import utcnow
 from portal.money import Money, is_currency
-from portal.policies import enforce
+from portal.policies import can, enforce
 from portal.services import audit
 
 
@@ -80,6 +80,8 @@ def create_budget(
         )
     if owner is not None and not owner.is_active:
         raise ValidationProblem(Msg(N_("The budget owner must be an active user.")))
+    if owner is not None and not can(owner, "approvals.assignee"):
+        raise ValidationProblem(Msg(N_("The budget owner must be an approver or an admin.")))
     budget = Budget(
         organization_id=actor.organization_id, cost_center_id=cost_center.id,
         name=(name or "").strip() or f"{cost_center.code} {starts_on:%Y}",
@@ -129,6 +131,8 @@ def revise_budget(budget: Budget, actor, *, amount: Decimal | None, reason: str,
     db.session.refresh(budget)
     if overrun_policy is not None:
         budget.overrun_policy = OverrunPolicy(overrun_policy)
+    if owner is not None and not can(owner, "approvals.assignee"):
+        raise ValidationProblem(Msg(N_("The budget owner must be an approver or an admin.")))
     if owner is not None or overrun_policy is not None:
         budget.owner_id = owner.id if owner else budget.owner_id
     db.session.add(BudgetRevision(

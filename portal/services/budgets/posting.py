@@ -69,21 +69,50 @@ class ReservationOutcome:
     NEEDS_ESCALATION = "needs_escalation"
 
 
+def _currency_refusal(req: Requisition, budget: Budget) -> Msg | None:
+    if budget.currency == req.currency:
+        return None
+    return Msg(N_("The budget of %(cc)s is in %(budget)s; this requisition is in %(req)s. Raise it in %(budget)s."),
+               {"cc": req.cost_center.code, "budget": budget.currency, "req": req.currency})
+
+
+def _overrun_refused(budget: Budget, overrun_approved: bool) -> bool:
+    """An amount that does not fit is refused under `block`, unless an extra approval allowed it."""
+    return budget.overrun_policy == OverrunPolicy.BLOCK and not overrun_approved
+
+
+def reservation_refusal(req: Requisition, budget: Budget | None, *, reserved_already: Decimal,
+                        overrun_approved: bool = False) -> Msg | None:
+    """Why reserving `req` against `budget` now would be refused (the message
+    `reserve_for_requisition` raises), or None when it would pass. Read-only: the inbox and the
+    requisition page show the refusal before the click. `reserved_already` is what the
+    requisition holds (`Impact.reserved_already`)."""
+    if budget is None:
+        return None
+    problem = _currency_refusal(req, budget)
+    if problem is not None:
+        return problem
+    amount = req.net_total - reserved_already
+    available = budget.amount - budget.consumed
+    if amount <= 0 or available >= amount or not _overrun_refused(budget, overrun_approved):
+        return None
+    return shortfall_message(available, amount, budget.currency)
+
+
 def reserve_for_requisition(req: Requisition, actor, *, overrun_approved: bool = False) -> str:
     """Reserve the requisition's net total at final approval.
 
     block: refused with the shortfall (BudgetExceeded); warn: reserved and flagged as an
     overrun; escalate: returns NEEDS_ESCALATION unless an extra approval already allowed it.
     A currency different from the budget's is refused. No budget: nothing to reserve.
+    `reservation_refusal` foresees the refusal without writing.
     """
     budget = budget_for(req.cost_center_id, requisition_budget_date(req))
     if budget is None:
         return ReservationOutcome.NO_BUDGET
-    if budget.currency != req.currency:
-        raise BudgetExceeded(
-            Msg(N_("The budget of %(cc)s is in %(budget)s; this requisition is in %(req)s. Raise it in %(budget)s."),
-                {"cc": req.cost_center.code, "budget": budget.currency, "req": req.currency})
-        )
+    problem = _currency_refusal(req, budget)
+    if problem is not None:
+        raise BudgetExceeded(problem)
     amount = req.net_total - open_reservation(REQUISITION, req.id)
     if amount <= 0:
         return ReservationOutcome.RESERVED
@@ -96,7 +125,7 @@ def reserve_for_requisition(req: Requisition, actor, *, overrun_approved: bool =
     db.session.refresh(budget)
     available = budget.amount - budget.consumed
     policy = budget.overrun_policy
-    if policy == OverrunPolicy.BLOCK and not overrun_approved:
+    if _overrun_refused(budget, overrun_approved):
         raise BudgetExceeded(shortfall_message(available, amount, budget.currency))
     if policy == OverrunPolicy.ESCALATE and not overrun_approved:
         return ReservationOutcome.NEEDS_ESCALATION
