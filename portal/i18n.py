@@ -102,7 +102,8 @@ def day(value: date | datetime | None, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = to_user_timezone(value)
-    return format_date(value, fmt, locale=format_locale())
+    locale = format_locale()
+    return format_date(value, _unambiguous(fmt, locale), locale=locale)
 
 
 def moment(value: datetime | None, fmt: str = "medium") -> str:
@@ -111,12 +112,20 @@ def moment(value: datetime | None, fmt: str = "medium") -> str:
         return ""
     locale = format_locale()
     value = to_user_timezone(value)
+    fmt = _unambiguous(fmt, locale)
     if fmt not in ("short", "medium"):
         return format_datetime(value, fmt, tzinfo=value.tzinfo, locale=locale)
     pattern = get_datetime_format(fmt, locale=locale)
     return (pattern.replace("'", "")
             .replace("{0}", format_time(value, "short", tzinfo=value.tzinfo, locale=locale))
             .replace("{1}", format_date(value, fmt, locale=locale)))
+
+
+def _unambiguous(fmt: str, locale: Locale) -> str:
+    """English short dates are all digits (06/09/2026), which half the English-reading world
+    reads as June and the other half as September: English writes the month's name (6 Sept
+    2026) even where a page asks for the short form. Polish short dates (6.09.2026) are clear."""
+    return "medium" if fmt == "short" and locale.language == "en" else fmt
 
 
 def unit_label(code: str | None) -> str:

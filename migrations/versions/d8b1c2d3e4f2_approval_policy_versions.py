@@ -48,6 +48,8 @@ def upgrade():
         batch_op.create_foreign_key(
             batch_op.f('fk_requisitions_policy_version_id_approval_policy_versions'),
             'approval_policy_versions', ['policy_version_id'], ['id'])
+        batch_op.create_index(batch_op.f('ix_requisitions_policy_version_id'),
+                              ['policy_version_id'], unique=False)
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_org_created',
@@ -71,6 +73,7 @@ def downgrade():
         batch_op.drop_constraint(
             batch_op.f('fk_requisitions_policy_version_id_approval_policy_versions'),
             type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_requisitions_policy_version_id'))
         batch_op.drop_column('policy_version_id')
 
     with op.batch_alter_table('approval_policy_versions', schema=None) as batch_op:

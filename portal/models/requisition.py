@@ -62,7 +62,7 @@ class Requisition(Timestamped, TenantOwned, db.Model):
     approval_round: Mapped[int] = mapped_column(default=0)
     # The approval policy version the latest submission was routed by.
     policy_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("approval_policy_versions.id"), nullable=True
+        ForeignKey("approval_policy_versions.id"), nullable=True, index=True
     )
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -59,6 +59,17 @@ def test_i18n_formats_the_viewers_way(app, language, expected):
                 i18n.day(date(2026, 12, 5), "long")) == expected
 
 
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ("6 Sept 2026", "6 Sept 2026, 17:35")),
+    ("pl", ("6.09.2026", "6.09.2026, 17:35")),
+])
+def test_short_dates_name_the_month_in_english(app, language, expected):
+    """06/09/2026 reads as June to some English readers and as September to others."""
+    moment = datetime(2026, 9, 6, 15, 35, tzinfo=UTC)  # 17:35 in Warsaw
+    with app.test_request_context(), force_locale(language):
+        assert (i18n.day(date(2026, 9, 6), "short"), i18n.moment(moment, "short")) == expected
+
+
 def test_message_parameters_use_the_same_money_format_as_the_filters(app):
     msg = Msg(N_("Rule “%(step)s”: amount %(amount)s ≥ %(threshold)s"),
               {"step": "CFO", "amount": Money(D("93320.1"), "PLN"),

@@ -191,3 +191,19 @@ def test_the_requisition_page_names_the_version_it_was_routed_by(kit, app, login
     buyer_view = login_as(kit.buyer).get(f"/requisitions/{req_id}").text
     assert f"Routed by approval policy version {number}." in buyer_view
     assert "/approvals/policy/versions/" not in buyer_view
+
+
+def test_a_version_counts_what_it_routed_up_to_a_cap(kit, app, login_as, monkeypatch):
+    """A version may route hundreds of thousands of requisitions: the page counts a bounded
+    walk of the index and says "N or more" past it."""
+    with services(app), acting_for(kit.org):
+        for _ in range(3):
+            approvals.submit(draft(kit, "12000"), kit.buyer)
+        db.session.commit()
+        version_id = policy_versions.latest(kit.policy.id).id
+    admin = login_as(kit.admin)
+    assert "3 requisitions were routed by this version." in \
+        admin.get(f"/approvals/policy/versions/{version_id}").text
+    monkeypatch.setattr(policy_versions, "ROUTED_CAP", 2)
+    assert "2 or more requisitions were routed by this version." in \
+        admin.get(f"/approvals/policy/versions/{version_id}").text

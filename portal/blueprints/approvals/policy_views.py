@@ -242,5 +242,5 @@ def policy_version(version_id: int):
     return render(
         "approvals/policy_version.html", version=version,
         changes=policy_versions.changes_of(version), previous_id=previous_id, next_id=next_id,
-        routed=policy_versions.routed_count(version),
+        routed=policy_versions.routed_count(version), routed_cap=policy_versions.ROUTED_CAP,
     )
