@@ -101,6 +101,7 @@ def _rotate_csrf_at_sign_in(app: Flask) -> None:
 def _load_user(user_id: str):
     """Load the user of a session; a stale session version (logout, deactivation) loads nobody."""
     from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     from portal.extensions import db
     from portal.models import User
@@ -112,9 +113,11 @@ def _load_user(user_id: str):
     except ValueError:
         return None
     # Deliberate cross-tenant read: the tenant is not known until the user is.
+    # The roles in the same query: every page asks for them.
     user = db.session.scalars(
-        select(User).where(User.id == uid).execution_options(**ALL_TENANTS)
-    ).first()
+        select(User).where(User.id == uid).options(joinedload(User.role_rows))
+        .execution_options(**ALL_TENANTS)
+    ).unique().first()
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user

@@ -25,6 +25,27 @@ def register_cli(app: Flask) -> None:
             "(password portal-demo-2026)."
         )
 
+    @app.cli.command("seed-bench")
+    @click.option("--requisitions", "count", type=int, required=True, help="Requisitions of the large company")
+    @click.option("--noise-companies", type=int, default=20, show_default=True)
+    @click.option("--batch-size", type=int, default=5000, show_default=True)
+    def seed_bench_command(count, noise_companies, batch_size):
+        """Build the benchmark world: the demo's Acme with N requisitions in every state (bulk
+        inserts), plus small noise companies. Run it once on an empty database."""
+        import time
+
+        from portal.services.bench_seed import refresh_statistics, seed_bench
+
+        started = time.perf_counter()
+        with system(db.session):
+            result = seed_bench(count, noise_companies=noise_companies, batch_size=batch_size)
+            db.session.commit()
+        with db.engine.connect() as conn:
+            refresh_statistics(conn.execution_options(isolation_level="AUTOCOMMIT"))
+        rows = sum(result["rows"].values())
+        click.echo(f"Bench world ready: {count} requisitions, {rows} rows in "
+                   f"{time.perf_counter() - started:.1f} s (long timeline: requisition {result['long_timeline_id']}).")
+
     @app.cli.command("create-admin")
     @click.option("--company", required=True, help="Short company name")
     @click.option("--legal-name", required=True)

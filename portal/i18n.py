@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_datetime_format
@@ -30,7 +31,14 @@ _UNIT_LABELS = dict(UNITS)
 def format_locale(language: str | None = None) -> Locale:
     """The formatting locale of `language` (default: the viewer's): `en` → en_IE, `pl` → pl_PL."""
     name = str(language or get_locale() or "en")
-    return Locale.parse(FORMAT_LOCALES.get(name.split("_")[0], name))
+    return _parsed(FORMAT_LOCALES.get(name.split("_")[0], name))
+
+
+@lru_cache(maxsize=32)
+def _parsed(name: str) -> Locale:
+    # Parsing a locale costs more than formatting the number it is asked for, and a list page
+    # formats hundreds: a Locale is immutable, so each is parsed once per process.
+    return Locale.parse(name)
 
 
 def money(amount: Decimal | None, currency: str = "PLN") -> str:
@@ -101,8 +109,13 @@ def day(value: date | datetime | None, fmt: str = "medium") -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
-        value = to_user_timezone(value)
-    locale = format_locale()
+        value = to_user_timezone(value).date()
+    return _day_text(value, fmt, format_locale())
+
+
+@lru_cache(maxsize=2048)
+def _day_text(value: date, fmt: str, locale: Locale) -> str:
+    # A list shows the same few days again and again (created, needed by): each is written once.
     return format_date(value, _unambiguous(fmt, locale), locale=locale)
 
 

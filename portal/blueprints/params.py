@@ -3,7 +3,8 @@
 - URL arguments: `<int:...>` is `BoundedInt` app-wide (installed by `init_app` before any
   blueprint registers a route): ASCII digits up to the largest id a database column holds, so
   `/requisitions/99999999999999999999` is a 404, not a PostgreSQL "integer out of range".
-- Query parameters: `page_arg`, `id_arg`, `int_arg`, `year_arg`, `text_arg`. A value that
+- Query parameters: `page_arg`, `id_arg`, `int_arg`, `year_arg`, `text_arg`, `cursor_arg` (a
+  keyset list's page, `portal.services.paging`). A value that
   cannot be read answers 422 with a message naming the parameter (`BadParameter`), on every
   page the same way. A filter *form* read from the query string (dates, amounts, selects) is a
   form: its fields are `portal.blueprints.fields`' (`DayField`, `MoneyField`, selects with
@@ -25,6 +26,7 @@ from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
 from portal.domain.messages import N_, Msg
+from portal.services.paging import BadCursor
 
 # PostgreSQL INTEGER (our primary keys) ends at 2^31 − 1.
 MAX_ID = 2**31 - 1
@@ -33,6 +35,11 @@ MAX_TEXT = 100
 YEARS = (2000, 2100)
 
 _DIGITS = re.compile(r"[0-9]{1,10}")
+_CURSOR = re.compile(r"[A-Za-z0-9_-]+")
+MAX_CURSOR = 600
+_CURSOR_MESSAGE = Msg(N_(
+    "This page link cannot be read (it may have been cut short). Go back to the first page of "
+    "the list."))
 # C0 controls but \t, \n and \r (a textarea sends \r\n), which PostgreSQL stores and people type.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -101,6 +108,17 @@ def text_arg(name: str, *, max_length: int = MAX_TEXT, args=None) -> str:
     return (_raw(name, args) or "")[:max_length]
 
 
+def cursor_arg(name: str = "cursor", *, args=None) -> str | None:
+    """A list's page cursor (`portal.services.paging.keyset`), None when absent. Whether it is
+    one the list gave out is checked when the page is read: `BadCursor` answers 422 like this."""
+    raw = _raw(name, args)
+    if raw is None:
+        return None
+    if len(raw) > MAX_CURSOR or not _CURSOR.fullmatch(raw):
+        raise BadParameter(_CURSOR_MESSAGE)
+    return raw
+
+
 def coerce_id(value) -> int | None:
     """A select's or hidden field's value as an object id (the `coerce` of every id field):
     "" is no choice; anything but ASCII digits up to MAX_ID is a ValueError, which WTForms
@@ -150,6 +168,10 @@ def init_app(app) -> None:
     character check and the 422 answer."""
     app.url_map.converters["int"] = BoundedInt
     app.before_request(refuse_control_characters)
+
+    @app.errorhandler(BadCursor)
+    def bad_cursor(_exc: BadCursor):
+        return bad_parameter(BadParameter(_CURSOR_MESSAGE))
 
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter):

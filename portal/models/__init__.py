@@ -59,6 +59,10 @@ from portal.models.budget import Budget, BudgetEntry, BudgetRevision  # noqa: E4
 
 __all__ += ["Budget", "BudgetEntry", "BudgetRevision"]
 
+from portal.models.badge import BadgeVersion  # noqa: E402
+
+__all__ += ["BadgeVersion"]
+
 from portal.models.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 
 __all__ += ["OutboxMessage", "OutboxStatus"]

@@ -117,7 +117,11 @@ class ApprovalTask(Timestamped, TenantOwned, db.Model):
         back_populates="task", cascade="all, delete-orphan", order_by="ApprovalAssignment.id"
     )
 
-    __table_args__ = (Index("ix_approval_tasks_req_round", "requisition_id", "round", "position"),)
+    __table_args__ = (
+        Index("ix_approval_tasks_req_round", "requisition_id", "round", "position"),
+        # The company's longest-waiting steps (the admin's dashboard), oldest first.
+        Index("ix_approval_tasks_org_status_activated", "organization_id", "status", "activated_at", "id"),
+    )
 
 
 class ApprovalAssignment(TenantOwned, db.Model):
@@ -127,7 +131,8 @@ class ApprovalAssignment(TenantOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Indexed by ix_approval_assignments_user_open (user_id first) below.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -137,6 +142,16 @@ class ApprovalAssignment(TenantOwned, db.Model):
     task: Mapped[ApprovalTask] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        # The inbox and its badge: a user's open assignments (decision IS NULL) and their tasks,
+        # read from the index alone (services.approvals.queries.inbox_query).
+        Index("ix_approval_assignments_user_open", "user_id", "decision", "task_id"),
+        # "one decision per person per task": the tasks a user already decided.
+        Index("ix_approval_assignments_decider", "decided_by_id", "task_id"),
+        # An approver's latest decisions (the dashboard), newest first.
+        Index("ix_approval_assignments_user_decided", "user_id", "decided_at", "id"),
+    )
 
 
 class Delegation(Timestamped, TenantOwned, db.Model):

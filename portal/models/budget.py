@@ -21,8 +21,9 @@ from portal.tenancy import TenantOwned
 class Budget(Timestamped, TenantOwned, db.Model):
     """What a cost centre may spend in a period.
 
-    `consumed` caches reserved + committed + actual from the ledger so that a reservation can be
-    taken with one guarded UPDATE (`… WHERE amount - consumed >= :x`), which is atomic on
+    `consumed` caches reserved + committed + actual from the ledger (and `reserved`, `committed`,
+    `spent` each bucket, for the pages) so that a reservation can be taken with one guarded
+    UPDATE (`… WHERE amount - consumed >= :x`), which is atomic on
     PostgreSQL and SQLite alike; the ledger stays the record, and a test checks they agree.
     """
 
@@ -36,6 +37,12 @@ class Budget(Timestamped, TenantOwned, db.Model):
     ends_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Amount())
     consumed: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
+    # The ledger's buckets, kept by every posting in its transaction (services.budgets.posting)
+    # so that showing a balance reads this row, not the whole ledger: reserved (reserve +
+    # release), committed, spent (actual). consumed = reserved + committed + spent.
+    reserved: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"), server_default="0")
+    committed: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"), server_default="0")
+    spent: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"), server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     overrun_policy: Mapped[OverrunPolicy] = mapped_column(enum_column(OverrunPolicy), default=OverrunPolicy.BLOCK)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

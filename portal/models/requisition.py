@@ -86,7 +86,17 @@ class Requisition(Timestamped, TenantOwned, db.Model):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "number"),
-        Index("ix_requisitions_org_status_created", "organization_id", "status", "created_at"),
+        # One index per filter + sort of the lists (keyset pages walk them from the cursor; the
+        # id makes the order total on PostgreSQL, SQLite's rowid does it already):
+        # tests/test_list_plans.py checks that each list query reads one of them.
+        Index("ix_requisitions_org_status_created", "organization_id", "status", "created_at", "id"),
+        Index("ix_requisitions_org_created", "organization_id", "created_at", "id"),
+        Index("ix_requisitions_org_requester_created", "organization_id", "requester_id",
+              "created_at", "id"),
+        Index("ix_requisitions_org_cost_center_created", "organization_id", "cost_center_id",
+              "created_at", "id"),
+        Index("ix_requisitions_org_gross", "organization_id", "gross_total", "id"),
+        Index("ix_requisitions_org_needed_by", "organization_id", "needed_by", "id"),
         CheckConstraint("net_total >= 0", name="net_total"),
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from portal.extensions import db
 from portal.models import (
@@ -46,6 +46,11 @@ class LogPage:
     newer: int | None = None  # ?after=<id> reads the previous, newer page
 
 
+def _person(relationship):
+    # A name to show: not the roles a user row would otherwise load (a statement each).
+    return joinedload(relationship).lazyload(User.role_rows)
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -60,7 +65,7 @@ def _filtered(org: Organization, filters: AuditFilter) -> Select:
         query = query.where(AuditEvent.created_at >= _day_start(filters.date_from))
     if filters.date_to:
         query = query.where(AuditEvent.created_at < _day_start(filters.date_to + timedelta(days=1)))
-    return query.options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+    return query.options(_person(AuditEvent.actor), _person(AuditEvent.on_behalf_of))
 
 
 def _cursor(org: Organization, event_id: int | None):
@@ -109,7 +114,8 @@ def audit_log(org: Organization, filters: AuditFilter, *, before: int | None = N
 def actors(org: Organization) -> list[User]:
     """The organisation's people, deactivated ones too (their events stay), for the filter."""
     return list(db.session.scalars(
-        select(User).where(User.organization_id == org.id).order_by(User.full_name, User.id)))
+        select(User).where(User.organization_id == org.id).order_by(User.full_name, User.id)
+        .options(lazyload(User.role_rows))))
 
 
 # The column that names an audited object, best first (REQ-2026-00042 before its title).
@@ -146,7 +152,7 @@ def _names_of(type_name: str, ids: set[int], org: Organization) -> dict[int, str
     if type_name == "Delegation":
         rows = db.session.scalars(
             select(Delegation).where(Delegation.id.in_(ids))
-            .options(joinedload(Delegation.user), joinedload(Delegation.delegate))
+            .options(_person(Delegation.user), _person(Delegation.delegate))
         )
         return {d.id: f"{d.user.full_name} → {d.delegate.full_name}" for d in rows}
     # Only tenant models: their reads go through the tenant filter.

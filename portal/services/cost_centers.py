@@ -14,20 +14,25 @@ from portal.extensions import db
 from portal.models import CostCenter, Organization, User
 from portal.services import audit
 from portal.services.catalog import FieldProblem
-from portal.services.paging import paginate
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.services.reference import change_active, record_changes
 
 NAME_MAX = 120
 
 
-def list_cost_centers(*, status: str = "all", page: int = 1, per_page: int = 25):
-    """A page of the company's cost centres by code, with their managers."""
-    stmt = select(CostCenter).options(joinedload(CostCenter.manager)).order_by(CostCenter.code)
+BY_CODE = Order("cost-centres", Key(CostCenter.code), Key(CostCenter.id))
+
+
+def list_cost_centers(*, status: str = "all", cursor: str | None = None,
+                      per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """A page of the company's cost centres by code, with their managers (read by cursor from
+    the (organization_id, code) index). Raises BadCursor for a cursor it did not give out."""
+    stmt = select(CostCenter).options(joinedload(CostCenter.manager))
     if status == "active":
         stmt = stmt.where(CostCenter.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(CostCenter.is_active.is_(False))
-    return paginate(stmt, page=page, per_page=per_page, max_per_page=100)
+    return keyset(stmt, BY_CODE, cursor=cursor, per_page=per_page)
 
 
 def active_cost_centers() -> list[CostCenter]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import Float, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from portal.domain.approval import TaskStatus
@@ -79,28 +79,40 @@ class PendingRow:
     since: datetime | None
 
 
+def capped_counts(queries: dict[str, object], cap: int | None = None) -> dict[str, Count]:
+    """`capped_count` of each named query, in one statement (each part reads at most cap + 1
+    rows of its index)."""
+    cap = COUNT_CAP if cap is None else cap
+    parts = [select(literal(name).label("name")).select_from(query.limit(cap + 1).subquery())
+             for name, query in queries.items()]
+    merged = union_all(*parts).subquery()
+    found = dict(db.session.execute(select(merged.c.name, func.count()).group_by(merged.c.name)).all())
+    return {name: Count(min(found.get(name, 0), cap), found.get(name, 0) > cap) for name in queries}
+
+
 def admin_summary(actor) -> dict:
-    """Counts for a company admin: users by active flag, pending invitations (capped)."""
+    """Counts for a company admin: users by active flag, pending invitations (capped), in one
+    statement."""
     users = select(User.id).where(User.organization_id == actor.organization_id)
     pending = select(Invitation.id).where(
         Invitation.accepted_at.is_(None),
         Invitation.revoked_at.is_(None),
         Invitation.expires_at > utcnow(),
     )
-    return {
-        "active_users": capped_count(users.where(User.is_active_flag.is_(True))),
-        "inactive_users": capped_count(users.where(User.is_active_flag.is_(False))),
-        "pending_invitations": capped_count(pending),
-    }
+    return capped_counts({
+        "active_users": users.where(User.is_active_flag.is_(True)),
+        "inactive_users": users.where(User.is_active_flag.is_(False)),
+        "pending_invitations": pending,
+    })
 
 
 def supplier_counts(actor) -> dict:
-    """Suppliers of a buying company by link status (capped counts)."""
+    """Suppliers of a buying company by link status (capped counts, one statement)."""
     links = select(SupplierLink.id).where(SupplierLink.organization_id == actor.organization_id)
-    return {
-        status.value: capped_count(links.where(SupplierLink.status == status))
+    return capped_counts({
+        status.value: links.where(SupplierLink.status == status)
         for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED)
-    }
+    })
 
 
 def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
@@ -120,22 +132,11 @@ def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
 
 def _status_counts(actor) -> dict[str, Count]:
     """The buyer's requisitions per followed status, each capped, in one statement."""
-    parts = [
-        select(literal(status.value).label("status"), Requisition.id)
+    return capped_counts({
+        status.value: select(Requisition.id)
         .where(Requisition.requester_id == actor.id, Requisition.status == status)
-        .limit(COUNT_CAP + 1)
-        .subquery()
         for status in BUYER_STATUSES
-    ]
-    merged = union_all(*(select(part.c.status) for part in parts)).subquery()
-    found = dict(db.session.execute(
-        select(merged.c.status, func.count()).group_by(merged.c.status)
-    ).all())
-    return {
-        status.value: Count(min(found.get(status.value, 0), COUNT_CAP),
-                            found.get(status.value, 0) > COUNT_CAP)
-        for status in BUYER_STATUSES
-    }
+    })
 
 
 def buyer_summary(actor) -> dict:
@@ -212,7 +213,7 @@ def recent_decisions(actor, *, limit: int = RECENT) -> list[ApprovalAssignment]:
         select(ApprovalAssignment)
         .where(ApprovalAssignment.user_id == actor.id, ApprovalAssignment.decision.is_not(None))
         .options(joinedload(ApprovalAssignment.task).joinedload(ApprovalTask.requisition),
-                 joinedload(ApprovalAssignment.decided_by))
+                 approval_queries.person(ApprovalAssignment.decided_by))
         .order_by(ApprovalAssignment.decided_at.desc(), ApprovalAssignment.id.desc())
         .limit(limit)
     ))
@@ -281,24 +282,33 @@ def widgets_for(actor) -> list[str]:
 
 def budget_watch(actor, *, limit: int = 6) -> list[tuple]:
     """Open budgets current today, most used first: every budget for an admin, the budgets of
-    the cost centres a manager runs for a cost-centre manager. Returns (budget, balances, bar)."""
+    the cost centres a manager runs for a cost-centre manager. Returns (budget, balances, bar).
+
+    Ranked in SQL on the budget rows' counters and cut at `limit`: no budget is loaded to be
+    sorted away, and no ledger is summed."""
     from portal.domain.budget import BudgetStatus, bar
     from portal.models import Budget, CostCenter
     from portal.services.budgets import balances_for
 
     today = utcnow().date()
+    used = Budget.reserved + Budget.committed + Budget.spent
+    # Balances.used_ratio: used / amount; a budget of 0 is full once anything is used.
+    # Floats only to order the rows (SQLite stores both columns scaled alike): never money.
+    ratio = case((Budget.amount > 0, cast(used, Float) / cast(Budget.amount, Float)),
+                 (used > 0, literal(1.0, Float)), else_=literal(0.0, Float))
     query = (
         select(Budget)
-        .join(Budget.cost_center)
         .where(Budget.status == BudgetStatus.OPEN, Budget.starts_on <= today, Budget.ends_on >= today)
         .options(joinedload(Budget.cost_center))
+        .order_by(ratio.desc(), Budget.id)
+        .limit(limit)
     )
     if not can(actor, "budgets.manage"):
-        query = query.where(CostCenter.manager_id == actor.id)
+        query = query.where(Budget.cost_center_id.in_(
+            select(CostCenter.id).where(CostCenter.manager_id == actor.id)))
     found = list(db.session.scalars(query))
     balances = balances_for(found)
-    ranked = sorted(found, key=lambda b: balances[b.id].used_ratio, reverse=True)[:limit]
-    return [(b, balances[b.id], bar(balances[b.id])) for b in ranked]
+    return [(b, balances[b.id], bar(balances[b.id])) for b in found]
 
 
 def manages_cost_centers(actor) -> bool:

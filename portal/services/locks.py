@@ -14,8 +14,8 @@ transaction, others wait for it), like the counter update of `portal.services.nu
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from portal.extensions import db
 from portal.models import ApprovalTask, Requisition
@@ -34,13 +34,37 @@ def lock_row(obj) -> None:
         db.session.execute(select(table.c.id).where(table.c.id == obj.id).with_for_update())
 
 
+_HELD = "row_locks_held"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction) -> None:
+    # Any end (commit, rollback, a savepoint's too: PostgreSQL's ROLLBACK TO SAVEPOINT releases
+    # the locks taken after it) forgets them; the next use case locks and reads again. A flush's
+    # own subtransaction ends too: that is no end of the database transaction.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HELD, None)
+
+
+def created(req: Requisition) -> None:
+    """`req` was inserted by this transaction: nobody else sees the row before the commit, so
+    it is as good as locked, and what the session holds is what the database holds."""
+    db.session.info.setdefault(_HELD, set()).add(req.id)
+
+
 def lock_requisition(req: Requisition) -> Requisition:
     """Lock `req` and read it, its tasks and their assignments again as committed.
 
     Call it before checking the state a change expects; the objects already loaded (the view's
-    task, `req.lines`) are the same objects, refreshed in place.
+    task, `req.lines`) are the same objects, refreshed in place. Once this transaction holds
+    the lock nobody else changes the row: a second call (three lines added in one action) has
+    nothing new to read and costs nothing.
     """
+    held = db.session.info.setdefault(_HELD, set())
+    if req.id in held:
+        return req
     lock_row(req)
+    held.add(req.id)
     db.session.refresh(req)
     db.session.scalars(
         select(ApprovalTask).where(ApprovalTask.requisition_id == req.id)

@@ -7,13 +7,13 @@ transaction, rendered and sent after the commit by portal/jobs in the recipient'
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from portal.domain.messages import Link, Msg
 from portal.extensions import db
 from portal.models import Notification, User
 from portal.models.base import utcnow
-from portal.services import mail
+from portal.services import badges, mail
 from portal.services.outbox import enqueue
 
 EMAIL_KIND = "notification.email"
@@ -67,10 +67,9 @@ def notify(
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
+    """The user's unread notifications, counted up to `badges.CAP` + 1 (the bell shows "99+")."""
+    return badges.capped(
+        select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
 
 
@@ -84,6 +83,8 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
     )
     if notification_id is not None:
         statement = statement.where(Notification.id == notification_id)
+    # A bulk UPDATE bypasses the unit of work: tell the bell's version itself.
+    badges.changed(db.session, user.organization_id, badges.notifications_scope(user.id))
     return db.session.execute(statement).rowcount
 
 

@@ -115,12 +115,14 @@ def record(actor, policy: ApprovalPolicy, before: dict | None) -> ApprovalPolicy
     return _add(policy, (last.number if last else 0) + 1, actor, after, changes)
 
 
-def current_version_id(org_id: int) -> int | None:
+def current_version_id(org_id: int, *, policy: ApprovalPolicy | None = None) -> int | None:
     """The id of the version routing uses now (its latest), written first when the policy
-    predates versioning; None when the company has no policy."""
-    policy = db.session.scalars(
-        select(ApprovalPolicy).where(ApprovalPolicy.organization_id == org_id)
-    ).first()
+    predates versioning; None when the company has no policy. `policy`: the company's policy
+    when the caller has already loaded it."""
+    if policy is None:
+        policy = db.session.scalars(
+            select(ApprovalPolicy).where(ApprovalPolicy.organization_id == org_id)
+        ).first()
     if policy is None:
         return None
     last = latest(policy.id)

@@ -38,7 +38,7 @@ from portal.models.base import utcnow
 from portal.money import is_currency
 from portal.policies import enforce
 from portal.services import audit, budgets
-from portal.services.locks import lock_requisition
+from portal.services.locks import created, lock_requisition
 
 MAX_JUSTIFICATION = 5000
 MAX_LINES = 200
@@ -135,6 +135,7 @@ def create_requisition(
     )
     db.session.add(req)
     db.session.flush()
+    created(req)
     audit.record(actor=actor, action="requisition.created", obj=req, summary={"number": req.number})
     return req
 

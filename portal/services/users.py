@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, User, UserRole
 from portal.services import audit
 from portal.services.auth import check_new_password, end_all_sessions, normalize_email
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.services.passwords import hash_password
 from portal.tenancy import ALL_TENANTS
 
@@ -200,6 +201,17 @@ def users_query(*, status: str = "", search: str = "") -> Select:
             )
         )
     return query
+
+
+BY_NAME = Order("users", Key(User.full_name), Key(User.id))
+
+
+def users_page(*, status: str = "", search: str = "", cursor: str | None = None,
+               per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """A page of `users_query` by name, read by cursor (`portal.services.paging.keyset`).
+    Raises BadCursor for a cursor it did not give out."""
+    query = users_query(status=status, search=search).order_by(None)
+    return keyset(query, BY_NAME, cursor=cursor, per_page=per_page)
 
 
 def timeline(user: User, limit: int = 50) -> list[AuditEvent]:

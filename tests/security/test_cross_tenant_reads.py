@@ -71,6 +71,17 @@ ALLOWED: dict[tuple[str, str], str] = {
         "seeding the demo world writes into every organisation",
     ("portal/cli.py", "register_cli.create_admin_command"):
         "creates a new organisation and its first admin from the command line",
+    ("portal/cli.py", "register_cli.seed_bench_command"):
+        "the benchmark generator writes a large company and noise companies (CLI only)",
+    ("portal/services/bench_seed.py", "_insert_many"):
+        "bulk inserts of generated rows with their organisation ids set by the generator; "
+        "reachable only from `flask seed-bench`, never from a request",
+    ("portal/services/bench_seed.py", "seed_bench"):
+        "SQLite pragmas for the bulk load (`flask seed-bench` only)",
+    ("portal/services/bench_seed.py", "refresh_statistics"):
+        "ANALYZE after the bulk load (`flask seed-bench` only); reads no company data",
+    ("portal/services/bench_seed.py", "_fix_sequences"):
+        "moves PostgreSQL id sequences past the generated ids (`flask seed-bench` only)",
     # --- background jobs (portal/jobs): no request, no signed-in user ----------------------
     ("portal/jobs/reminders.py", "send_reminders"):
         "the reminder job runs once per buying organisation, bound to each in turn",

@@ -43,7 +43,8 @@ def test_an_id_no_column_holds_is_not_found(shop, login_as, ident):
 
 
 @pytest.mark.parametrize("page", [HUGE, "-1", "0", "abc", "١٢٣", "1_000", "1e3", "100001"])
-@pytest.mark.parametrize("url", ["/requisitions/", "/catalog/", "/notifications/", "/suppliers/"])
+# The requisition lists page by cursor (a bad one: test_requisition_lists.py).
+@pytest.mark.parametrize("url", ["/catalog/", "/notifications/", "/suppliers/"])
 def test_a_page_number_that_cannot_be_read_is_a_422_with_a_message(shop, login_as, url, page):
     response = login_as(shop.buyer).get(url, query_string={"page": page})
     assert response.status_code == 422
@@ -87,7 +88,7 @@ def test_a_polish_viewer_reads_the_message_in_polish(shop, login_as):
     with as_system():
         shop.buyer.locale = "pl"
         db.session.commit()
-    response = login_as(shop.buyer).get("/requisitions/?page=0")
+    response = login_as(shop.buyer).get("/catalog/?page=0")
     assert response.status_code == 422
     assert "Numer strony musi być liczbą całkowitą od 1 do 100000." in response.text
 

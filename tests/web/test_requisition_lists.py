@@ -22,6 +22,7 @@ from tests.kit import (
     make_draft,
     make_shop,
 )
+from tests.listdata import bulk_requisitions
 
 
 @pytest.fixture(autouse=True)
@@ -184,19 +185,74 @@ def test_sort_headers_link_to_the_other_direction(shop, sample, login_as):
     assert "status=draft" in page.text.split('aria-sort="ascending"')[1][:600]
 
 
-def test_pagination_keeps_the_filters(app, shop, login_as):
-    for i in range(30):
-        make_draft(app, shop.buyer, shop.cc_it, title=f"Zamówienie {i:02d}", lines=())
+def _link(html: str, rel: str) -> str | None:
+    import re
+    from html import unescape
+
+    found = re.search(rf'<a href="([^"]+)" rel="{rel}"', html)
+    return unescape(found.group(1)) if found else None
+
+
+def test_pages_follow_the_cursor_and_keep_the_filters(app, shop, login_as):
+    bulk_requisitions(shop.org, [shop.buyer], [shop.cc_it], 120, title="Zamówienie")
+    bulk_requisitions(shop.org, [shop.buyer], [shop.cc_it], 5, start=500, title="Inne")
     client = login_as(shop.buyer)
     first = client.get("/requisitions/?q=zam%C3%B3wienie")
-    assert len(_numbers(first.text)) == 25
-    assert "30 requisitions" in first.text
-    assert "page=2" in first.text and "q=zam%C3%B3wienie" in first.text
-    second = client.get("/requisitions/?q=zam%C3%B3wienie&page=2")
-    assert len(_numbers(second.text)) == 5
-    assert set(_numbers(first.text)).isdisjoint(_numbers(second.text))
-    beyond = client.get("/requisitions/?page=99")
-    assert beyond.status_code == 200
+    assert len(_numbers(first.text)) == 50
+    assert "120 requisitions" in first.text
+    assert _link(first.text, "prev") is None
+    older = _link(first.text, "next")
+    assert "cursor=" in older and "q=zam%C3%B3wienie" in older
+    assert 'data-testid="next-page"' in first.text
+    second = client.get(older)
+    third = client.get(_link(second.text, "next"))
+    pages = [_numbers(p.text) for p in (first, second, third)]
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert _link(third.text, "next") is None
+    seen = [n for p in pages for n in p]
+    assert len(set(seen)) == 120
+    assert seen == sorted(seen, reverse=True)  # newest first, ties by id, no row twice
+    # "Newer" goes back to the same rows.
+    back = client.get(_link(third.text, "prev"))
+    assert _numbers(back.text) == pages[1]
+    assert _numbers(client.get(_link(back.text, "prev")).text) == pages[0]
+
+
+def test_a_long_list_counts_no_further_than_1000(app, shop, login_as, monkeypatch):
+    from portal.services import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 60)
+    monkeypatch.setattr(paging.keyset, "__kwdefaults__",
+                        {**paging.keyset.__kwdefaults__, "count_cap": 60})
+    bulk_requisitions(shop.org, [shop.buyer], [shop.cc_it], 70)
+    page = login_as(shop.buyer).get("/requisitions/")
+    assert "60+ requisitions" in page.text
+    bulk_requisitions(shop.org, [shop.buyer], [shop.cc_it], 5, start=100)
+    assert "60+ requisitions" in login_as(shop.buyer).get("/requisitions/").text
+
+
+@pytest.mark.parametrize("sort", ["created", "number", "amount", "needed_by", "status"])
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_every_sort_pages_through_every_row_once_in_order(app, shop, login_as, sort, direction):
+    bulk_requisitions(shop.org, [shop.buyer, shop.buyer2], [shop.cc_it, shop.cc_adm], 130)
+    client = login_as(shop.admin)
+    url, seen = f"/requisitions/all?sort={sort}&dir={direction}", []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        seen.extend(_numbers(page.text))
+        url = _link(page.text, "next")
+    assert len(seen) == len(set(seen)) == 130
+    export = _csv(_export(client, f"/requisitions/export?scope=all&sort={sort}&dir={direction}"))
+    assert seen == [row[0] for row in export[1:]]  # the export keeps the list's order
+
+
+@pytest.mark.parametrize("cursor", ["x", "%00", "a" * 700, "eyJvIjoibm9wZSJ9",
+                                    "eyJvIjoiY3JlYXRlZC1yIiwicyI6MCwiayI6WzEsMl0sImIiOjB9"])
+def test_a_cursor_that_cannot_be_read_is_a_422(shop, login_as, cursor):
+    response = login_as(shop.admin).get(f"/requisitions/all?cursor={cursor}")
+    assert response.status_code == 422
+    assert "page link" in response.text or "control characters" in response.text
 
 
 # ---------------------------------------------------------------- htmx

@@ -32,9 +32,9 @@ from portal.blueprints.edge import (
     unit_of_work,
 )
 from portal.blueprints.once import creates
-from portal.blueprints.params import id_arg, page_arg
+from portal.blueprints.params import cursor_arg, id_arg
 from portal.errors import ValidationProblem
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.htmx import fragment, render, with_flash
 from portal.jobs.rendering import absolute_url
 from portal.policies import authorize, require
@@ -45,10 +45,6 @@ from portal.services import orgs as orgs_service
 from portal.services import users as users_service
 
 log = logging.getLogger(__name__)
-
-
-def _page_number() -> int:
-    return page_arg()
 
 
 # Users -----------------------------------------------------------------------------------
@@ -70,12 +66,8 @@ def users():
     valid = filters.validate()
     status = filters.status.data if valid else ""
     search = (filters.q.data or "").strip() if valid else ""
-    page = db.paginate(
-        users_service.users_query(status=status, search=search),
-        page=_page_number(),
-        per_page=page_size(),
-        error_out=False,
-    )
+    page = users_service.users_page(status=status, search=search, cursor=cursor_arg(),
+                                    per_page=page_size())
     args = {k: v for k, v in {"status": status, "q": search}.items() if v}
     return render(
         "admin/users.html",

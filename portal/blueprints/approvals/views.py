@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DecisionForm
+from portal.blueprints.badges import badge_response
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, saved, unit_of_work
 from portal.blueprints.params import coerce_id, page_arg
 from portal.domain.approval import reason_message
@@ -21,7 +22,7 @@ from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.i18n import translate
 from portal.policies import can, require
-from portal.services import approvals
+from portal.services import approvals, badges
 from portal.services.approvals import blocked, queries
 
 DONE_MESSAGES = {
@@ -85,7 +86,9 @@ def badge():
     """The count beside "Approvals" in the menu (polled by htmx; 286 stops the polling)."""
     if not can(current_user, "approvals.inbox"):
         return "", 286
-    return render("approvals/_badge.html", count=queries.inbox_count(actor()))
+    user = actor()
+    return badge_response(user, badges.APPROVALS, "approvals/_badge.html",
+                          lambda: queries.inbox_count(user))
 
 
 def _decided(task, decision: str, form: DecisionForm):

@@ -20,7 +20,7 @@ from portal.blueprints.edge import (
     unit_of_work,
 )
 from portal.blueprints.once import creates
-from portal.blueprints.params import page_arg, year_arg
+from portal.blueprints.params import cursor_arg, page_arg, year_arg
 from portal.domain.budget import BudgetStatus, bar, period_bounds
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
@@ -132,11 +132,7 @@ def _detail(budget: Budget, *, revise_form: ReviseForm | None = None, status: in
     burn = budgets.burn_series(budget)
     charts = [burn_chart(burn, budget.starts_on, budget.ends_on, budget.amount, today, compact=compact)
               for compact in (False, True)]
-    ledger = db.paginate(
-        select(BudgetEntry).where(BudgetEntry.budget_id == budget.id).options(joinedload(BudgetEntry.actor))
-        .order_by(BudgetEntry.created_at.desc(), BudgetEntry.id.desc()),
-        page=page_arg(), per_page=current_app.config["PAGE_SIZE"], error_out=False,
-    )
+    ledger = budgets.ledger_page(budget, cursor=cursor_arg(), per_page=current_app.config["PAGE_SIZE"])
     revisions = db.session.scalars(
         select(BudgetRevision).where(BudgetRevision.budget_id == budget.id).options(joinedload(BudgetRevision.actor))
         .order_by(BudgetRevision.created_at.desc(), BudgetRevision.id.desc())

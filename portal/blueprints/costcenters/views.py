@@ -5,8 +5,7 @@ from wtforms import SelectChoice
 from portal.blueprints import codelists
 from portal.blueprints.costcenters import bp
 from portal.blueprints.costcenters.forms import CostCenterForm
-from portal.blueprints.edge import page_size
-from portal.blueprints.params import page_arg
+from portal.blueprints.params import cursor_arg
 from portal.domain.messages import N_
 from portal.htmx import render
 from portal.labels import approver_picker_note
@@ -32,8 +31,7 @@ def _form(cost_center=None) -> CostCenterForm:
 @login_required
 @require("cost_centers.manage")
 def index():
-    page = cost_centers.list_cost_centers(page=page_arg(),
-                                          per_page=page_size())
+    page = cost_centers.list_cost_centers(cursor=cursor_arg())
     return render("costcenters/index.html", page=page)
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from portal.blueprints.badges import badge_response
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, unit_of_work
 from portal.blueprints.notifications import bp
 from portal.blueprints.params import page_arg
@@ -15,7 +16,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.jobs.rendering import page_url, shown
 from portal.policies import can, require
-from portal.services import notifications
+from portal.services import badges, notifications
 
 
 @bp.route("/")
@@ -36,7 +37,9 @@ def badge():
     """Just the bell and its count, polled by htmx (286 stops the polling once signed out)."""
     if not can(current_user, "notifications.view"):
         return "", 286
-    return render("notifications/_badge.html", count=notifications.unread_count(actor()))
+    user = actor()
+    return badge_response(user, badges.notifications_scope(user.id), "notifications/_badge.html",
+                          lambda: notifications.unread_count(user))
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"], endpoint="open")

@@ -148,7 +148,8 @@ def editor_context(req: Requisition, *, form=None, add_form=None, picked=None,
 def detail_context(req: Requisition, *, upload_form=None, upload_error: str | None = None,
                    comment_form=None, cancel_form=None):
     """The detail page: facts, lines, approval rounds, files, comments and the timeline."""
-    tasks = approvals.tasks_of(req)
+    # A requisition never submitted (round 0) has no approval tasks to read.
+    tasks = approvals.tasks_of(req) if req.approval_round else []
     current = [t for t in tasks if t.round == req.approval_round]
     previous: dict[int, list] = {}
     for task in tasks:
@@ -168,7 +169,7 @@ def detail_context(req: Requisition, *, upload_form=None, upload_error: str | No
         # Approving the active step would be refused by the budget; who it waits on, since when;
         # where a draft would go if submitted now.
         "budget_block": blocked.budget_block(active_task) if active_task else None,
-        "waiting": approval_queries.waiting_on([req.id]).get(req.id),
+        "waiting": approval_queries.waiting_on_task(active_task),
         "route": approval_queries.expected_route(req) if req.status == RequisitionStatus.DRAFT else None,
         "events": queries.timeline_of(req),
         "attachments": queries.attachments_of(req),

@@ -1,8 +1,10 @@
 """The requisition lists: "my requisitions" for buyers, all of the company's for approvers and
-admins, with filters, search, sorting, pagination and a CSV export of the filtered list.
+admins, with filters, search, sorting, keyset pages ("Newer"/"Older", a count bounded at
+"1 000+") and a CSV export of the filtered list.
 
-A page costs the same few queries whatever its number of rows (requester and cost centre are
-joined in); tests/web/test_requisition_lists.py counts them.
+A page costs the same few queries whatever its number of rows or its depth (requester and cost
+centre are joined in, pages are read from the index by cursor, the count stops at 1 001);
+tests/web/test_list_queries.py counts them and tests/test_list_plans.py checks the plans.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from portal import tenancy
-from portal.blueprints.edge import csv_response, page_size
-from portal.blueprints.params import page_arg
+from portal.blueprints.edge import csv_response
+from portal.blueprints.params import coerce_id, cursor_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
 from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
 from portal.extensions import db, htmx
 from portal.htmx import fragment, render
-from portal.labels import requisition_status_label
+from portal.labels import requisition_status_kind, requisition_status_label
 from portal.money import round_money
 from portal.policies import authorize, can, require
 from portal.services.approvals import queries as approval_queries
@@ -41,7 +43,7 @@ def _filters(scope: str) -> tuple[FilterForm, queries.ListFilters]:
     form = FilterForm(formdata=request.args)
     form.set_choices(
         queries.cost_centers(active_only=False),
-        queries.requesters() if scope == "all" else [],
+        queries.requesters(keep_id=_chosen_requester()) if scope == "all" else [],
     )
     form.validate()
 
@@ -66,6 +68,13 @@ def _filters(scope: str) -> tuple[FilterForm, queries.ListFilters]:
     return form, filters
 
 
+def _chosen_requester() -> int | None:
+    try:
+        return coerce_id(request.args.get("requester"))
+    except ValueError:
+        return None
+
+
 def _timezone() -> str:
     return str(get_timezone())
 
@@ -73,10 +82,8 @@ def _timezone() -> str:
 def _list(scope: str):
     form, filters = _filters(scope)
     requester_id = current_user.id if scope == "mine" else None
-    page = db.paginate(
-        queries.list_query(filters, requester_id=requester_id, tz=_timezone()),
-        page=page_arg(), per_page=page_size(), error_out=False,
-    )
+    page = queries.list_page(filters, requester_id=requester_id, tz=_timezone(),
+                             cursor=cursor_arg())
     endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
     block = fragment("results")
     args = filters.args()
@@ -85,12 +92,13 @@ def _list(scope: str):
         filters=form, current=filters, args=args, page=page,
         partial=bool(htmx) and block is not None,
         waiting=approval_queries.waiting_on([r.id for r in page.items if r.status == RequisitionStatus.PENDING]),
+        badges={s: (requisition_status_label(s), requisition_status_kind(s)) for s in RequisitionStatus},
     )
     if not (htmx and block):
         return body
     # The address bar shows the filters without the empty fields the form sent.
-    if page.page > 1:
-        args = {**args, "page": page.page}
+    if request.args.get("cursor"):
+        args = {**args, "cursor": request.args["cursor"]}
     return htmx_response(body, push_url=url_for(endpoint, **args))
 
 

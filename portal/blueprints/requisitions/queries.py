@@ -3,16 +3,18 @@ another company's rows are simply not there (the views answer 404)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from portal.blueprints.edge import load_or_404, or_404
 from portal.domain.requisition import RequisitionStatus
+from portal.domain.roles import Role
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -27,7 +29,9 @@ from portal.models import (
     RequisitionLine,
     SupplierLink,
     User,
+    UserRole,
 )
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, keyset
 
 S = RequisitionStatus
 # The lifecycle order, so "sort by status" reads draft → pending → approved → … as people expect.
@@ -35,14 +39,24 @@ STATUS_ORDER = (S.DRAFT, S.PENDING, S.APPROVED, S.SOURCING, S.ORDERED, S.CLOSED,
                 S.CANCELLED)
 
 
+def _person(relationship):
+    """A user shown beside a record (requester, author, actor): joined in for the name, without
+    the user's own eager loads: their organisation is the viewer's (already in the session) and
+    their roles are not shown (read on access if a page ever needs them), instead of a join and
+    a roles query for every person on the page."""
+    return joinedload(relationship).options(lazyload(User.organization), lazyload(User.role_rows))
+
+
 def load_requisition(requisition_id: int, *, full: bool = False) -> Requisition:
     """The requisition with this id in the current organisation, or 404."""
     query = select(Requisition).where(Requisition.id == requisition_id)
     if full:
         query = query.options(
-            joinedload(Requisition.requester),
-            joinedload(Requisition.cost_center),
+            _person(Requisition.requester),
+            # The detail shows the cost centre's manager.
+            joinedload(Requisition.cost_center).options(_person(CostCenter.manager)),
             joinedload(Requisition.category),
+            joinedload(Requisition.policy_version),
             selectinload(Requisition.lines).joinedload(RequisitionLine.item),
             selectinload(Requisition.lines).joinedload(RequisitionLine.suggested_supplier),
         )
@@ -62,14 +76,14 @@ def load_attachment(req: Requisition, attachment_id: int) -> Attachment:
 def attachments_of(req: Requisition) -> list[Attachment]:
     return list(db.session.scalars(
         select(Attachment).where(Attachment.requisition_id == req.id)
-        .options(joinedload(Attachment.uploaded_by)).order_by(Attachment.id)
+        .options(_person(Attachment.uploaded_by)).order_by(Attachment.id)
     ))
 
 
 def comments_of(req: Requisition) -> list[Comment]:
     return list(db.session.scalars(
         select(Comment).where(Comment.requisition_id == req.id)
-        .options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
+        .options(_person(Comment.author)).order_by(Comment.created_at, Comment.id)
     ))
 
 
@@ -78,7 +92,7 @@ def timeline_of(req: Requisition) -> list[AuditEvent]:
     return list(db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.object_type == "Requisition", AuditEvent.object_id == req.id)
-        .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+        .options(_person(AuditEvent.actor), _person(AuditEvent.on_behalf_of))
         .order_by(AuditEvent.created_at, AuditEvent.id)
     ).unique())
 
@@ -142,12 +156,17 @@ def active_suppliers(org_id: int) -> list[Organization]:
     ))
 
 
-def requesters() -> list[User]:
-    """People who raised at least one requisition, for the list's requester filter."""
-    raised = select(Requisition.requester_id).distinct()
+def requesters(*, keep_id: int | None = None) -> list[User]:
+    """The company's people who may raise requisitions (the buyer role), for the list's
+    requester filter: read from the users, not by scanning the requisitions. `keep_id` (the
+    chosen requester) stays listed after losing the role."""
+    condition = User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.BUYER))
+    if keep_id is not None:
+        condition = or_(condition, User.id == keep_id)
     return list(db.session.scalars(
-        select(User).where(User.id.in_(raised)).order_by(User.full_name)
-    ).unique())
+        select(User).where(condition).order_by(User.full_name, User.id)
+        .options(lazyload(User.organization), lazyload(User.role_rows))
+    ))
 
 
 # ---------------------------------------------------------------- lists
@@ -197,21 +216,50 @@ def _day_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
-def _sort_column(key: str):
-    if key == "number":
-        return Requisition.number
-    if key == "needed_by":
-        return Requisition.needed_by
-    if key == "amount":
-        return Requisition.gross_total
-    if key == "status":
-        return case({s.value: i for i, s in enumerate(STATUS_ORDER)}, value=Requisition.status,
-                    else_=len(STATUS_ORDER))
-    return Requisition.created_at
+R = Requisition
+_NEWEST = (Key(R.created_at, descending=True), Key(R.id, descending=True))
+
+
+def _orders() -> dict[tuple[str, str], Order]:
+    """Every (sort, direction) of the list as a keyset order; each reads from an index
+    `(organization_id, [filter column,] sort column, id)` (see the model's indexes)."""
+    orders = {}
+    for name, column in (("created", R.created_at), ("number", R.number),
+                         ("amount", R.gross_total)):
+        ascending = Order(name, Key(column), Key(R.id))
+        orders[(name, "asc")], orders[(name, "desc")] = ascending, ascending.reversed()
+    # Empty "needed by" dates come last both ways: a segment with a date, then one without.
+    for direction in ("asc", "desc"):
+        desc = direction == "desc"
+        orders[("needed_by", direction)] = Order(f"needed_by-{direction}", segments=(
+            Segment((Key(R.needed_by, desc), Key(R.id, desc)), R.needed_by.isnot(None)),
+            Segment((Key(R.id, desc),), R.needed_by.is_(None)),
+        ))
+        # By status in lifecycle order (draft → pending → …), newest first within a status.
+        statuses = reversed(STATUS_ORDER) if desc else STATUS_ORDER
+        orders[("status", direction)] = Order(f"status-{direction}", segments=tuple(
+            Segment(_NEWEST, R.status == status) for status in statuses))
+    return orders
+
+
+ORDERS = _orders()
+
+# "REQ-2026-00042", "req-2026", "REQ-": a document number (or its start), found by prefix.
+_NUMBER = re.compile(r"(?i)req-[0-9-]*")
+
+
+def _search(text: str):
+    """A number (or its start) is a range on the (organization_id, number) index; other text is
+    matched in the title, row by row within the page's walk (which stops after a page)."""
+    if _NUMBER.fullmatch(text):
+        prefix = text.upper()
+        return and_(R.number >= prefix, R.number < prefix + "\uffff")
+    # lower() on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's only for ASCII.
+    return func.lower(R.title).like(f"%{_escape_like(text.lower())}%", escape="\\")
 
 
 def filtered(filters: ListFilters, *, requester_id: int | None, tz: str) -> Select:
-    """The list's statement without loader options: `requester_id` limits it to one person's
+    """The list's statement without order: `requester_id` limits it to one person's
     requisitions ("my requisitions"); None means the whole company."""
     query = select(Requisition)
     if requester_id is not None:
@@ -227,39 +275,56 @@ def filtered(filters: ListFilters, *, requester_id: int | None, tz: str) -> Sele
     if filters.created_to is not None:
         end = _day_start(filters.created_to + timedelta(days=1), tz)
         query = query.where(Requisition.created_at < end)
+    # An amount range is read from the amount index only when the list is sorted by amount;
+    # otherwise it is checked row by row along the sort's index (`+ 0` keeps the planner off
+    # the amount index, which would mean sorting every row in range before the first page).
+    gross = Requisition.gross_total if filters.sort == "amount" else Requisition.gross_total + 0
     if filters.amount_min is not None:
-        query = query.where(Requisition.gross_total >= filters.amount_min)
+        query = query.where(gross >= filters.amount_min)
     if filters.amount_max is not None:
-        query = query.where(Requisition.gross_total <= filters.amount_max)
+        query = query.where(gross <= filters.amount_max)
     text = filters.q.strip()
     if text:
-        # lower() on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's only for ASCII.
-        pattern = f"%{_escape_like(text.lower())}%"
-        query = query.where(or_(
-            func.lower(Requisition.title).like(pattern, escape="\\"),
-            func.lower(Requisition.number).like(pattern, escape="\\"),
-        ))
-    column = _sort_column(filters.sort)
-    if filters.direction == "asc":
-        order = [column.asc().nulls_last(), Requisition.id.asc()]
-    else:
-        order = [column.desc().nulls_last(), Requisition.id.desc()]
-    return query.order_by(*order)
+        query = query.where(_search(text))
+    return query
 
 
-def list_query(filters: ListFilters, *, requester_id: int | None, tz: str) -> Select:
-    """A page's worth of rows with requester and cost centre joined in: one query per page,
-    whatever the number of rows."""
-    return filtered(filters, requester_id=requester_id, tz=tz).options(
-        joinedload(Requisition.requester),
+def order_of(filters: ListFilters) -> Order:
+    """The keyset order of the list. A search by number in the default order ("newest first")
+    lists by number, which numbers give out in time order: the prefix range is then read in
+    order from the number index, not gathered and sorted."""
+    if filters.sort == "created" and _NUMBER.fullmatch(filters.q.strip()):
+        return ORDERS[("number", filters.direction)]
+    return ORDERS[(filters.sort, filters.direction)]
+
+
+def list_page(filters: ListFilters, *, requester_id: int | None, tz: str,
+              cursor: str | None) -> KeysetPage:
+    """A page of the list with requester and cost centre joined in: one query per page (per
+    segment it reaches), one bounded count, whatever the number of rows or the page's depth."""
+    query = filtered(filters, requester_id=requester_id, tz=tz).options(
+        # Not the requester's organisation (a user's default joined load): it is the viewer's,
+        # already in the session, and the nested join would make SQLite materialise all users.
+        _person(Requisition.requester),
         joinedload(Requisition.cost_center),
     )
+    return keyset(query, order_of(filters), cursor=cursor, per_page=LIST_PER_PAGE)
+
+
+def _ordered(query: Select, order: Order) -> Select:
+    """`query` in `order` as one statement (the export: segments as a CASE, no keyset)."""
+    columns = []
+    if len(order.segments) > 1:
+        columns.append(case(*[(s.where, i) for i, s in enumerate(order.segments)]))
+    keys = max((s.keys for s in order.segments), key=len)
+    columns.extend(k.column.desc() if k.descending else k.column.asc() for k in keys)
+    return query.order_by(*columns)
 
 
 def export_rows(filters: ListFilters, *, requester_id: int | None, tz: str):
     """The filtered list, in the list's order, as plain rows for the CSV export (streamed)."""
     query = (
-        filtered(filters, requester_id=requester_id, tz=tz)
+        _ordered(filtered(filters, requester_id=requester_id, tz=tz), order_of(filters))
         .with_only_columns(
             Requisition.number, Requisition.title, User.full_name, CostCenter.code,
             CostCenter.name, Category.code, Requisition.status, Requisition.needed_by,

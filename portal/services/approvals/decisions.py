@@ -24,7 +24,7 @@ from portal.services.approvals.notices import (
     requisition_link,
     task_title,
 )
-from portal.services.approvals.routing import active_admins, directory, facts_for, tasks_of
+from portal.services.approvals.routing import active_admins, facts_for, person, tasks_of
 from portal.services.locks import lock_requisition
 from portal.services.notifications import notify
 from portal.services.requisitions import close_open_tasks, move
@@ -70,7 +70,7 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
         raise ValidationProblem(Msg(N_("Say why in a comment when you reject or return.")))
     if len(comment) > 2000:
         raise ValidationProblem(Msg(N_("A comment may be at most 2000 characters.")))
-    holder = directory(req.organization_id).get(assignment.user_id)
+    holder = person(assignment.user)
     # A budget-overrun step is decided by the budget owner whatever their approval limit.
     limit_applies = not assignment.escalated and task.kind != "budget"
     if decision == "approve" and limit_applies and not eligible(holder, facts_for(req)):
@@ -97,10 +97,22 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
     return req
 
 
+def _round_tasks(req: Requisition) -> list[ApprovalTask]:
+    """This round's tasks in order. `lock_requisition` has just read them and their assignments
+    under the lock: one plain SELECT finds them in the session, nothing is eagerly loaded again
+    (`tasks_of` loads the approvers too, for pages)."""
+    return list(db.session.scalars(
+        select(ApprovalTask)
+        .where(ApprovalTask.requisition_id == req.id, ApprovalTask.round == req.approval_round)
+        .order_by(ApprovalTask.position)
+    ))
+
+
 def _step_approved(req: Requisition, task: ApprovalTask, actor, now) -> None:
-    following = [t for t in tasks_of(req, req.approval_round) if t.status == TaskStatus.WAITING]
+    round_tasks = _round_tasks(req)
+    following = [t for t in round_tasks if t.status == TaskStatus.WAITING]
     if not following:
-        final_approval(req, actor=actor)
+        final_approval(req, actor=actor, round_tasks=round_tasks)
         return
     following[0].status = TaskStatus.PENDING
     following[0].activated_at = now
@@ -108,7 +120,7 @@ def _step_approved(req: Requisition, task: ApprovalTask, actor, now) -> None:
     notify(req.requester, N_("%(number)s: step “%(step)s” approved by %(name)s."),
            link=requisition_link(req), kind="approval.step", number=req.number,
            step=task_title(task), name=actor.full_name)
-    notify_active(req)
+    notify_active(req, following[0])
 
 
 def _step_ended(req: Requisition, actor, comment: str, on_behalf_of, action: Action) -> None:
@@ -129,16 +141,17 @@ def _step_ended(req: Requisition, actor, comment: str, on_behalf_of, action: Act
            name=actor.full_name, comment=comment)
 
 
-def final_approval(req: Requisition, *, actor, reason: Msg | None = None) -> None:
+def final_approval(req: Requisition, *, actor, reason: Msg | None = None,
+                   round_tasks: list[ApprovalTask] | None = None) -> None:
     """The last step is approved: reserve the budget, then approve.
 
     Under a `block` budget an overrun raises BudgetExceeded and the decision is refused whole;
     under `escalate` an extra "budget overrun" step goes to the budget owner (or the admins)
     and the requisition stays pending until it is decided.
     """
-    overrun_approved = any(
-        t.kind == "budget" and t.status == TaskStatus.APPROVED for t in tasks_of(req, req.approval_round)
-    )
+    if round_tasks is None:
+        round_tasks = _round_tasks(req)
+    overrun_approved = any(t.kind == "budget" and t.status == TaskStatus.APPROVED for t in round_tasks)
     outcome = budgets.reserve_for_requisition(req, actor, overrun_approved=overrun_approved)
     if outcome == budgets.ReservationOutcome.NEEDS_ESCALATION:
         _add_budget_task(req, actor)

@@ -43,9 +43,10 @@ def decision_link(assignment: ApprovalAssignment) -> Link:
     return Link("approvals.email_decision", {"token": token})
 
 
-def notify_active(req: Requisition) -> None:
-    """Ask the approvers of the active step for their decision (with a one-click e-mail link)."""
-    task = active_task(req)
+def notify_active(req: Requisition, task: ApprovalTask | None = None) -> None:
+    """Ask the approvers of the active step for their decision (with a one-click e-mail link).
+    `task`: the active step when the caller has just activated it (else it is looked up)."""
+    task = task if task is not None else active_task(req)
     if task is None:
         return
     for assignment in task.assignments:

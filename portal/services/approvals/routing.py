@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.domain.approval import Facts, LineFacts, Person, Plan, StepSpec, TaskStatus, route
 from portal.domain.approval_coverage import Band, CostCenterFacts, uncovered_bands
@@ -46,17 +46,21 @@ def _step_specs(policy: ApprovalPolicy | None) -> list[StepSpec]:
     ]
 
 
+def person(u: User) -> Person:
+    """One user as routing sees them (roles as plain facts for the pure router)."""
+    return Person(
+        id=u.id, name=u.full_name, active=u.is_active,
+        is_approver=Role.APPROVER in u.roles, is_admin=Role.ADMIN in u.roles,
+        approval_limit=u.approval_limit if Role.APPROVER in u.roles else None,
+    )
+
+
 def directory(org_id: int) -> dict[int, Person]:
-    """The company's users as routing sees them (roles as plain facts for the pure router)."""
-    users = db.session.scalars(select(User).where(User.organization_id == org_id)).all()
-    return {
-        u.id: Person(
-            id=u.id, name=u.full_name, active=u.is_active,
-            is_approver=Role.APPROVER in u.roles, is_admin=Role.ADMIN in u.roles,
-            approval_limit=u.approval_limit if Role.APPROVER in u.roles else None,
-        )
-        for u in users
-    }
+    """The company's users as routing sees them."""
+    users = db.session.scalars(
+        select(User).where(User.organization_id == org_id).options(joinedload(User.role_rows))
+    ).unique().all()
+    return {u.id: person(u) for u in users}
 
 
 def active_admins(org_id: int, *, besides: int | None = None) -> list[User]:
@@ -87,10 +91,15 @@ def facts_for(req: Requisition, *, amount: Decimal | None = None) -> Facts:
     )
 
 
-def plan_for(org_id: int, facts: Facts) -> Plan:
+_LOAD = object()
+
+
+def plan_for(org_id: int, facts: Facts, *, policy: ApprovalPolicy | None = _LOAD) -> Plan:  # type: ignore[assignment]
     """Where a requisition with these facts would go (used on submit and by the preview), under
-    the company's steps and its rule "a person decides once" (on without a saved policy)."""
-    policy = policy_for(org_id)
+    the company's steps and its rule "a person decides once" (on without a saved policy).
+    `policy`: the company's policy when the caller has already loaded it (`policy_for`)."""
+    if policy is _LOAD:
+        policy = policy_for(org_id)
     return route(_step_specs(policy), facts, directory(org_id),
                  decide_once=policy.decide_once if policy is not None else True)
 

@@ -39,13 +39,15 @@ def submit(req: Requisition, actor) -> Requisition:
     if policy is not None and policy.category_required and req.category_id is None:
         raise ValidationProblem(Msg(N_("Choose the requisition's Category before submitting: "
                                        "your company requires it.")))
-    plan = plan_for(req.organization_id, facts_for(req))
+    plan = plan_for(req.organization_id, facts_for(req), policy=policy)
     if plan.problem is not None:
         raise ValidationProblem(plan.problem)
+    # Read before the changes below: the query would flush them first, in a second UPDATE.
+    version_id = policy_versions.current_version_id(req.organization_id, policy=policy)
     move(req, Action.SUBMIT)
     req.approval_round += 1
     req.submitted_at = utcnow()
-    req.policy_version_id = policy_versions.current_version_id(req.organization_id)
+    req.policy_version_id = version_id
     req.decided_at = None
     audit.record(actor=actor, action="requisition.submitted", obj=req,
                  summary={"round": req.approval_round, "gross": Money(req.gross_total, req.currency)})
@@ -53,6 +55,7 @@ def submit(req: Requisition, actor) -> Requisition:
         final_approval(req, actor=None, reason=Msg(N_("No approval rule applies: approved on submit.")))
         return req
     now = utcnow()
+    active = None
     for planned in plan.tasks:
         reason = planned.reason.to_json()
         task = ApprovalTask(
@@ -68,6 +71,8 @@ def submit(req: Requisition, actor) -> Requisition:
             for uid in planned.approver_ids
         ]
         db.session.add(task)
+        active = task if planned.position == 1 else active
+    # One batch for every task and assignment; the first step's approvers are told.
     db.session.flush()
-    notify_active(req)
+    notify_active(req, active)
     return req

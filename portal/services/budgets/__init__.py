@@ -1,7 +1,7 @@
 """Budgets, by concern:
 
     admin.py    create, revise, close (admins only: the policy "budgets.manage")
-    reading.py  balances from the ledger, the budget of a requisition, its impact, burn chart
+    reading.py  balances (the budget row's counters), the budget of a requisition, its impact, burn chart
     posting.py  ledger postings: reserve at final approval, release, commit, actual
 """
 
@@ -14,6 +14,7 @@ from portal.services.budgets.posting import (
     commit_for,
     entry_note,
     force_consume,
+    recount,
     release_for,
     reservation_refusal,
     reserve_for_requisition,
@@ -28,6 +29,7 @@ from portal.services.budgets.reading import (
     burn_series,
     impact,
     impacts_for,
+    ledger_page,
     open_reservation,
     period_progress,
     requisition_budget_date,
@@ -36,7 +38,8 @@ from portal.services.budgets.reading import (
 __all__ = [
     "REQUISITION", "Impact", "ReservationOutcome", "actual_for", "balances_for", "balances_of",
     "budget_for", "burn_series", "close_budget", "commit_for", "create_budget", "entry_note",
-    "force_consume", "impact", "impacts_for", "open_reservation", "overlapping_budget",
-    "period_progress", "release_for", "requisition_budget_date", "reservation_refusal", "reserve_for_requisition",
+    "force_consume", "impact", "impacts_for", "ledger_page", "open_reservation", "overlapping_budget",
+    "period_progress", "recount", "release_for",
+    "requisition_budget_date", "reservation_refusal", "reserve_for_requisition",
     "revise_budget", "try_reserve",
 ]

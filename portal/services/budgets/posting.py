@@ -1,5 +1,9 @@
 """Ledger postings the workflow makes: reserve at final approval, release, commit, actual.
 
+Every posting adds to the budget's counters (`consumed` and the entry's bucket: `reserved`,
+`committed`, `spent`) in the same UPDATE and transaction as its ledger entry, so a balance is one
+row read; `recount` rebuilds them from the ledger (the migration's backfill, bulk loaders).
+
 Concurrency: a reservation is one guarded UPDATE of the budget row
 (`consumed = consumed + :x WHERE amount - consumed >= :x`) followed by its ledger entry in the
 same transaction. PostgreSQL serialises the two updates on the row lock and re-checks the
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.domain.budget import BudgetStatus, EntryKind, OverrunPolicy, shortfall_message
 from portal.domain.messages import N_, Msg, decode_params
@@ -43,23 +47,44 @@ def _post(budget: Budget, kind: EntryKind, amount: Decimal, *, source_type: str,
     return entry
 
 
+# The counter column of `budgets` each kind of entry adds to (Balances' buckets).
+BUCKETS = {EntryKind.RESERVE: "reserved", EntryKind.RELEASE: "reserved",
+           EntryKind.COMMIT: "committed", EntryKind.ACTUAL: "spent"}
+COUNTERS = ("consumed", "reserved", "committed", "spent")
+
+
+def _counted(budget: Budget, kind: EntryKind, amount: Decimal) -> dict:
+    """The values of the one UPDATE that adds a posting to the budget's counters."""
+    bucket = BUCKETS[EntryKind(kind)]
+    return {"consumed": Budget.consumed + amount, bucket: getattr(Budget, bucket) + amount}
+
+
+def _stale(budget: Budget) -> None:
+    # The UPDATE ran in SQL: the counters are read again when next used.
+    db.session.expire(budget, list(COUNTERS))
+
+
 def try_reserve(budget: Budget, amount: Decimal) -> bool:
     """Atomically take `amount` from the budget if it still fits; True when it did."""
-    return db.session.execute(
+    taken = db.session.execute(
         update(Budget)
         .where(Budget.id == budget.id, Budget.status == BudgetStatus.OPEN,
                Budget.amount - Budget.consumed >= amount)
-        .values(consumed=Budget.consumed + amount)
+        .values(_counted(budget, EntryKind.RESERVE, amount))
         .execution_options(synchronize_session=False)
     ).rowcount == 1
+    _stale(budget)
+    return taken
 
 
-def force_consume(budget: Budget, amount: Decimal) -> None:
-    """Take `amount` even past the budget (warn policy, approved escalation) or give it back."""
+def force_consume(budget: Budget, amount: Decimal, kind: EntryKind = EntryKind.RESERVE) -> None:
+    """Take `amount` even past the budget (warn policy, approved escalation) or give it back,
+    in the bucket of `kind`."""
     db.session.execute(
-        update(Budget).where(Budget.id == budget.id).values(consumed=Budget.consumed + amount)
+        update(Budget).where(Budget.id == budget.id).values(_counted(budget, kind, amount))
         .execution_options(synchronize_session=False)
     )
+    _stale(budget)
 
 
 class ReservationOutcome:
@@ -129,7 +154,7 @@ def reserve_for_requisition(req: Requisition, actor, *, overrun_approved: bool =
         raise BudgetExceeded(shortfall_message(available, amount, budget.currency))
     if policy == OverrunPolicy.ESCALATE and not overrun_approved:
         return ReservationOutcome.NEEDS_ESCALATION
-    force_consume(budget, amount)
+    force_consume(budget, amount, EntryKind.RESERVE)
     _post(budget, EntryKind.RESERVE, amount, source_type=REQUISITION, source_id=req.id, source_label=label,
           actor=actor, overrun=True, note=shortfall_message(available, amount, budget.currency))
     audit.record(actor=actor, action="budget.overrun", obj=req,
@@ -155,7 +180,7 @@ def release_for(source_type: str, source_id: int, actor, *, note: str = "") -> D
         if open_amount <= 0:
             continue
         budget = db.session.scalars(select(Budget).where(Budget.id == budget_id)).one()
-        force_consume(budget, -open_amount)
+        force_consume(budget, -open_amount, EntryKind.RELEASE)
         _post(budget, EntryKind.RELEASE, -open_amount, source_type=source_type, source_id=source_id,
               source_label=labels[budget_id], actor=actor, note=note)
         released += open_amount
@@ -171,7 +196,7 @@ def commit_for(budget: Budget, *, from_source: tuple[str, int] | None, source_ty
     """
     if from_source is not None:
         release_for(*from_source, actor, note=source_label)
-    force_consume(budget, amount)
+    force_consume(budget, amount, EntryKind.COMMIT)
     _post(budget, EntryKind.COMMIT, amount, source_type=source_type, source_id=source_id,
           source_label=source_label, actor=actor)
     db.session.flush()
@@ -182,10 +207,30 @@ def actual_for(budget: Budget, *, commitment: tuple[str, int, Decimal] | None, s
     """An invoice is approved: convert the order's commitment into an actual of the invoice amount."""
     if commitment is not None:
         c_type, c_id, c_amount = commitment
-        force_consume(budget, -c_amount)
+        force_consume(budget, -c_amount, EntryKind.COMMIT)
         _post(budget, EntryKind.COMMIT, -c_amount, source_type=c_type, source_id=c_id,
               source_label=source_label, actor=actor)
-    force_consume(budget, amount)
+    force_consume(budget, amount, EntryKind.ACTUAL)
     _post(budget, EntryKind.ACTUAL, amount, source_type=source_type, source_id=source_id,
           source_label=source_label, actor=actor)
     db.session.flush()
+
+
+def recount(budget_ids=None) -> None:
+    """Set the counters of budgets (all of the current organisation's, or `budget_ids`) to their
+    ledger's sums: for rows written without postings (a bulk load), and what the migration does."""
+    def total(*kinds):
+        return func.coalesce(
+            select(func.sum(BudgetEntry.amount))
+            .where(BudgetEntry.budget_id == Budget.id, BudgetEntry.kind.in_(kinds))
+            .scalar_subquery(), 0)
+
+    statement = update(Budget).values(
+        reserved=total(EntryKind.RESERVE, EntryKind.RELEASE), committed=total(EntryKind.COMMIT),
+        spent=total(EntryKind.ACTUAL),
+        consumed=total(EntryKind.RESERVE, EntryKind.RELEASE, EntryKind.COMMIT, EntryKind.ACTUAL),
+    ).execution_options(synchronize_session=False)
+    if budget_ids is not None:
+        statement = statement.where(Budget.id.in_(list(budget_ids)))
+    db.session.execute(statement)
+    db.session.expire_all()

@@ -1,4 +1,5 @@
-"""Reading budgets: balances from the ledger, the budget of a requisition, its impact."""
+"""Reading budgets: balances from their counters, the burn chart from the ledger per day, the
+budget of a requisition, its impact."""
 
 from __future__ import annotations
 
@@ -6,46 +7,27 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.orm import joinedload
 
 from portal.domain.budget import Balances, BudgetStatus, EntryKind
 from portal.extensions import db
-from portal.models import Budget, BudgetEntry, Requisition
+from portal.models import Budget, BudgetEntry, Requisition, User
 from portal.models.base import utcnow
+from portal.services.paging import Key, KeysetPage, Order, keyset
 
 REQUISITION = "Requisition"
 
 
 def balances_of(budget: Budget) -> Balances:
-    """The budget's buckets summed from its ledger (one query)."""
-    rows = db.session.execute(
-        select(BudgetEntry.kind, func.sum(BudgetEntry.amount))
-        .where(BudgetEntry.budget_id == budget.id)
-        .group_by(BudgetEntry.kind)
-    ).all()
-    return _balances(budget.amount, dict(rows))
-
-
-def _balances(amount: Decimal, sums: dict) -> Balances:
-    def s(kind):
-        return sums.get(kind) or Decimal("0.00")
-
-    return Balances(amount=amount, reserved=s(EntryKind.RESERVE) + s(EntryKind.RELEASE),
-                    committed=s(EntryKind.COMMIT), actual=s(EntryKind.ACTUAL))
+    """The budget's buckets, from the counters every posting keeps on its row (no query)."""
+    return Balances(amount=budget.amount, reserved=budget.reserved, committed=budget.committed,
+                    actual=budget.spent)
 
 
 def balances_for(budgets: list[Budget]) -> dict[int, Balances]:
-    """Balances of many budgets in one query (lists and dashboards)."""
-    ids = [b.id for b in budgets]
-    sums: dict[int, dict] = {i: {} for i in ids}
-    if ids:
-        for budget_id, kind, total in db.session.execute(
-            select(BudgetEntry.budget_id, BudgetEntry.kind, func.sum(BudgetEntry.amount))
-            .where(BudgetEntry.budget_id.in_(ids))
-            .group_by(BudgetEntry.budget_id, BudgetEntry.kind)
-        ):
-            sums[budget_id][kind] = total
-    return {b.id: _balances(b.amount, sums[b.id]) for b in budgets}
+    """Balances of many budgets (lists and dashboards), from their rows."""
+    return {b.id: balances_of(b) for b in budgets}
 
 
 def budget_for(cost_center_id: int, on: date) -> Budget | None:
@@ -136,23 +118,47 @@ def open_reservation(source_type: str, source_id: int) -> Decimal:
     return total or Decimal("0.00")
 
 
+def _day(column):
+    """The UTC day of a timestamp column, in SQL (SQLite stores text, PostgreSQL timestamptz)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
+
+
 def burn_series(budget: Budget) -> list[tuple[date, Decimal]]:
-    """Cumulative consumption per day with entries, from the period start, for the burn chart."""
+    """Cumulative consumption per day with entries, from the period start, for the burn chart.
+
+    The ledger is summed per day in SQL (one row per day with entries, through the index on
+    budget and time), never loaded whole."""
+    day = _day(BudgetEntry.created_at).label("day")
     rows = db.session.execute(
-        select(BudgetEntry.created_at, BudgetEntry.amount)
+        select(day, func.sum(BudgetEntry.amount))
         .where(BudgetEntry.budget_id == budget.id)
-        .order_by(BudgetEntry.created_at, BudgetEntry.id)
+        .group_by(day)
+        .order_by(day)
     ).all()
     series: list[tuple[date, Decimal]] = [(budget.starts_on, Decimal("0.00"))]
     total = Decimal("0.00")
-    for created_at, amount in rows:
+    for when, amount in rows:
         total += amount
-        day = max(created_at.date(), budget.starts_on)
-        if series and series[-1][0] == day:
-            series[-1] = (day, total)
+        on = max(when if isinstance(when, date) else date.fromisoformat(when), budget.starts_on)
+        if series[-1][0] == on:
+            series[-1] = (on, total)
         else:
-            series.append((day, total))
+            series.append((on, total))
     return series
+
+
+# The ledger newest first, read from ix_budget_entries_budget_created a page at a time.
+LEDGER_ORDER = Order("newest", Key(BudgetEntry.created_at, descending=True), Key(BudgetEntry.id, descending=True))
+
+
+def ledger_page(budget: Budget, *, cursor: str | None, per_page: int) -> KeysetPage:
+    """A page of the budget's ledger, newest first (keyset: every page costs the same)."""
+    return keyset(
+        select(BudgetEntry).where(BudgetEntry.budget_id == budget.id)
+        .options(joinedload(BudgetEntry.actor).lazyload(User.role_rows)),
+        LEDGER_ORDER, cursor=cursor, per_page=per_page, count=False)
 
 
 def period_progress(budget: Budget, today: date) -> Decimal:

@@ -1,0 +1,174 @@
+"""`python -m bench [--sizes 10000,100000] [--databases sqlite,postgresql] [--duration 10s]`:
+see README.md, section Performance. Writes bench/results/latest.json and latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, text
+
+from bench import report
+from bench.serve import Browser, Server, next_link, wrk
+from bench.world import ROOT, ensure, url_for
+
+PASSWORD = "portal-demo-2026"
+ROLES = {"admin": "admin@acme.example", "buyer": "buyer@acme.example", "approver": "approver@acme.example",
+         "cfo": "cfo@acme.example"}
+DEEP_HOPS = 20
+# (name, role, path or a resolver key, kind): kind "list" (list pages and dashboards: >= 0.6x the
+# reference, scale <= 1.5x), "badge" (>= 2x), "page" (measured, no ratio target).
+PAGES = [
+    ("requisitions: own (buyer)", "buyer", "/requisitions/", "list"),
+    ("requisitions: all (admin)", "admin", "/requisitions/all", "list"),
+    ("requisitions: pending (admin)", "admin", "/requisitions/all?status=pending", "list"),
+    ("requisitions: deep page (admin)", "admin", "@deep", "list"),
+    ("requisitions: search (admin)", "admin", "/requisitions/all?q=Furniture", "list"),
+    ("approver inbox", "approver", "/approvals/", "list"),
+    ("dashboard (buyer)", "buyer", "/", "list"),
+    ("dashboard (approver)", "approver", "/", "list"),
+    ("dashboard (admin)", "admin", "/", "list"),
+    ("notifications badge", "approver", "/notifications/badge", "badge"),
+    ("approvals badge", "approver", "/approvals/badge", "badge"),
+    ("requisition detail, long timeline", "admin", "@timeline", "page"),
+    ("budgets", "admin", "/budgets/", "list"),
+    ("budget detail", "admin", "@budget", "page"),
+    ("audit log", "admin", "/admin/audit", "list"),
+]
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def import_time() -> float:
+    code = "import time; t = time.perf_counter(); import portal; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(3)]
+    return min(runs)
+
+
+def resolve(path: str, browser: Browser, url: str) -> str | None:
+    if path == "@deep":
+        current = "/requisitions/all"
+        for _ in range(DEEP_HOPS):
+            status, html = browser.get(current)
+            found = next_link(html) if status == 200 else None
+            if not found:
+                break
+            current = found
+        return current
+    if path == "@timeline":
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT id FROM requisitions WHERE title = 'Bench: long timeline'")).scalar()
+        engine.dispose()
+        return f"/requisitions/{found}" if found else None
+    if path == "@budget":
+        import re
+
+        status, html = browser.get("/budgets/")
+        match = re.search(r'href="(/budgets/\d+)"', html)
+        return match.group(1) if match else None
+    return path
+
+
+def measure(database: str, n: int, duration: str) -> dict:
+    data = ensure(database, n, log=log)
+    url = data["url"]
+    log(f"{database} N={n}: serving ({'reused' if data['reused'] else 'generated'} data set)")
+    portal, reference = Server("portal:create_app()", url), Server("bench.reference:create_app()", url)
+    try:
+        browsers = {role: Browser(portal.base, email, PASSWORD) for role, email in ROLES.items()}
+        refs, pages = [], []
+        for name, role, path, kind in PAGES:
+            browser = browsers[role]
+            target = resolve(path, browser, url)
+            if target is None:
+                pages.append({"name": name, "kind": kind, "error": "no such page in this data set"})
+                continue
+            status, _ = browser.get(target)  # warm-up, and the status the run expects
+            ref = wrk(reference.base + "/", None, duration)
+            refs.append(ref["rps"])
+            result = wrk(portal.base + target, browser.cookie, duration)
+            result.update(name=name, kind=kind, path=target, status=status, reference_rps=ref["rps"],
+                          ratio=round(result["rps"] / ref["rps"], 3) if ref["rps"] else None)
+            log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
+                f"ratio {result['ratio']}  (reference {ref['rps']:.0f} req/s, status {status})")
+            pages.append(result)
+        return {"database": database, "n": n, "seed_seconds": data.get("seed_seconds"), "reused": data["reused"],
+                "reference_rps_median": statistics.median(refs) if refs else None, "pages": pages,
+                "worker_peak_rss_mib": round(portal.peak_rss_mib(), 1),
+                "reference_worker_peak_rss_mib": round(reference.peak_rss_mib(), 1)}
+    finally:
+        portal.stop()
+        reference.stop()
+
+
+def write_path(url: str, cycles: int) -> dict:
+    try:
+        from bench import write_path as module  # helper N's benchmark (part 4), when present
+    except ImportError as exc:
+        return {"error": f"bench/write_path.py not available: {exc}"}
+    try:
+        from portal import create_app
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        return module.run(app, cycles)
+    except Exception as exc:  # noqa: BLE001 - recorded as not measured
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--duration", default="10s", help="wrk duration per page (and per reference run)")
+    parser.add_argument("--cycles", type=int, default=50, help="write-path cycles")
+    parser.add_argument("--no-write-path", action="store_true")
+    parser.add_argument("--readme", action="store_true", help="put the table into README.md (Performance)")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    started = time.perf_counter()
+    runs = [measure(database, n, args.duration) for database in databases for n in sizes]
+    wp = {} if args.no_write_path else write_path(url_for(databases[0], min(sizes)), args.cycles)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "sizes": sizes, "databases": databases, "duration": args.duration,
+        "import_portal_seconds": round(import_time(), 3), "runs": runs, "write_path": wp,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    result["targets"] = report.targets(result)
+    report.write(result, readme=args.readme)
+    met = sum(t["met"] is True for t in result["targets"])
+    log(f"{met}/{len(result['targets'])} targets met; bench/results/latest.md")
+    return 0
+
+
+def machine() -> dict:
+    import os
+
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):  # noqa: SIM115
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    with contextlib.suppress(OSError):
+        mem = f"{int(open('/proc/meminfo').readline().split()[1]) // 1024} MiB"  # noqa: SIM115
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Gunicorn servers (2 sync workers on 127.0.0.1), signing in, wrk runs and worker memory."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.world import ROOT, env_for
+
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, app: str, url: str):
+        self.port = free_port()
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.proc = subprocess.Popen(
+            [gunicorn, "-w", str(WORKERS), "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+             "--log-level", "warning", app],
+            cwd=ROOT, env=env_for(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=5)  # noqa: S310
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn {app} exited: {self.proc.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.3)
+        raise RuntimeError(f"gunicorn {app} did not start")
+
+    def workers(self) -> list[int]:
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [int(c) for c in children]
+
+    def peak_rss_mib(self) -> float:
+        peaks = []
+        for pid in self.workers():
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                peaks.append(int(match.group(1)) / 1024)
+        return max(peaks, default=0.0)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Browser:
+    """A signed-in session: a real GET + POST of the sign-in form, then the session cookie."""
+
+    def __init__(self, base: str, email: str, password: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        html = self.get("/login")[1]
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password}).encode()
+        self.opener.open(self.base + "/login", data=body, timeout=60)  # noqa: S310
+        if not any(c.name == "session" for c in self.jar):
+            raise RuntimeError(f"no session cookie for {email}")
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=120) as response:  # noqa: S310
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+
+def next_link(html: str) -> str | None:
+    for tag in re.findall(r"<a\b[^>]*>", html):
+        if re.search(r'rel="next"', tag):
+            href = re.search(r'href="([^"]+)"', tag)
+            if href:
+                return href.group(1).replace("&amp;", "&")
+    return None
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, cookie: str | None, duration: str, connections: int = 2) -> dict:
+    """Throughput (requests/s) and median latency (ms) of `url` for `duration`, `connections`
+    keep-alive connections from one thread; non-2xx/3xx answers are counted."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency", "--timeout", "30s"]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "requests": requests,
+            "errors": int(bad.group(1)) if bad else 0}
