@@ -14,7 +14,7 @@ language) matches; otherwise they count, capped at `CAP` + 1 rows ("99+").
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -27,6 +27,7 @@ from portal.models import (
     Requisition,
 )
 from portal.models.base import utcnow
+from portal.services.paging import count_upto
 
 APPROVALS = "approvals"
 # A badge shows "99+" beyond this; counting stops one row past it.
@@ -62,7 +63,7 @@ def etag(user, scope: str, locale: str = "") -> str:
 
 def capped(query) -> int:
     """How many rows `query` has, reading at most `CAP` + 1 (the template shows "99+")."""
-    return db.session.scalar(select(func.count()).select_from(query.limit(CAP + 1).subquery()))
+    return count_upto(query, CAP)
 
 
 def _scopes_of(session: Session) -> set[tuple[int, str]]:
