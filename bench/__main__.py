@@ -20,8 +20,11 @@ from bench.world import ROOT, ensure, url_for
 
 PASSWORD = "portal-demo-2026"
 ROLES = {"admin": "admin@acme.example", "buyer": "buyer@acme.example", "approver": "approver@acme.example",
-         "cfo": "cfo@acme.example"}
+         "cfo": "cfo@acme.example", "supplier": "sales@nordwind.example"}
 DEEP_HOPS = 20
+# Memory: the workers' resident memory may not grow over this many requests (after warm-up).
+SOAK_REQUESTS = report.SOAK_REQUESTS
+SOAK_SECONDS = 600
 # (name, role, path or a resolver key, kind): kind "list" (list pages and dashboards: >= 0.6x the
 # reference, scale <= 1.5x), "badge" (>= 2x), "page" (measured, no ratio target).
 PAGES = [
@@ -40,6 +43,12 @@ PAGES = [
     ("budgets", "admin", "/budgets/", "list"),
     ("budget detail", "admin", "@budget", "page"),
     ("audit log", "admin", "/admin/audit", "list"),
+    ("catalog", "buyer", "/catalog/", "list"),
+    ("catalog: all items (admin)", "admin", "/catalog/?status=all", "list"),
+    ("suppliers", "admin", "/suppliers/", "list"),
+    ("supplier invitations", "admin", "/suppliers/invitations", "list"),
+    ("notifications", "approver", "/notifications/", "list"),
+    ("supplier: customers", "supplier", "/supplier/customers", "list"),
 ]
 
 
@@ -70,16 +79,17 @@ def resolve(path: str, browser: Browser, url: str) -> str | None:
             found = conn.execute(text("SELECT id FROM requisitions WHERE title = 'Bench: long timeline'")).scalar()
         engine.dispose()
         return f"/requisitions/{found}" if found else None
-    if path == "@budget":
-        import re
-
-        status, html = browser.get("/budgets/")
-        match = re.search(r'href="(/budgets/\d+)"', html)
-        return match.group(1) if match else None
+    if path == "@budget":  # the longest ledger (the list's first budget may be a month's)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT budget_id FROM budget_entries GROUP BY budget_id "
+                                      "ORDER BY count(*) DESC, budget_id LIMIT 1")).scalar()
+        engine.dispose()
+        return f"/budgets/{found}" if found else None
     return path
 
 
-def measure(database: str, n: int, duration: str) -> dict:
+def measure(database: str, n: int, duration: str, soak: bool = True) -> dict:
     data = ensure(database, n, log=log)
     url = data["url"]
     log(f"{database} N={n}: serving ({'reused' if data['reused'] else 'generated'} data set)")
@@ -96,19 +106,43 @@ def measure(database: str, n: int, duration: str) -> dict:
             status, _ = browser.get(target)  # warm-up, and the status the run expects
             ref = wrk(reference.base + "/", None, duration)
             refs.append(ref["rps"])
-            result = wrk(portal.base + target, browser.cookie, duration)
-            result.update(name=name, kind=kind, path=target, status=status, reference_rps=ref["rps"],
+            result = wrk(portal.base + target, browser.cookie, duration, revalidate=kind == "badge")
+            result.update(name=name, kind=kind, path=target, role=role, status=status, reference_rps=ref["rps"],
                           ratio=round(result["rps"] / ref["rps"], 3) if ref["rps"] else None)
             log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
                 f"ratio {result['ratio']}  (reference {ref['rps']:.0f} req/s, status {status})")
             pages.append(result)
+        served = sum(page.get("requests", 0) for page in pages)
+        growth, topped = None, 0
+        if soak:
+            baseline = portal.rss_mib()
+            topped = _soak(portal, browsers, pages)
+            after = portal.rss_mib()
+            growth = max((after[pid] - baseline[pid] for pid in after if pid in baseline), default=None)
         return {"database": database, "n": n, "seed_seconds": data.get("seed_seconds"), "reused": data["reused"],
+                "requests_served": served, "soak_requests": topped,
+                "worker_rss_growth_mib": None if growth is None else round(growth, 1),
                 "reference_rps_median": statistics.median(refs) if refs else None, "pages": pages,
                 "worker_peak_rss_mib": round(portal.peak_rss_mib(), 1),
                 "reference_worker_peak_rss_mib": round(reference.peak_rss_mib(), 1)}
     finally:
         portal.stop()
         reference.stop()
+
+
+def _soak(portal: Server, browsers: dict, pages: list[dict]) -> int:
+    """`SOAK_REQUESTS` more requests after every page was served (warm: templates compiled,
+    caches filled), round-robin over the list pages as their own users, so the memory figure
+    compares a warm worker with the same worker 20 000 requests later."""
+    lists = [(p["path"], p["role"]) for p in pages if p.get("kind") == "list" and p.get("path")]
+    served, deadline = 0, time.monotonic() + SOAK_SECONDS
+    log(f"  soak: {SOAK_REQUESTS} requests over {len(lists)} list pages")
+    while lists and served < SOAK_REQUESTS and time.monotonic() < deadline:
+        for path, role in lists:
+            served += wrk(portal.base + path, browsers[role].cookie, "2s")["requests"]
+            if served >= SOAK_REQUESTS:
+                break
+    return served
 
 
 def write_path(url: str, cycles: int) -> dict:
@@ -127,18 +161,26 @@ def write_path(url: str, cycles: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--duration", default="10s", help="wrk duration per page (and per reference run)")
+    parser.add_argument("--duration", default="5s", help="wrk duration per page (and per reference run)")
     parser.add_argument("--cycles", type=int, default=50, help="write-path cycles")
     parser.add_argument("--no-write-path", action="store_true")
+    parser.add_argument("--no-tryton", action="store_true",
+                        help="skip the Tryton 8.2 comparison cycle (installed from PyPI into /tmp/bench-tryton)")
     parser.add_argument("--readme", action="store_true", help="put the table into README.md (Performance)")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     started = time.perf_counter()
-    runs = [measure(database, n, args.duration) for database in databases for n in sizes]
+    # The memory soak (>= 20 000 requests per worker pair) runs at each database's largest size.
+    runs = [measure(database, n, args.duration, soak=n == max(sizes)) for database in databases for n in sizes]
     wp = {} if args.no_write_path else write_path(url_for(databases[0], min(sizes)), args.cycles)
+    if wp and "error" not in wp and not args.no_tryton:
+        from bench import tryton_cycle
+
+        log("write path: the comparable Tryton 8.2 cycle …")
+        wp["tryton"] = tryton_cycle.run(min(args.cycles, 30))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(), "sizes": sizes, "databases": databases, "duration": args.duration,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import http.cookiejar
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -62,6 +66,19 @@ class Server:
                 peaks.append(int(match.group(1)) / 1024)
         return max(peaks, default=0.0)
 
+    def rss_mib(self) -> dict[int, float]:
+        """Each worker's resident memory now (VmRSS), by pid."""
+        found = {}
+        for pid in self.workers():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if match:
+                found[pid] = int(match.group(1)) / 1024
+        return found
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -113,12 +130,46 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, cookie: str | None, duration: str, connections: int = 2) -> dict:
+# A browser polling a badge with htmx keeps the answer (`Cache-Control: private, no-cache`) and
+# revalidates it: it sends the ETag it got back as If-None-Match and gets `304 Not Modified`
+# until the badge changes. This wrk script does the same (one ETag per wrk thread: one user).
+REVALIDATE_LUA = """
+local etag = nil
+
+function request()
+   local headers = {}
+   for name, value in pairs(wrk.headers) do headers[name] = value end
+   if etag then headers["If-None-Match"] = etag end
+   return wrk.format(nil, nil, headers)
+end
+
+function response(status, headers, body)
+   for name, value in pairs(headers) do
+      if string.lower(name) == "etag" then etag = value end
+   end
+end
+"""
+
+
+@functools.cache
+def _revalidate_script() -> str:
+    handle, path = tempfile.mkstemp(prefix="portal-bench-", suffix=".lua")
+    with os.fdopen(handle, "w") as file:
+        file.write(REVALIDATE_LUA)
+    atexit.register(os.unlink, path)
+    return path
+
+
+def wrk(url: str, cookie: str | None, duration: str, connections: int = 2, *,
+        revalidate: bool = False) -> dict:
     """Throughput (requests/s) and median latency (ms) of `url` for `duration`, `connections`
-    keep-alive connections from one thread; non-2xx/3xx answers are counted."""
+    keep-alive connections from one thread; non-2xx/3xx answers are counted. `revalidate`:
+    send the last answer's ETag back, as a browser revalidating a polled badge does."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency", "--timeout", "30s"]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
+    if revalidate:
+        cmd += ["-s", _revalidate_script()]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))

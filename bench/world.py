@@ -47,6 +47,7 @@ def ensure(database: str, n: int, log=print) -> dict:
     marker = DATA / f"bench_{n}.{database}.json"
     url = url_for(database, n)
     if marker.exists():
+        _flask(url, "db", "upgrade")  # a data set outlives schema changes: migrate it like production
         return {**json.loads(marker.read_text()), "url": url, "reused": True}
     log(f"generating {database} N={n} …")
     if database == "sqlite":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -28,7 +29,10 @@ def create_app(config: type | dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    _limit_form_bodies(app)  # first: before CSRF protection reads the form
+    # First: a badge poll naming the badge's current version is answered from one statement
+    # (no form, no rate limit on the badges, no user loaded, no organisation bound).
+    _answer_polled_badges(app)
+    _limit_form_bodies(app)  # before CSRF protection reads the form
     _init_extensions(app)
     _rotate_csrf_at_sign_in(app)
     _init_tenancy(app)
@@ -82,6 +86,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please sign in to continue.")
 
 
+def _answer_polled_badges(app: Flask) -> None:
+    """A badge poll holding the badge's current version gets its 304 from one statement."""
+    from portal.blueprints import badges
+
+    badges.init_app(app)
+
+
 def _rotate_csrf_at_sign_in(app: Flask) -> None:
     """Every sign-in (password, invitation, new password) starts a new CSRF secret.
 
@@ -100,27 +111,33 @@ def _rotate_csrf_at_sign_in(app: Flask) -> None:
 
 def _load_user(user_id: str):
     """Load the user of a session; a stale session version (logout, deactivation) loads nobody."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
     from portal.extensions import db
     from portal.models import User
     from portal.tenancy import ALL_TENANTS
 
-    try:
-        raw_id, raw_version = user_id.split(":")
-        uid, version = int(raw_id), int(raw_version)
-    except ValueError:
+    parsed = User.parse_id(user_id)
+    if parsed is None:
         return None
+    uid, version = parsed
     # Deliberate cross-tenant read: the tenant is not known until the user is.
-    # The roles in the same query: every page asks for them.
-    user = db.session.scalars(
-        select(User).where(User.id == uid).options(joinedload(User.role_rows))
-        .execution_options(**ALL_TENANTS)
-    ).unique().first()
+    user = db.session.scalars(_user_statement(), {"uid": uid},
+                              execution_options=ALL_TENANTS).unique().first()
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user
+
+
+@functools.cache
+def _user_statement():
+    """The statement of `_load_user`, built once (every request runs it: building and keying
+    a statement costs about as much as running it)."""
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from portal.models import User
+
+    # The roles in the same query: every page asks for them.
+    return select(User).where(User.id == bindparam("uid")).options(joinedload(User.role_rows))
 
 
 def _select_locale() -> str:
@@ -167,9 +184,11 @@ def _init_tenancy(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=63072000")
-        if getattr(current_user, "is_authenticated", False) and request.endpoint != "static":
+        if (request.endpoint != "static" and not response.cache_control.private
+                and getattr(current_user, "is_authenticated", False)):
             # Company data (pages, downloads: send_file says only "no-cache") never goes
-            # into a browser's or proxy's store; our static files still may.
+            # into a browser's or proxy's store; our static files still may, and so may a
+            # response that says `private` itself (a polled badge, revalidated by its ETag).
             headers["Cache-Control"] = "no-store"
         return add_vary(response)
 
@@ -179,35 +198,26 @@ def _init_tenancy(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from flask_babel import get_locale
-
     from portal import i18n, labels, policies
     from portal.domain.taxid import format_tax_id
 
     policies.install(app)
     labels.install(app)
 
-    # Every amount, number, date and unit on a page, in the viewer's conventions (portal.i18n).
-    app.add_template_filter(i18n.money, "money")
-    app.add_template_filter(i18n.unit_price, "unit_price")
-    app.add_template_filter(i18n.quantity, "qty")
-    app.add_template_filter(i18n.number, "number")
-    app.add_template_filter(i18n.day, "date")
-    app.add_template_filter(i18n.moment, "datetime")
-    app.add_template_filter(i18n.unit_label, "unit")
-    app.add_template_filter(i18n.file_size, "file_size")
-    app.add_template_global(i18n.unit_label, "unit_label")
+    # Every amount, number, date and unit on a page, in the viewer's conventions, and the
+    # viewer's language (`current_locale`) and catalogue, looked up once per render (portal.i18n).
+    i18n.install(app)
 
     @app.template_filter("taxid")
     def taxid_filter(value, country):
         return format_tax_id(value, country)
 
-    @app.context_processor
-    def inject_globals():
-        return {
-            "current_locale": str(get_locale() or "en"),
-            "languages": app.config["LANGUAGES"],
-        }
+    app.add_template_global(app.config["LANGUAGES"], "languages")
+
+    from portal.blueprints import fields, links
+
+    links.install(app)  # `page_url`: the layout's fixed links, built once
+    fields.install()  # WTForms' inputs write their attributes the fast way
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -233,10 +243,11 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth_bp, budgets_bp, dashboard_bp, admin_bp, suppliers_bp, supplier_bp, invitations_bp):
         app.register_blueprint(bp)
 
+    from portal.blueprints.agreements import bp as agreements_bp
     from portal.blueprints.catalog import bp as catalog_bp
     from portal.blueprints.costcenters import bp as cost_centers_bp
 
-    for bp in (catalog_bp, cost_centers_bp):
+    for bp in (catalog_bp, cost_centers_bp, agreements_bp):
         app.register_blueprint(bp)
 
     from portal.blueprints.requisitions import bp as requisitions_bp

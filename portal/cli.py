@@ -28,7 +28,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-bench")
     @click.option("--requisitions", "count", type=int, required=True, help="Requisitions of the large company")
     @click.option("--noise-companies", type=int, default=20, show_default=True)
-    @click.option("--batch-size", type=int, default=5000, show_default=True)
+    @click.option("--batch-size", type=int, default=20000, show_default=True, help="Requisitions written at a time")
     def seed_bench_command(count, noise_companies, batch_size):
         """Build the benchmark world: the demo's Acme with N requisitions in every state (bulk
         inserts), plus small noise companies. Run it once on an empty database."""

@@ -10,14 +10,19 @@ never mixes two ways of writing the same number.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_datetime_format
-from babel.numbers import format_compact_decimal, format_currency, format_decimal
-from flask_babel import get_locale, gettext, to_user_timezone
+from babel import Locale, support
+from babel.dates import format_date, format_datetime, format_time, get_datetime_format, get_time_format
+from babel.numbers import NumberPattern, format_compact_decimal, format_currency, format_decimal, parse_pattern
+from flask import request
+from flask_babel import get_locale, get_timezone, get_translations, gettext
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from portal.domain.catalog import UNITS
 from portal.domain.messages import Msg
@@ -28,10 +33,35 @@ FORMAT_LOCALES = {"en": "en_IE", "pl": "pl_PL"}
 _UNIT_LABELS = dict(UNITS)
 
 
-def format_locale(language: str | None = None) -> Locale:
+class Viewer(NamedTuple):
+    """How the viewer reads numbers and dates: the formatting locale, its name, the time zone."""
+
+    locale: Locale
+    name: str
+    tz: tzinfo
+
+
+def format_locale(language: str | Locale | None = None) -> Locale:
     """The formatting locale of `language` (default: the viewer's): `en` → en_IE, `pl` → pl_PL."""
-    name = str(language or get_locale() or "en")
+    return _format_locale_of(language or get_locale() or "en")
+
+
+@lru_cache(maxsize=64)
+def _format_locale_of(language: str | Locale) -> Locale:
+    name = str(language)
     return _parsed(FORMAT_LOCALES.get(name.split("_")[0], name))
+
+
+def viewer() -> Viewer:
+    """The current viewer's formatting locale and time zone (flask_babel's, so `force_locale`
+    and `refresh` apply)."""
+    return _viewer_of(get_locale() or "en", get_timezone() or UTC)
+
+
+@lru_cache(maxsize=64)
+def _viewer_of(language: str | Locale, tz: tzinfo) -> Viewer:
+    locale = _format_locale_of(language)
+    return Viewer(locale, str(locale), tz)
 
 
 @lru_cache(maxsize=32)
@@ -48,26 +78,42 @@ def money(amount: Decimal | None, currency: str = "PLN") -> str:
 
 def unit_price(value: Decimal | None, currency: str = "PLN") -> str:
     """A unit price as it was given: two decimals at least, four at most (`0,335 zł`)."""
+    return _unit_price(value, currency, format_locale())
+
+
+def _unit_price(value: Decimal | None, currency: str, locale: Locale) -> str:
     if value is None:
         return ""
-    locale = format_locale()
-    pattern = money_pattern(locale).replace("0.00", "0.00##")
-    return format_currency(Decimal(value), currency, format=pattern, locale=locale,
-                           currency_digits=False)
+    return format_currency(Decimal(value), currency, format=_unit_price_pattern(locale),
+                           locale=locale, currency_digits=False)
+
+
+@lru_cache(maxsize=32)
+def _unit_price_pattern(locale: Locale) -> NumberPattern:
+    return parse_pattern(money_pattern(locale).replace("0.00", "0.00##"))
 
 
 def number(value: Decimal | int | None, *, places: int = 0, max_places: int | None = None,
            grouping: bool = True) -> str:
     """A plain number: `places` decimals at least, `max_places` at most (default: as many as
     `places`). `grouping=False` writes `10000,00` (what an input field shows)."""
+    return _number(value, places, max_places, grouping, format_locale())
+
+
+def _number(value, places: int, max_places: int | None, grouping: bool, locale: Locale) -> str:
     if value is None:
         return ""
     max_places = places if max_places is None else max_places
-    pattern = ("#,##0" if grouping else "0") + ("." if max_places else "") + "0" * places \
-        + "#" * (max_places - places)
     # Rounded half-up here: Babel would round half-even.
-    return format_decimal(round_places(Decimal(value), max_places), format=pattern,
-                          locale=format_locale())
+    return format_decimal(round_places(Decimal(value), max_places),
+                          format=_number_pattern(places, max_places, grouping), locale=locale)
+
+
+@lru_cache(maxsize=64)
+def _number_pattern(places: int, max_places: int, grouping: bool) -> NumberPattern:
+    # Babel parses a pattern given as text on every call: each shape is parsed once.
+    return parse_pattern(("#,##0" if grouping else "0") + ("." if max_places else "")
+                         + "0" * places + "#" * (max_places - places))
 
 
 def compact_number(value: Decimal | int | None, fraction_digits: int = 1) -> str:
@@ -88,6 +134,10 @@ def input_number(value: Decimal, places: int) -> str:
 def file_size(size: int | None) -> str:
     """`812 B`, `12,5 kB`, `1,2 MB` (decimal units, as Jinja's filesizeformat, in the viewer's
     number format)."""
+    return _file_size(size, format_locale())
+
+
+def _file_size(size: int | None, locale: Locale) -> str:
     if size is None:
         return ""
     if size < 1000:
@@ -96,21 +146,34 @@ def file_size(size: int | None) -> str:
     while value >= 1000 and len(units) > 1:
         value /= 1000
         units.pop(0)
-    return f"{number(value, max_places=1)}\u00a0{units[0]}"
+    return f"{_number(value, 0, 1, True, locale)}\u00a0{units[0]}"
 
 
 def quantity(value: Decimal | None) -> str:
     """`2`, `0,5`, `1 234,125`: no trailing zeros."""
-    return number(value, max_places=3)
+    return _number(value, 0, 3, True, format_locale())
 
 
 def day(value: date | datetime | None, fmt: str = "medium") -> str:
     """A date: `5 Dec 2026` / `5 gru 2026` (`fmt`: short, medium, long, full)."""
+    return _day(value, fmt, viewer())
+
+
+def _day(value: date | datetime | None, fmt: str, seen_by: Viewer) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
-        value = to_user_timezone(value).date()
-    return _day_text(value, fmt, format_locale())
+        value = _local(value, seen_by.tz).date()
+    return _day_text(value, fmt, seen_by.locale)
+
+
+def _local(value: datetime, tz: tzinfo) -> datetime:
+    """`value` (naive means UTC) in the time zone `tz`, as flask_babel's to_user_timezone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(tz)
+    normalize = getattr(tz, "normalize", None)  # pytz zones
+    return normalize(value) if normalize else value
 
 
 @lru_cache(maxsize=2048)
@@ -121,17 +184,43 @@ def _day_text(value: date, fmt: str, locale: Locale) -> str:
 
 def moment(value: datetime | None, fmt: str = "medium") -> str:
     """A point in time in the viewer's time zone: `5 Dec 2026, 15:35` (no seconds)."""
+    return _moment(value, fmt, viewer())
+
+
+def _moment(value: datetime | None, fmt: str, seen_by: Viewer) -> str:
     if value is None or value == "":
         return ""
-    locale = format_locale()
-    value = to_user_timezone(value)
+    locale = seen_by.locale
+    value = _local(value, seen_by.tz)
     fmt = _unambiguous(fmt, locale)
     if fmt not in ("short", "medium"):
         return format_datetime(value, fmt, tzinfo=value.tzinfo, locale=locale)
-    pattern = get_datetime_format(fmt, locale=locale)
-    return (pattern.replace("'", "")
-            .replace("{0}", format_time(value, "short", tzinfo=value.tzinfo, locale=locale))
-            .replace("{1}", format_date(value, fmt, locale=locale)))
+    if _minutes_only(locale):
+        # An audit log or a timeline writes hundreds of moments: the date and the time of day
+        # are each written once per process (cached), then joined.
+        clock = _time_text(value.hour, value.minute, locale)
+    else:
+        clock = format_time(value, "short", tzinfo=value.tzinfo, locale=locale)
+    return (_datetime_joiner(fmt, locale).replace("{0}", clock)
+            .replace("{1}", _day_text(value.date(), fmt, locale)))
+
+
+@lru_cache(maxsize=16)
+def _datetime_joiner(fmt: str, locale: Locale) -> str:
+    return get_datetime_format(fmt, locale=locale).replace("'", "")
+
+
+@lru_cache(maxsize=16)
+def _minutes_only(locale: Locale) -> bool:
+    """Does the short time of `locale` show only hours, minutes and a day period (no seconds,
+    no zone)? Then it depends on the hour and minute alone."""
+    fields = re.sub(r"'[^']*'", "", get_time_format("short", locale=locale).pattern)
+    return not set(fields) & set("sSAzZOvVXxGyYuUQqMLlwWdDFgEec")
+
+
+@lru_cache(maxsize=4096)
+def _time_text(hour: int, minute: int, locale: Locale) -> str:
+    return format_time(time(hour, minute), "short", locale=locale)
 
 
 def _unambiguous(fmt: str, locale: Locale) -> str:
@@ -176,3 +265,137 @@ def translate(msg: Msg | str | dict | None) -> str:
         params = {key: format_param(value) for key, value in msg.params.items()}
         return gettext(msg.text, **params)
     return gettext(msg)
+
+
+# ---------------------------------------------------------------- templates
+#
+# A page formats hundreds of amounts and dates and translates dozens of strings. Looking the
+# viewer's locale, time zone and catalogue up in the request context costs more than writing
+# the value, so each render looks them up once (`template_context`) and the filters and
+# `_()` read them from the template's context. Macros imported without context fall back to
+# the lookup.
+
+def _seen_by(context) -> Viewer:
+    found = context.get("viewer_formats")
+    return found if found is not None else viewer()
+
+
+@pass_context
+def _money_filter(context, amount: Decimal | None, currency: str = "PLN") -> str:
+    return format_money(amount, currency, _seen_by(context).name)
+
+
+@pass_context
+def _unit_price_filter(context, value: Decimal | None, currency: str = "PLN") -> str:
+    return _unit_price(value, currency, _seen_by(context).locale)
+
+
+@pass_context
+def _quantity_filter(context, value: Decimal | None) -> str:
+    return _number(value, 0, 3, True, _seen_by(context).locale)
+
+
+@pass_context
+def _number_filter(context, value, *, places: int = 0, max_places: int | None = None,
+                   grouping: bool = True) -> str:
+    return _number(value, places, max_places, grouping, _seen_by(context).locale)
+
+
+@pass_context
+def _day_filter(context, value, fmt: str = "medium") -> str:
+    return _day(value, fmt, _seen_by(context))
+
+
+@pass_context
+def _moment_filter(context, value, fmt: str = "medium") -> str:
+    return _moment(value, fmt, _seen_by(context))
+
+
+@pass_context
+def _file_size_filter(context, size: int | None) -> str:
+    return _file_size(size, _seen_by(context).locale)
+
+
+def _jinja_gettext(translate_one):
+    # What jinja2.ext's newstyle gettext does (autoescape, always a format string), bound to
+    # one catalogue. A string without variables is translated and formatted once per render:
+    # a list writes its row's labels ("Approve", "Reject") once per row.
+    fixed: dict[str, Markup] = {}
+
+    @pass_context
+    def gettext(__context, __string: str, **variables) -> str:
+        if not variables and __context.eval_ctx.autoescape:
+            text = fixed.get(__string)
+            if text is None:
+                text = fixed[__string] = Markup(translate_one(__string)) % variables  # noqa: S704
+            return text
+        text = translate_one(__string)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our catalogue; the variables are escaped by %
+        return text % variables
+
+    return gettext
+
+
+def _jinja_ngettext(translate_plural):
+    @pass_context
+    def ngettext(__context, __singular: str, __plural: str, __num: int, **variables) -> str:
+        variables.setdefault("num", __num)
+        text = translate_plural(__singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our catalogue; the variables are escaped by %
+        return text % variables
+
+    return ngettext
+
+
+def template_context() -> dict:
+    """What every render gets: the viewer's language, formats and catalogue, looked up once."""
+    catalogue = get_translations()
+    return {
+        "current_locale": str(get_locale() or "en"),
+        "viewer_formats": viewer(),
+        "gettext": _jinja_gettext(catalogue.ugettext),
+        "ngettext": _jinja_ngettext(catalogue.ungettext),
+    }
+
+
+class _WTFormsMessages:
+    """WTForms' own messages (a field's default label, "Not a valid choice") in the current
+    language. Flask-WTF reads WTForms' catalogue from disk again in every request that needs
+    one message (every form with a hidden field does); this keeps one per language."""
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale() or "en")).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale() or "en")).ungettext(singular, plural, n)
+
+
+@lru_cache(maxsize=8)
+def _wtforms_catalogue(language: str) -> support.Translations:
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+def _serve_wtforms_messages() -> None:
+    request.wtforms_translations = _WTFORMS_MESSAGES  # where Flask-WTF looks first
+
+
+def install(app) -> None:
+    """The formatting filters (`|money`, `|unit_price`, `|qty`, `|number`, `|date`,
+    `|datetime`, `|unit`, `|file_size`), the per-render context, WTForms' messages."""
+    filters = {
+        "money": _money_filter, "unit_price": _unit_price_filter, "qty": _quantity_filter,
+        "number": _number_filter, "date": _day_filter, "datetime": _moment_filter,
+        "unit": unit_label, "file_size": _file_size_filter,
+    }
+    for name, fn in filters.items():
+        app.add_template_filter(fn, name)
+    app.add_template_global(unit_label, "unit_label")
+    app.context_processor(template_context)
+    app.before_request(_serve_wtforms_messages)

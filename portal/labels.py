@@ -49,6 +49,9 @@ EVENT_LABELS = {
     "supplier.blocked": _l("blocked the supplier"),
     "supplier.unblocked": _l("unblocked the supplier"),
     "supplier.terms_changed": _l("changed the terms"),
+    "agreement.created": _l("added the price agreement"),
+    "agreement.updated": _l("changed the price agreement"),
+    "agreement.ended": _l("ended the price agreement"),
     "supplier.invitation_revoked": _l("revoked a supplier invitation"),
     "supplier.invitation_resent": _l("resent a supplier invitation"),
     "user.invitation_resent": _l("resent an invitation"),
@@ -155,6 +158,7 @@ OBJECT_TYPE_LABELS = {
     "User": _l("User"),
     "Invitation": _l("Invitation"),
     "SupplierLink": _l("Supplier"),
+    "PriceAgreement": _l("Price agreement"),
     "Item": _l("Catalog item"),
     "Category": _l("Category"),
     "CostCenter": _l("Cost centre"),
@@ -204,6 +208,13 @@ FIELD_LABELS = {
     "default_vat_rate": _l("VAT rate"),
     "list_price": _l("List price"),
     "preferred_supplier_id": _l("Preferred supplier"),
+    # price agreements
+    "unit_price": _l("Unit price"),
+    "valid_from": _l("Valid from"),
+    "valid_to": _l("Valid until"),
+    "tiers": _l("Quantity tiers"),
+    "supplier_part_number": _l("Supplier's part number"),
+    "lead_time_days": _l("Lead time (days)"),
 }
 
 APPROVER_KIND_LABELS = {
@@ -220,7 +231,8 @@ QUORUM_LABELS = {
 }
 
 # Amounts some older events stored as text ("10000.00").
-_NUMBER_FIELDS = frozenset({"approval_limit", "credit_limit", "list_price", "default_vat_rate"})
+_NUMBER_FIELDS = frozenset({"approval_limit", "credit_limit", "list_price", "default_vat_rate",
+                            "unit_price"})
 
 _VALUE_LABELS = {"approver_kind": APPROVER_KIND_LABELS, "quorum": QUORUM_LABELS,
                  "roles": ROLE_LABELS}

@@ -96,3 +96,185 @@ def test_every_list_query_reads_its_index_and_never_sorts(shop, login_as):
                     f"{page_url}: {text}"
                 checked += 1
     assert checked >= 2 * len(_urls(shop))
+
+
+# ---------------------------------------------------------------- the other keyset lists
+
+# Each list's table and the indexes its pages may walk (filter + sort, tenant column first).
+OTHER_LISTS = {
+    "items": ("ix_items_org_sku", "ix_items_org_active_sku", "ix_items_org_category_sku"),
+    "notifications": ("ix_notifications_org_user_unread", "ix_notifications_org_user_seen"),
+    "invitations": ("ix_invitations_org_kind_open",),
+    "budgets": ("ix_budgets_org_starts", "ix_budgets_org_status_starts"),
+}
+
+
+@pytest.fixture
+def lists(world, app):
+    """The shop with 160 rows in each of the other lists."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plans checked are SQLite's")
+    from tests.listdata import (
+        bulk_budgets,
+        bulk_customers,
+        bulk_items,
+        bulk_notifications,
+        bulk_supplier_invitations,
+        bulk_suppliers,
+    )
+
+    shop = make_shop(world)
+    bulk_items(shop.org, [shop.cat_it], 160)
+    bulk_notifications(shop.org, shop.approver, 160)
+    bulk_suppliers(shop.org, 160)
+    bulk_customers(world.polbud, 160)
+    bulk_supplier_invitations(shop.org, shop.admin, 160)
+    bulk_budgets(shop.org, [shop.cc_it, shop.cc_adm], 160)
+    return shop
+
+
+def _other_urls(shop):
+    return [
+        ("buyer", "/catalog/", "items"),
+        ("admin", "/catalog/?status=all", "items"),
+        ("admin", "/catalog/?status=inactive", "items"),
+        ("admin", f"/catalog/?category={shop.cat_it.id}&status=all", "items"),
+        ("buyer", f"/catalog/?category={shop.cat_it.id}", "items"),
+        ("admin", "/catalog/?q=bulk", "items"),
+        ("approver", "/notifications/", "notifications"),
+        ("admin", "/suppliers/invitations", "invitations"),
+        ("admin", "/budgets/", "budgets"),
+        ("admin", "/budgets/?status=all", "budgets"),
+        ("admin", "/budgets/?status=closed&year=2020", "budgets"),
+        ("admin", "/budgets/?year=2024&status=all", "budgets"),
+    ]
+
+
+def _statements_on(client, url, table) -> list[tuple[str, tuple]]:
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert response.status_code == 200, url
+    return sent
+
+
+def test_the_other_lists_read_their_indexes_and_never_sort(lists, login_as, world):
+    shop = lists
+    clients = {"buyer": login_as(shop.buyer), "admin": login_as(shop.admin),
+               "approver": login_as(shop.approver)}
+    checked = 0
+    for who, url, table in _other_urls(shop):
+        client = clients[who]
+        pages = [url, _next(client.get(url).text)]
+        if url.startswith("/notifications/"):  # on to the read ones (the second segment)
+            pages += [_next(client.get(pages[-1]).text)]
+            pages += [_next(client.get(pages[-1]).text)]
+        assert all(pages) or "year=" in url, url  # a year's budgets fit on a page
+        for page_url in filter(None, pages):
+            statements = _statements_on(client, page_url, table)
+            assert statements, page_url
+            for statement, parameters in statements:
+                text = " | ".join(_plan(statement, parameters))
+                if "count(*)" not in statement:
+                    assert any(name in text for name in OTHER_LISTS[table]), f"{page_url}: {text}"
+                assert "TEMP B-TREE" not in text and "AUTOMATIC" not in text, f"{page_url}: {text}"
+                assert f"SCAN {table}" not in text.replace(f"SCAN {table} USING", ""), \
+                    f"{page_url}: {text}"
+                checked += 1
+    assert checked >= 2 * len(_other_urls(shop))
+
+
+def test_the_supplier_lists_walk_one_companys_links(lists, login_as, world):
+    """Suppliers and customers are listed by the other company's name, which no index of the
+    links holds: a page reads the company's links from its own index and sorts those (one
+    buyer's suppliers, one supplier's customers), never the whole table."""
+    clients = {"admin": login_as(lists.admin), "supplier": login_as(world.user("sales@polbud"))}
+    for who, url in (("admin", "/suppliers/"), ("admin", "/suppliers/?status=blocked"),
+                     ("admin", "/suppliers/?q=bulk"), ("supplier", "/supplier/customers")):
+        client = clients[who]
+        for page_url in filter(None, [url, _next(client.get(url).text)]):
+            for statement, parameters in _statements_on(client, page_url, "supplier_links"):
+                text = " | ".join(_plan(statement, parameters))
+                assert "SCAN supplier_links" not in text.replace("SCAN supplier_links USING", ""), \
+                    f"{page_url}: {text}"
+                assert "SEARCH supplier_links USING" in text or "SCAN supplier_links USING" in text, \
+                    f"{page_url}: {text}"
+
+
+# ---------------------------------------------------------------- the approver's inbox
+
+INBOX_INDEX = "ix_approval_assignments_user_activated"
+
+
+@pytest.fixture
+def inbox_kit(world, app):
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+    from portal.services import approvals
+    from tests.kit import active_task, as_acme, build_kit, requisition, submit, task
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plans checked are SQLite's")
+    kit = build_kit(app, world)
+    with as_acme(app, kit):
+        today = utcnow().date()
+        approvals.create_delegation(kit.cfo, kit.manager, today, today + timedelta(days=1))
+    for i in range(8):
+        submit(app, kit, str(100 + i), waited_days=i / 3)
+    for i in range(4):  # the CFO's steps, decided by the manager through the delegation
+        ids = submit(app, kit, str(20000 + i))
+        with as_acme(app, kit):
+            approvals.decide(task(ids["task"]), kit.manager, "approve")
+            active_task(requisition(ids["req"])).activated_at = utcnow() - timedelta(days=i / 2)
+    return kit
+
+
+def _inbox_statements(client, url) -> list[tuple[str, tuple]]:
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "JOIN approval_assignments" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert response.status_code == 200, url
+    return sent
+
+
+def test_the_inbox_its_badge_and_the_dashboard_walk_the_open_assignment_index(inbox_kit, login_as, app):
+    """Each person's range of the index is read in order up to a page (or the count's cap):
+    never a scan of the assignments or tasks, never a sort of all of them."""
+    app.config["PAGE_SIZE"], size = 5, app.config["PAGE_SIZE"]
+    try:
+        client = login_as(inbox_kit.manager)
+        first = client.get("/approvals/")
+        pages = ["/approvals/", _next(first.text), "/", "/approvals/badge"]
+        assert pages[1], "the inbox has a second page"
+        kinds = set()
+        for url in pages:
+            statements = _inbox_statements(client, url)
+            assert statements, url
+            for statement, parameters in statements:
+                text = " | ".join(_plan(statement, parameters))
+                assert INBOX_INDEX in text, f"{url}: {text}"
+                assert "TEMP B-TREE" not in text, f"{url}: {text}"
+                for table in ("approval_assignments", "approval_tasks", "requisitions"):
+                    assert f"SCAN {table} " not in f"{text} ".replace(f"SCAN {table} USING", ""), \
+                        f"{url}: {text}"
+                kinds.add("count" if "count(*)" in statement else "page")
+        assert kinds == {"count", "page"}
+    finally:
+        app.config["PAGE_SIZE"] = size

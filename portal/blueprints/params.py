@@ -3,10 +3,10 @@
 - URL arguments: `<int:...>` is `BoundedInt` app-wide (installed by `init_app` before any
   blueprint registers a route): ASCII digits up to the largest id a database column holds, so
   `/requisitions/99999999999999999999` is a 404, not a PostgreSQL "integer out of range".
-- Query parameters: `page_arg`, `id_arg`, `int_arg`, `year_arg`, `text_arg`, `cursor_arg` (a
-  keyset list's page, `portal.services.paging`). A value that
-  cannot be read answers 422 with a message naming the parameter (`BadParameter`), on every
-  page the same way. A filter *form* read from the query string (dates, amounts, selects) is a
+- Query parameters: `id_arg`, `int_arg`, `year_arg`, `text_arg`, `cursor_arg` (a keyset list's
+  page, `portal.services.paging`; every list pages by cursor, and an old `?page=` is ignored). A
+  value that cannot be read answers 422 with a message naming the parameter (`BadParameter`), on
+  every page the same way. A filter *form* read from the query string (dates, amounts, selects) is a
   form: its fields are `portal.blueprints.fields`' (`DayField`, `MoneyField`, selects with
   `coerce=coerce_id`), and their errors show beside them, as on every form.
 - Text: a NUL byte or another C0 control character (but tab, newline, carriage return) in any
@@ -30,7 +30,6 @@ from portal.services.paging import BadCursor
 
 # PostgreSQL INTEGER (our primary keys) ends at 2^31 − 1.
 MAX_ID = 2**31 - 1
-MAX_PAGE = 100_000
 MAX_TEXT = 100
 YEARS = (2000, 2100)
 
@@ -81,12 +80,6 @@ def int_arg(name: str, *, low: int = 0, high: int = MAX_ID, default: int | None 
     raise BadParameter(message or Msg(N_(
         "The address has a value that cannot be read: “%(name)s” must be a whole number "
         "from %(low)s to %(high)s."), {"name": name, "low": low, "high": high}))
-
-
-def page_arg(name: str = "page", *, args=None) -> int:
-    """A page number, 1 to MAX_PAGE (1 when absent); a page past the last one is empty."""
-    return int_arg(name, low=1, high=MAX_PAGE, default=1, args=args, message=Msg(N_(
-        "The page number must be a whole number from 1 to %(max)s."), {"max": MAX_PAGE}))
 
 
 def id_arg(name: str, *, args=None) -> int | None:

@@ -39,6 +39,10 @@ EVENT_OBJECTS: dict[str, str] = {
     "supplier.blocked": "SupplierLink",
     "supplier.unblocked": "SupplierLink",
     "supplier.terms_changed": "SupplierLink",
+    # price agreements
+    "agreement.created": "PriceAgreement",
+    "agreement.updated": "PriceAgreement",
+    "agreement.ended": "PriceAgreement",
     # catalog, categories, cost centres
     "item.created": "Item",
     "item.updated": "Item",
@@ -80,7 +84,7 @@ EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
 # The object types the audit log filters by, in the order the filter offers them.
 OBJECT_TYPES: tuple[str, ...] = (
     "Requisition", "Budget", "ApprovalPolicy", "Delegation", "User", "Invitation",
-    "SupplierLink", "Item", "Category", "CostCenter", "Organization",
+    "SupplierLink", "PriceAgreement", "Item", "Category", "CostCenter", "Organization",
 )
 
 

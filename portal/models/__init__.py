@@ -74,3 +74,7 @@ __all__ += ["ApprovalPolicyVersion"]
 from portal.models.submission import SubmissionToken  # noqa: E402
 
 __all__ += ["SubmissionToken"]
+
+from portal.models.agreement import PriceAgreement  # noqa: E402
+
+__all__ += ["PriceAgreement"]

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy import false as sql_false
 from sqlalchemy import true as sql_true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.domain.approval import ApproverKind, Quorum, TaskStatus
 from portal.extensions import db
@@ -131,27 +142,71 @@ class ApprovalAssignment(TenantOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True)
-    # Indexed by ix_approval_assignments_user_open (user_id first) below.
+    # Indexed by ix_approval_assignments_user_decided (user_id first) below.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
     escalated: Mapped[bool] = mapped_column(default=False)
+    # The task's activated_at while this assignment awaits a decision on the active (pending)
+    # task, NULL otherwise: the inbox's sort key, kept on the assignment so the inbox reads its
+    # page in order from one index (never sorting all of an approver's open tasks). Kept in
+    # step by `sync_activation` at every flush; nothing else writes it.
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     task: Mapped[ApprovalTask] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
-        # The inbox and its badge: a user's open assignments (decision IS NULL) and their tasks,
-        # read from the index alone (services.approvals.queries.inbox_query).
-        Index("ix_approval_assignments_user_open", "user_id", "decision", "task_id"),
+        # The inbox, its badge and the approver's dashboard: a user's open assignments of active
+        # tasks, oldest activation first (services.approvals.queries). Partial: decided
+        # assignments and waiting steps are not in it.
+        Index("ix_approval_assignments_user_activated", "user_id", "activated_at", "task_id",
+              sqlite_where=text("activated_at IS NOT NULL"),
+              postgresql_where=text("activated_at IS NOT NULL")),
         # "one decision per person per task": the tasks a user already decided.
         Index("ix_approval_assignments_decider", "decided_by_id", "task_id"),
         # An approver's latest decisions (the dashboard), newest first.
         Index("ix_approval_assignments_user_decided", "user_id", "decided_at", "id"),
     )
+
+
+def _activation_of(assignment: ApprovalAssignment, task: ApprovalTask | None) -> datetime | None:
+    if task is None or assignment.decision is not None or task.status != TaskStatus.PENDING:
+        return None
+    return task.activated_at
+
+
+def _changed(obj, *names: str) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+def sync_activation(session: Session) -> None:
+    """Give every assignment the session is about to write, or whose task's status or
+    activation it is about to write, its `activated_at` (the task's while the assignment is
+    open and the task pending, else NULL). Runs before every flush, so whichever service
+    activates, decides, closes, escalates or reassigns, the inbox index follows; a caller that
+    changes a task's activated_at inside its own before_flush (the demo's back-dating) calls
+    it again."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, ApprovalTask):
+            if obj in session.new or _changed(obj, "status", "activated_at"):
+                for assignment in obj.assignments:
+                    value = _activation_of(assignment, obj)
+                    if assignment.activated_at != value:
+                        assignment.activated_at = value
+        elif isinstance(obj, ApprovalAssignment):
+            value = _activation_of(obj, obj.task)
+            if obj.activated_at != value:
+                obj.activated_at = value
+
+
+@event.listens_for(Session, "before_flush")
+def _sync_activation(session: Session, _context, _instances) -> None:
+    sync_activation(session)
 
 
 class Delegation(Timestamped, TenantOwned, db.Model):

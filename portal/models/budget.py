@@ -56,6 +56,9 @@ class Budget(Timestamped, TenantOwned, db.Model):
         CheckConstraint("amount >= 0", name="amount"),
         CheckConstraint("ends_on >= starts_on", name="period"),
         Index("ix_budgets_org_cc_period", "organization_id", "cost_center_id", "starts_on", "ends_on"),
+        # The budget list, latest period first (keyset pages): all, or open / closed.
+        Index("ix_budgets_org_starts", "organization_id", "starts_on", "id"),
+        Index("ix_budgets_org_status_starts", "organization_id", "status", "starts_on", "id"),
     )
 
 

@@ -85,6 +85,10 @@ class Item(Timestamped, TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("organization_id", "sku"),
         Index("ix_items_org_name", "organization_id", "name"),
+        # The catalog list by SKU (keyset pages): all items, by status, by category.
+        Index("ix_items_org_sku", "organization_id", "sku", "id"),
+        Index("ix_items_org_active_sku", "organization_id", "is_active", "sku", "id"),
+        Index("ix_items_org_category_sku", "organization_id", "category_id", "sku", "id"),
         CheckConstraint("default_vat_rate >= 0", name="vat_rate"),
         CheckConstraint("list_price IS NULL OR list_price >= 0", name="list_price"),
     )

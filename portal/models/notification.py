@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.messages import Link, Msg
@@ -31,7 +31,15 @@ class Notification(Timestamped, TenantOwned, db.Model):
     kind: Mapped[str] = mapped_column(String(40), default="")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "created_at"),)
+    # The list reads the unread ones, then the others, newest first, each from its own partial
+    # index (keyset pages; PostgreSQL does not order by the columns after an `IS NULL` of an
+    # index); the bell counts, and "mark all read" finds, the unread from the first.
+    __table_args__ = (
+        Index("ix_notifications_org_user_unread", "organization_id", "user_id", "created_at", "id",
+              sqlite_where=text("read_at IS NULL"), postgresql_where=text("read_at IS NULL")),
+        Index("ix_notifications_org_user_seen", "organization_id", "user_id", "created_at", "id",
+              sqlite_where=text("read_at IS NOT NULL"), postgresql_where=text("read_at IS NOT NULL")),
+    )
 
     @property
     def msg(self) -> Msg:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.roles import Role
@@ -57,6 +57,18 @@ class User(UserMixin, Timestamped, TenantOwned, db.Model):
         # The session version travels in the id: a copied cookie dies with the version.
         return f"{self.id}:{self.session_version}"
 
+    @staticmethod
+    def parse_id(value) -> tuple[int, int] | None:
+        """(user id, session version) from a session's `get_id()` text; None for anything else
+        (a 64-bit integer at most each: a longer one would fail in the database)."""
+        if not isinstance(value, str):
+            return None
+        raw_id, colon, raw_version = value.partition(":")
+        if not colon or not all(part.isascii() and part.isdigit() and len(part) <= 18
+                                for part in (raw_id, raw_version)):
+            return None
+        return int(raw_id), int(raw_version)
+
     @property
     def display_locale(self) -> str:
         return self.locale or self.organization.locale or "en"
@@ -100,6 +112,9 @@ class LoginAttempt(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+OPEN_INVITATION = "accepted_at IS NULL AND revoked_at IS NULL"
+
+
 class Invitation(Timestamped, TenantOwned, db.Model):
     """An emailed, expiring invitation: a user into this organisation, or a supplier company.
 
@@ -128,7 +143,13 @@ class Invitation(Timestamped, TenantOwned, db.Model):
     organization: Mapped[Organization] = relationship()
     invited_by: Mapped[User] = relationship()
 
-    __table_args__ = (UniqueConstraint("token_hash"),)
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        # Open invitations of a kind, newest first (keyset pages): partial, so the walk never
+        # passes accepted or revoked ones.
+        Index("ix_invitations_org_kind_open", "organization_id", "kind", "created_at", "id",
+              sqlite_where=text(OPEN_INVITATION), postgresql_where=text(OPEN_INVITATION)),
+    )
 
     @property
     def role_list(self) -> list[str]:

@@ -5,6 +5,7 @@ templates (`can(...)`) and services (`enforce(actor, action, obj)`).
     account.py       dashboard, account, users, invitations, organisation, audit log
     suppliers.py     supplier links, supplier invitations, customers
     catalog.py       catalog items, categories, cost centres
+    agreements.py    price agreements
     budgets.py       budgets
     requisitions.py  requisitions (moves from the domain's transition table)
     approvals.py     inbox, deciding a task, approval policy, delegations
@@ -13,7 +14,7 @@ templates (`can(...)`) and services (`enforce(actor, action, obj)`).
 
 from __future__ import annotations
 
-from portal.policies import account, approvals, budgets, catalog, requisitions, suppliers  # noqa: F401  (registers rules)
+from portal.policies import account, agreements, approvals, budgets, catalog, requisitions, suppliers  # noqa: F401  (registers rules)
 from portal.policies.core import RULES, can, check, enforce, rule
 from portal.policies.web import authorize, install, require
 

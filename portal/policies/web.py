@@ -20,6 +20,7 @@ _URL_OBJECTS = {
     "line_id": "RequisitionLine",
     "attachment_id": "Attachment",
     "link_id": "SupplierLink",
+    "agreement_id": "PriceAgreement",
     "budget_id": "Budget",
     "user_id": "User",
     "invitation_id": "Invitation",
@@ -74,4 +75,17 @@ def install(app) -> None:
 
     @app.context_processor
     def inject_can():
-        return {"can": lambda action, obj=None: can(current_user, action, obj)}
+        # The layout alone asks a dozen questions of the same user: the user is looked up once
+        # per render and each object-less answer remembered for the render.
+        user = current_user._get_current_object()
+        answers: dict[str, bool] = {}
+
+        def can_here(action, obj=None):
+            if obj is not None:
+                return can(user, action, obj)
+            answer = answers.get(action)
+            if answer is None:
+                answer = answers[action] = can(user, action)
+            return answer
+
+        return {"can": can_here}

@@ -9,14 +9,21 @@ takes, so it cannot close a deadlock cycle with the budget rows). A rolled-back 
 bumps nothing. Bulk UPDATEs that bypass the unit of work call `changed()` themselves.
 
 The badge views answer `304 Not Modified` while the ETag (`etag()`: scope, user, version, day,
-language) matches; otherwise they count, capped at `CAP` + 1 rows ("99+").
+language) matches; otherwise they count, capped at `CAP` + 1 rows ("99+"). A poll that sends
+the ETag back is answered from `poller()`: the user's session version, activity, organisation,
+roles and language and the badge's version, in one statement, with no `User` loaded.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect, select
+import functools
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+from sqlalchemy import and_, bindparam, event, func, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
+from portal.domain.roles import Role
 from portal.extensions import db
 from portal.models import (
     ApprovalAssignment,
@@ -24,10 +31,15 @@ from portal.models import (
     BadgeVersion,
     Delegation,
     Notification,
+    Organization,
     Requisition,
+    User,
+    UserRole,
 )
 from portal.models.base import utcnow
+from portal.models.org import OrgKind
 from portal.services.paging import count_upto
+from portal.tenancy import ALL_TENANTS
 
 APPROVALS = "approvals"
 # A badge shows "99+" beyond this; counting stops one row past it.
@@ -55,10 +67,82 @@ def version(organization_id: int, scope: str) -> int:
     return found or 0
 
 
-def etag(user, scope: str, locale: str = "") -> str:
-    """What a badge of `user` looks like now, as a strong ETag value: the scope's version, the
-    day (a delegation starts or ends at midnight without a write) and the language."""
-    return f"{scope}-{user.id}-{version(user.organization_id, scope)}-{utcnow().date()}-{locale}"
+def etag(user_id: int, scope: str, version: int, language: str = "") -> str:
+    """What a badge of user `user_id` looks like now, as a strong ETag value: the scope's
+    `version`, the day (a delegation starts or ends at midnight without a write) and what
+    chooses the language (`language`, letters, digits, "_" and "." only)."""
+    return f"{scope}-{user_id}-{version}-{utcnow().date()}-{language}"
+
+
+class PollerOrganization(NamedTuple):
+    id: int
+    kind: OrgKind
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class Poller:
+    """The user polling a badge, as far as a poll needs them: the session check (`session_version`,
+    `is_active`), the badge's policy rule (organisation kind, roles), the language; and the
+    badge's `version` in their organisation. Never an actor of a service."""
+
+    id: int
+    session_version: int
+    is_active: bool
+    locale: str | None
+    organization: PollerOrganization
+    roles: frozenset[Role]
+    version: int
+    is_authenticated: ClassVar[bool] = True
+
+    @property
+    def organization_id(self) -> int:
+        return self.organization.id
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+@functools.cache
+def _poller_statement():
+    users, orgs, roles, versions = (model.__table__ for model in (User, Organization, UserRole, BadgeVersion))
+    # The separator as SQL text: a bound separator would be rendered into the SQL on every run.
+    role_list = (select(func.aggregate_strings(roles.c.role, literal_column("','")))
+                 .where(roles.c.user_id == users.c.id).scalar_subquery())
+    return (
+        select(users.c.session_version, users.c.is_active, users.c.locale, users.c.organization_id,
+               orgs.c.kind, orgs.c.locale, role_list, versions.c.version)
+        .select_from(users.join(orgs, orgs.c.id == users.c.organization_id).outerjoin(
+            versions, and_(versions.c.organization_id == users.c.organization_id,
+                           versions.c.scope == bindparam("scope"))))
+        .where(users.c.id == bindparam("user_id"))
+        # Deliberate cross-tenant read, as the session's user loader: the organisation is not
+        # known until the user is; the version is read in the user's own organisation only.
+        .execution_options(**ALL_TENANTS)
+    )
+
+
+def poller(user_id: int, scope: str) -> Poller | None:
+    """User `user_id` as a badge poll needs them, with `scope`'s version in their organisation
+    (0 before its first change): one statement of primary-key and unique-index lookups.
+    None when there is no such user. The caller checks the session version and the policy."""
+    # A connection of its own, back in the pool at once: a poll is no unit of work, and the
+    # session's transaction bookkeeping would cost a tenth of the poll.
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # One read needs no transaction: BEGIN and ROLLBACK would be two more round trips
+            # (SQLite begins none for a read anyway).
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = connection.execute(_poller_statement(), {"user_id": user_id, "scope": scope}).first()
+    if row is None:
+        return None
+    session_version, is_active, locale, org_id, kind, org_locale, role_list, found = row
+    return Poller(
+        id=user_id, session_version=session_version, is_active=bool(is_active), locale=locale,
+        organization=PollerOrganization(org_id, OrgKind(kind), org_locale),
+        roles=frozenset(Role(value) for value in (role_list or "").split(",") if value),
+        version=found or 0,
+    )
 
 
 def capped(query) -> int:
@@ -95,18 +179,20 @@ def _bump(session: Session) -> None:
     scopes = session.info.pop(_CHANGED, None)
     if not scopes:
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = BadgeVersion.__table__
-    statement = insert(table).values(
-        [{"organization_id": org, "scope": scope, "version": 1} for org, scope in sorted(scopes)])
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.organization_id, table.c.scope],
-        set_={"version": table.c.version + 1},
-    ))
+    # In a fixed order: two transactions bumping the same scopes take their locks alike.
+    session.connection().execute(_upsert(), [{"org": org, "scope": scope} for org, scope in sorted(scopes)])
+
+
+@functools.cache
+def _upsert():
+    """The version bump of one (organisation, scope) pair, for the pairs the transaction's own
+    rows named. The same SQL on SQLite and PostgreSQL, as text: the dialects'
+    `on_conflict_do_update` constructs have no cache key, so SQLAlchemy would compile them
+    again at every commit."""
+    return text(
+        "INSERT INTO badge_versions (organization_id, scope, version) VALUES (:org, :scope, 1) "
+        "ON CONFLICT (organization_id, scope) DO UPDATE SET version = badge_versions.version + 1"
+    )
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Category, Item, LinkStatus, Organization, SupplierLink
 from portal.money import is_currency
 from portal.services import audit
-from portal.services.paging import paginate
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.services.reference import change_active, record_changes
 
 SEARCH_LIMIT_MAX = 50
@@ -51,15 +51,21 @@ def _matches(query: str):
     )
 
 
+BY_SKU = Order("items", Key(Item.sku), Key(Item.id))
+
+
 def list_items(
     *,
     query: str = "",
     category_id: int | None = None,
     status: str = "active",
-    page: int = 1,
-    per_page: int = 25,
-):
-    """A page of the company's items ordered by SKU; `status` is active, inactive or all."""
+    cursor: str | None = None,
+    per_page: int = LIST_PER_PAGE,
+) -> KeysetPage:
+    """A page of the company's items by SKU, read by cursor from the index of its filter
+    (`(organization_id, is_active | category_id, sku, id)`); `status` is active, inactive or all.
+    A search is checked row by row along that walk, which stops after a page. Raises BadCursor
+    for a cursor it did not give out."""
     stmt = _items()
     if query.strip():
         stmt = stmt.where(_matches(query))
@@ -69,8 +75,7 @@ def list_items(
         stmt = stmt.where(Item.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(Item.is_active.is_(False))
-    stmt = stmt.order_by(Item.sku, Item.id)
-    return paginate(stmt, page=page, per_page=per_page, max_per_page=100)
+    return keyset(stmt, BY_SKU, cursor=cursor, per_page=per_page)
 
 
 def search_items(query: str, *, limit: int = 10, active_only: bool = True) -> list[Item]:

@@ -8,10 +8,11 @@ a million requisitions as for the demo world.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, case, cast, func, literal, select, union_all
+from sqlalchemy import Float, bindparam, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from portal.domain.approval import TaskStatus
@@ -62,13 +63,6 @@ class Count:
         return f"{self.value}+" if self.more else str(self.value)
 
 
-def capped_count(query, cap: int | None = None) -> Count:
-    """How many rows `query` returns, reading at most `cap` (default `COUNT_CAP`) + 1 of them."""
-    cap = COUNT_CAP if cap is None else cap
-    found = db.session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery()))
-    return Count(min(found, cap), found > cap)
-
-
 @dataclass(frozen=True)
 class PendingRow:
     """A requisition of the buyer that waits on approvers: who and since when."""
@@ -79,40 +73,67 @@ class PendingRow:
     since: datetime | None
 
 
-def capped_counts(queries: dict[str, object], cap: int | None = None) -> dict[str, Count]:
-    """`capped_count` of each named query, in one statement (each part reads at most cap + 1
-    rows of its index)."""
+def capped_counts(queries: dict[str, object], cap: int | None = None, *,
+                  params: dict | None = None) -> dict[str, Count]:
+    """How many rows each named query returns, as a `Count` capped at `cap`, in one statement
+    (each part reads at most cap + 1 rows of its index)."""
     cap = COUNT_CAP if cap is None else cap
+    return _counted(db.session.execute(_capped_statement(queries, cap), params), queries, cap)
+
+
+def _capped_statement(queries: dict[str, object], cap: int):
     parts = [select(literal(name).label("name")).select_from(query.limit(cap + 1).subquery())
              for name, query in queries.items()]
     merged = union_all(*parts).subquery()
-    found = dict(db.session.execute(select(merged.c.name, func.count()).group_by(merged.c.name)).all())
-    return {name: Count(min(found.get(name, 0), cap), found.get(name, 0) > cap) for name in queries}
+    return select(merged.c.name, func.count()).group_by(merged.c.name)
+
+
+def _counted(rows, names, cap: int) -> dict[str, Count]:
+    found = dict(rows.all())
+    return {name: Count(min(found.get(name, 0), cap), found.get(name, 0) > cap) for name in names}
+
+
+_ADMIN_COUNTS = ("active_users", "inactive_users", "pending_invitations")
+_SUPPLIER_COUNTS = tuple(status.value for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED))
+
+
+@functools.lru_cache(maxsize=4)
+def _admin_statements(cap: int) -> dict:
+    """The admin's counts, built once: the organisation (`org`) and the time (`now`) are bound
+    parameters."""
+    users = select(User.id).where(User.organization_id == bindparam("org"))
+    pending = select(Invitation.id).where(
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > bindparam("now", type_=Invitation.expires_at.type),
+    )
+    links = select(SupplierLink.id).where(SupplierLink.organization_id == bindparam("org"))
+    return {
+        "admin": _capped_statement({
+            "active_users": users.where(User.is_active_flag.is_(True)),
+            "inactive_users": users.where(User.is_active_flag.is_(False)),
+            "pending_invitations": pending,
+        }, cap),
+        "suppliers": _capped_statement({
+            status.value: links.where(SupplierLink.status == status)
+            for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED)
+        }, cap),
+    }
 
 
 def admin_summary(actor) -> dict:
     """Counts for a company admin: users by active flag, pending invitations (capped), in one
     statement."""
-    users = select(User.id).where(User.organization_id == actor.organization_id)
-    pending = select(Invitation.id).where(
-        Invitation.accepted_at.is_(None),
-        Invitation.revoked_at.is_(None),
-        Invitation.expires_at > utcnow(),
-    )
-    return capped_counts({
-        "active_users": users.where(User.is_active_flag.is_(True)),
-        "inactive_users": users.where(User.is_active_flag.is_(False)),
-        "pending_invitations": pending,
-    })
+    rows = db.session.execute(_admin_statements(COUNT_CAP)["admin"],
+                              {"org": actor.organization_id, "now": utcnow()})
+    return _counted(rows, _ADMIN_COUNTS, COUNT_CAP)
 
 
 def supplier_counts(actor) -> dict:
     """Suppliers of a buying company by link status (capped counts, one statement)."""
-    links = select(SupplierLink.id).where(SupplierLink.organization_id == actor.organization_id)
-    return capped_counts({
-        status.value: links.where(SupplierLink.status == status)
-        for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED)
-    })
+    rows = db.session.execute(_admin_statements(COUNT_CAP)["suppliers"],
+                              {"org": actor.organization_id})
+    return _counted(rows, _SUPPLIER_COUNTS, COUNT_CAP)
 
 
 def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
@@ -130,32 +151,39 @@ def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
     )
 
 
+# The buyer's widgets run on every buyer's dashboard: their statements are built once, the
+# buyer a bound parameter (`actor`); the tenant filter is added per scope (portal/tenancy).
+
+@functools.lru_cache(maxsize=4)
+def _buyer_statements(cap: int) -> dict:
+    actor = bindparam("actor")
+    mine = Requisition.requester_id == actor
+    status_queries = {status.value: select(Requisition.id).where(mine, Requisition.status == status)
+                      for status in BUYER_STATUSES}
+    return {
+        "counts": _capped_statement(status_queries, cap),
+        "recent": select(Requisition).where(mine)
+        .order_by(Requisition.created_at.desc(), Requisition.id.desc()).limit(RECENT),
+        "pending": select(Requisition).where(mine, Requisition.status == RequisitionStatus.PENDING)
+        .order_by(Requisition.submitted_at, Requisition.id).limit(RECENT),
+        "latest": select(Requisition.id).where(mine)
+        .order_by(Requisition.created_at.desc(), Requisition.id.desc()).limit(ACTIVITY_DOCUMENTS),
+    }
+
+
 def _status_counts(actor) -> dict[str, Count]:
     """The buyer's requisitions per followed status, each capped, in one statement."""
-    return capped_counts({
-        status.value: select(Requisition.id)
-        .where(Requisition.requester_id == actor.id, Requisition.status == status)
-        for status in BUYER_STATUSES
-    })
+    rows = db.session.execute(_buyer_statements(COUNT_CAP)["counts"], {"actor": actor.id})
+    return _counted(rows, [status.value for status in BUYER_STATUSES], COUNT_CAP)
 
 
 def buyer_summary(actor) -> dict:
     """The buyer's own requisitions: capped counts by status, the latest few, the pending ones
     with whom they wait on and since when, and what others did to them lately."""
     counts = _status_counts(actor)
-    recent = db.session.scalars(
-        select(Requisition)
-        .where(Requisition.requester_id == actor.id)
-        .order_by(Requisition.created_at.desc(), Requisition.id.desc())
-        .limit(RECENT)
-    ).all()
-    pending = list(db.session.scalars(
-        select(Requisition)
-        .where(Requisition.requester_id == actor.id,
-               Requisition.status == RequisitionStatus.PENDING)
-        .order_by(Requisition.submitted_at, Requisition.id)
-        .limit(RECENT)
-    ))
+    statements, params = _buyer_statements(COUNT_CAP), {"actor": actor.id}
+    recent = db.session.scalars(statements["recent"], params).all()
+    pending = list(db.session.scalars(statements["pending"], params))
     waits = approval_queries.waiting_on([r.id for r in pending])
     waiting = [
         PendingRow(requisition=r, names=waits[r.id].names, step=waits[r.id].step,
@@ -175,13 +203,7 @@ def buyer_summary(actor) -> dict:
 def buyer_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent, Requisition]]:
     """What other people did lately to the buyer's latest requisitions (approved, returned,
     rejected, cancelled by an admin...), newest first: (event, requisition) pairs."""
-    latest = (
-        select(Requisition.id)
-        .where(Requisition.requester_id == actor.id)
-        .order_by(Requisition.created_at.desc(), Requisition.id.desc())
-        .limit(ACTIVITY_DOCUMENTS)
-    )
-    ids = list(db.session.scalars(latest))
+    ids = list(db.session.scalars(_buyer_statements(COUNT_CAP)["latest"], {"actor": actor.id}))
     if not ids:
         return []
     events = list(db.session.scalars(
@@ -200,28 +222,36 @@ def buyer_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent, Re
 def approver_summary(actor) -> dict:
     """What awaits the approver (a capped count and the oldest few with their age) and the
     approver's own latest decisions."""
+    # The first page of the inbox, RECENT long, read by index range as the inbox reads it.
+    found, top = approval_queries.inbox_top(actor, RECENT, count_cap=COUNT_CAP)
     return {
-        "count": capped_count(approval_queries.inbox_query(actor)),
-        "top": approval_queries.inbox_top(actor, RECENT),
+        "count": Count(min(found, COUNT_CAP), found > COUNT_CAP),
+        "top": top,
         "decided": recent_decisions(actor),
     }
 
 
-def recent_decisions(actor, *, limit: int = RECENT) -> list[ApprovalAssignment]:
-    """The approver's latest decisions (his own assignments), newest first."""
-    return list(db.session.scalars(
+@functools.lru_cache(maxsize=4)
+def _decisions_statement(limit: int):
+    return (
         select(ApprovalAssignment)
-        .where(ApprovalAssignment.user_id == actor.id, ApprovalAssignment.decision.is_not(None))
+        .where(ApprovalAssignment.user_id == bindparam("actor"),
+               ApprovalAssignment.decision.is_not(None))
         .options(joinedload(ApprovalAssignment.task).joinedload(ApprovalTask.requisition),
                  approval_queries.person(ApprovalAssignment.decided_by))
         .order_by(ApprovalAssignment.decided_at.desc(), ApprovalAssignment.id.desc())
         .limit(limit)
-    ))
+    )
 
 
-def oldest_open_steps(actor, *, limit: int = RECENT) -> list[PendingRow]:
-    """For an admin: the company's approval steps that have waited longest, on whom."""
-    tasks = list(db.session.scalars(
+def recent_decisions(actor, *, limit: int = RECENT) -> list[ApprovalAssignment]:
+    """The approver's latest decisions (his own assignments), newest first."""
+    return list(db.session.scalars(_decisions_statement(limit), {"actor": actor.id}))
+
+
+@functools.lru_cache(maxsize=4)
+def _oldest_steps_statement(limit: int):
+    return (
         select(ApprovalTask)
         .join(ApprovalTask.requisition)
         .where(ApprovalTask.status == TaskStatus.PENDING,
@@ -229,7 +259,12 @@ def oldest_open_steps(actor, *, limit: int = RECENT) -> list[PendingRow]:
         .options(joinedload(ApprovalTask.requisition))
         .order_by(ApprovalTask.activated_at, ApprovalTask.id)
         .limit(limit)
-    ))
+    )
+
+
+def oldest_open_steps(actor, *, limit: int = RECENT) -> list[PendingRow]:
+    """For an admin: the company's approval steps that have waited longest, on whom."""
+    tasks = list(db.session.scalars(_oldest_steps_statement(limit)))
     waits = approval_queries.waiting_on([t.requisition_id for t in tasks])
     rows, seen = [], set()
     for task in tasks:
@@ -286,11 +321,23 @@ def budget_watch(actor, *, limit: int = 6) -> list[tuple]:
 
     Ranked in SQL on the budget rows' counters and cut at `limit`: no budget is loaded to be
     sorted away, and no ledger is summed."""
-    from portal.domain.budget import BudgetStatus, bar
-    from portal.models import Budget, CostCenter
+    from portal.domain.budget import bar
     from portal.services.budgets import balances_for
 
-    today = utcnow().date()
+    query = _budget_watch_statement(limit, every=can(actor, "budgets.manage"))
+    found = list(db.session.scalars(query, {"today": utcnow().date(), "actor": actor.id}))
+    balances = balances_for(found)
+    return [(b, balances[b.id], bar(balances[b.id])) for b in found]
+
+
+@functools.lru_cache(maxsize=8)
+def _budget_watch_statement(limit: int, *, every: bool):
+    """`budget_watch`'s statement, built once: `today` and (unless `every`) the manager
+    `actor` are bound parameters."""
+    from portal.domain.budget import BudgetStatus
+    from portal.models import Budget, CostCenter
+
+    today = bindparam("today", type_=Budget.starts_on.type)
     used = Budget.reserved + Budget.committed + Budget.spent
     # Balances.used_ratio: used / amount; a budget of 0 is full once anything is used.
     # Floats only to order the rows (SQLite stores both columns scaled alike): never money.
@@ -303,12 +350,10 @@ def budget_watch(actor, *, limit: int = 6) -> list[tuple]:
         .order_by(ratio.desc(), Budget.id)
         .limit(limit)
     )
-    if not can(actor, "budgets.manage"):
+    if not every:
         query = query.where(Budget.cost_center_id.in_(
-            select(CostCenter.id).where(CostCenter.manager_id == actor.id)))
-    found = list(db.session.scalars(query))
-    balances = balances_for(found)
-    return [(b, balances[b.id], bar(balances[b.id])) for b in found]
+            select(CostCenter.id).where(CostCenter.manager_id == bindparam("actor"))))
+    return query
 
 
 def manages_cost_centers(actor) -> bool:

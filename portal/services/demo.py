@@ -14,6 +14,7 @@ from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
 from portal.services import mail, orgs, suppliers, users
+from portal.services.demo_agreements import seed_agreements
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
 from portal.services.demo_requisitions import seed_requisitions
@@ -112,6 +113,7 @@ def seed_demo(*, documents: bool = True) -> dict:
         finish_budgets(world, created_budgets)
         world["budgets"] = created_budgets
         seed_supplier_history(world)
+        world["agreements"] = seed_agreements(world)
     return world
 
 

@@ -38,6 +38,7 @@ from portal.models import (
     Requisition,
     User,
 )
+from portal.models.approval import sync_activation
 from portal.models.base import utcnow
 from portal.services import approval_policy, approvals, mail, requisitions, users
 from portal.tenancy import ALL_TENANTS
@@ -95,6 +96,8 @@ def _stamp(session, flush_context, instances) -> None:
             row.updated_at = when  # explicitly, or onupdate would write "now"
         if isinstance(row, DecisionToken):
             row.expires_at = when + timedelta(hours=approvals.DECISION_LINK_HOURS)
+    # The open assignments copy their task's activated_at, which was just moved back.
+    sync_activation(session)
 
 
 @contextmanager

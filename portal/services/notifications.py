@@ -8,6 +8,8 @@ transaction, rendered and sent after the commit by portal/jobs in the recipient'
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.util import identity_key
 
 from portal.domain.messages import Link, Msg
 from portal.extensions import db
@@ -15,6 +17,7 @@ from portal.models import Notification, User
 from portal.models.base import utcnow
 from portal.services import badges, mail
 from portal.services.outbox import enqueue
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, keyset
 
 EMAIL_KIND = "notification.email"
 
@@ -37,6 +40,7 @@ def notify(
     kind: str = "",
     email: bool = True,
     email_extra_link: Link | str | None = None,
+    flush: bool = True,
     **params,
 ) -> Notification:
     """Tell `user` something: a notification in the portal and (by default) an e-mail.
@@ -47,6 +51,8 @@ def notify(
     the caller's transaction and sent only once it commits (not at all if it rolls back).
     `email_extra_link` adds a one-click decision link to the e-mail only (never stored in the
     notification). Raises TypeError for a parameter that cannot be stored (a float).
+    The rows are flushed here, in the caller's organisation scope; `flush=False` leaves them
+    to the caller, who tells several people in a row and flushes once after the last.
     """
     if isinstance(text_or_msg, Msg):
         msg = Msg(text_or_msg.text, {**text_or_msg.params, **params}) if params else text_or_msg
@@ -62,8 +68,29 @@ def notify(
         enqueue(EMAIL_KIND, {
             "user_id": user.id, "message": message, "link": target,
             "extra_link": link_json(email_extra_link),
-        })
+        }, flush=flush)
     return note
+
+
+def recipients(user_ids) -> dict[int, User]:
+    """The users about to be told something, by id, in one query: those the session holds
+    already are not read again, and roles are not loaded (a notification needs none). Keep the
+    answer while notifying: `assignment.user`, `req.requester` then find them in the session."""
+    found: dict[int, User] = {}
+    missing = set()
+    for user_id in {i for i in user_ids if i is not None}:
+        user = db.session.identity_map.get(identity_key(User, user_id))
+        if user is not None:
+            found[user_id] = user
+        else:
+            missing.add(user_id)
+    if missing:
+        # No autoflush: a user known by id is flushed already, and the caller's pending changes
+        # go in its next flush rather than one more.
+        with db.session.no_autoflush:
+            found.update((u.id, u) for u in db.session.scalars(
+                select(User).where(User.id.in_(sorted(missing))).options(lazyload(User.role_rows))))
+    return found
 
 
 def unread_count(user: User) -> int:
@@ -88,15 +115,23 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
     return db.session.execute(statement).rowcount
 
 
-def notifications_query(user: User):
-    """The user's own notifications, unread first, newest first (the tenant filter applies
-    too; this adds the user, since colleagues share an organisation)."""
-    return (
-        select(Notification)
-        .where(Notification.user_id == user.id)
-        .order_by(Notification.read_at.is_not(None), Notification.created_at.desc(),
-                  Notification.id.desc())
-    )
+N = Notification
+_NEWEST = (Key(N.created_at, descending=True), Key(N.id, descending=True))
+# Unread first, newest first within each: two segments, each read from its own index range
+# (the partial indexes ix_notifications_org_user_unread and ix_notifications_org_user_seen).
+UNREAD_FIRST = Order("notifications", segments=(
+    Segment(_NEWEST, N.read_at.is_(None)),
+    Segment(_NEWEST, N.read_at.is_not(None)),
+))
+
+
+def notifications_page(user: User, *, cursor: str | None = None,
+                       per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """A page of the user's own notifications, unread first, newest first, read by cursor (the
+    tenant filter applies too; this adds the user, since colleagues share an organisation).
+    Raises BadCursor for a cursor it did not give out."""
+    return keyset(select(Notification).where(Notification.user_id == user.id), UNREAD_FIRST,
+                  cursor=cursor, per_page=per_page)
 
 
 def open_notification(user: User, notification_id: int) -> Notification | None:

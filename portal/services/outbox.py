@@ -13,13 +13,16 @@ from portal.extensions import db
 from portal.models.outbox import OutboxMessage
 
 
-def enqueue(kind: str, payload: dict, *, key: str | None = None) -> OutboxMessage:
+def enqueue(kind: str, payload: dict, *, key: str | None = None, flush: bool = True) -> OutboxMessage:
     """Add one message to the outbox in the current transaction and flush it.
 
     `kind` names the deliverer (`notification.email`, `mail`); `payload` is JSON-safe data it
     needs; `key` is the idempotency key (unique; a fresh one by default). The caller commits.
+    `flush=False`: the caller flushes, after the last of several messages (one flush, and
+    one INSERT for all of them where the database returns their ids in a batch).
     """
     row = OutboxMessage(kind=kind, payload=payload, idempotency_key=key or f"{kind}:{uuid.uuid4().hex}")
     db.session.add(row)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return row

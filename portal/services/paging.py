@@ -1,5 +1,4 @@
-"""Lists, one page at a time: the keyset (cursor) pattern every list uses, and the older
-page-number `paginate` for the few lists not moved yet.
+"""Lists, one page at a time: the keyset (cursor) pattern every list uses.
 
 Keyset paging reads a page as "the rows after (or before) this row, in this order", straight from
 an index that matches the list's filter and sort, so page 1 and page 10 000 cost the same; the
@@ -24,6 +23,10 @@ Usage (a service or a blueprint's query module; no Flask here)::
   None)), Segment((Key(id),), where=col.is_(None)))` lists the rows with a value, then the others;
   an order by a list of values (a lifecycle) is one segment per value. Each segment is read from
   its own index range, one query per segment the page reaches.
+- A list that is the union of several index ranges (an approver's inbox: their own open
+  assignments and each delegator's) passes `parts`, one condition per range: each part is read
+  in order from its own index up to a page, and the parts are merged. The parts must not share
+  rows (the bounded count adds them up).
 - The view reads the cursor with `portal.blueprints.params.cursor_arg()` and renders the links
   with the `keyset_pagination(page, endpoint, args)` macro of `macros/ui.html`
   (`?cursor=…`, `rel="next"`/`rel="prev"`). A cursor that cannot be read, or that belongs to
@@ -37,16 +40,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from math import ceil
+from functools import cmp_to_key
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 
 from portal.extensions import db
 
-DEFAULT_PER_PAGE = 20
 LIST_PER_PAGE = 50
 COUNT_CAP = 1000
 MAX_CURSOR = 600
@@ -61,14 +64,23 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True)
 class Key:
-    """One sort key: a mapped column (an attribute of the listed entity) and its direction."""
+    """One sort key: a mapped column and its direction. The column is an attribute of the
+    listed entity, or of one joined to it (a supplier link listed by its supplier's name):
+    `path` then says where a row holds the value (`"supplier.name"`)."""
 
     column: object
     descending: bool = False
+    path: str | None = None
 
     @property
     def name(self) -> str:
         return self.column.key
+
+    def value_of(self, row):
+        """The key's value on a listed row (for the cursor)."""
+        for step in (self.path or self.name).split("."):
+            row = getattr(row, step)
+        return row
 
     def accepts(self, value) -> bool:
         """Whether a cursor's value has the column's Python type (a cursor read from the
@@ -102,7 +114,7 @@ class Order:
     def reversed(self) -> Order:
         """The same order backwards (an "ascending" header click)."""
         flipped = tuple(
-            Segment(tuple(Key(k.column, not k.descending) for k in s.keys), s.where)
+            Segment(tuple(Key(k.column, not k.descending, k.path) for k in s.keys), s.where)
             for s in reversed(self.segments)
         )
         return Order(self.name + "-r", segments=flipped)
@@ -212,19 +224,70 @@ def _sorted(query, keys: tuple[Key, ...], backward: bool):
     ])
 
 
-def _walk(query, order: Order, start: int, values: list | None, backward: bool, limit: int):
+# query -> {anchors: (anchors, statement)}: what `keyset` and `count_upto` derive from a query
+# built once (with bound parameters, given in `params`) is derived once too, and keeps the cache
+# key SQLAlchemy memoizes on a statement. Weak: queries built per call go with their call.
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DERIVED_PER_QUERY = 64
+_SCALARS = (bool, int, str)
+
+
+def _derived(query, anchors: tuple, build):
+    """`build()`, a statement derived from `query` and the `anchors` it uses (objects compared
+    by identity, numbers and text by value), remembered while `query` lives."""
+    try:
+        known = _DERIVED.get(query)
+    except TypeError:
+        return build()
+    key = tuple(a if a is None or isinstance(a, _SCALARS) else id(a) for a in anchors)
+    if known is not None:
+        found = known.get(key)
+        if found is not None and all(x is y or (isinstance(x, _SCALARS) and x == y)
+                                     for x, y in zip(found[0], anchors, strict=True)):
+            return found[1]
+    statement = build()
+    if known is None or len(known) >= _DERIVED_PER_QUERY:
+        known = _DERIVED[query] = {}
+    known[key] = (anchors, statement)
+    return statement
+
+
+def _read(query, keys: tuple[Key, ...], backward: bool, limit: int, parts, params=None) -> list:
+    """Up to `limit` rows of `query` in the order of `keys`: one statement, or with `parts`
+    one per part (each its own index range, LIMITed), merged in order."""
+    if not parts:
+        statement = _derived(query, ("read", keys, backward, limit),
+                             lambda: _sorted(query, keys, backward).limit(limit))
+        return list(db.session.execute(statement, params).unique().scalars())
+    rows: list = []
+    for condition in parts:
+        statement = _derived(query, ("read", condition, keys, backward, limit),
+                             lambda c=condition: _sorted(query.where(c), keys, backward).limit(limit))
+        rows.extend(db.session.execute(statement, params).unique().scalars())
+
+    def compare(a, b) -> int:
+        for key in keys:
+            x, y = key.value_of(a), key.value_of(b)
+            if x != y:
+                return -1 if (x < y) == (key.descending == backward) else 1
+        return 0
+
+    return sorted(dict.fromkeys(rows), key=cmp_to_key(compare))[:limit]
+
+
+def _walk(query, order: Order, start: int, values: list | None, backward: bool, limit: int,
+          parts=None, params=None):
     """Up to `limit` rows as (segment, row) from segment `start` on (back to the first one when
     `backward`), after/before `values` in the first segment read."""
     found: list = []
     indexes = range(start, -1, -1) if backward else range(start, len(order.segments))
     for i in indexes:
         segment = order.segments[i]
-        part = query if segment.where is None else query.where(segment.where)
+        part = query if segment.where is None else _derived(
+            query, ("segment", segment), lambda s=segment: query.where(s.where))
         if values is not None and i == start:
             part = part.where(_beyond(segment.keys, values, backward))
-        rows = db.session.execute(
-            _sorted(part, segment.keys, backward).limit(limit - len(found))
-        ).unique().scalars()
+        rows = _read(part, segment.keys, backward, limit - len(found), parts, params)
         found.extend((i, row) for row in rows)
         if len(found) >= limit:
             break
@@ -233,33 +296,49 @@ def _walk(query, order: Order, start: int, values: list | None, backward: bool, 
 
 def _cursor_of(order: Order, segment: int, row, backward: bool) -> str:
     keys = order.segments[segment].keys
-    return encode_cursor(order, segment, [getattr(row, k.name) for k in keys], backward)
+    return encode_cursor(order, segment, [k.value_of(row) for k in keys], backward)
 
 
-def count_upto(query, cap: int = COUNT_CAP, *, column=None) -> int:
+def count_upto(query, cap: int = COUNT_CAP, *, column=None, parts=None, keys=None,
+               params=None) -> int:
     """How many rows `query` has, counting no further than cap + 1. With `column` (the id) the
-    walk reads only that column, so an index without the table's rows can answer."""
+    walk reads only that column, so an index without the table's rows can answer. With `parts`
+    (conditions that share no rows, see `keyset`) each part is walked up to cap + 1 and the
+    walks added up, in one statement; `keys` (the list's order) makes each walk follow its
+    index, where a planner would otherwise join whole tables to find cap + 1 rows."""
+    statement = _derived(query, ("count", cap, column, keys, *(parts or ())),
+                         lambda: _count_statement(query, cap, column, parts, keys))
+    return min(db.session.scalar(statement, params) or 0, cap + 1)
+
+
+def _count_statement(query, cap: int, column, parts, keys):
     query = query.order_by(None)
     if column is not None:
         query = query.with_only_columns(column, maintain_column_froms=True)
-    walk = query.limit(cap + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(walk)) or 0
+    if parts:
+        walk = union_all(*[select(_sorted(query.where(c), keys or (), False).limit(cap + 1).subquery())
+                           for c in parts]).subquery()
+    else:
+        walk = query.limit(cap + 1).subquery()
+    return select(func.count()).select_from(walk)
 
 
 def keyset(query, order: Order, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE,
-           count: bool = True, count_cap: int = COUNT_CAP) -> KeysetPage:
+           count: bool = True, count_cap: int = COUNT_CAP, parts=None, params=None) -> KeysetPage:
     """One page of `query` (a select of one entity, with its filters and loader options) in
     `order`: the first page, or the one after/before the row `cursor` names.
 
     One query per segment the page reaches, plus one bounded count (`count=False` skips it; the
-    first page of a list shorter than a page needs none). Raises BadCursor for a cursor this
-    order did not give out.
+    first page of a list shorter than a page needs none); with `parts` (conditions, each an
+    index range, sharing no rows) one query per part and segment, merged. Raises BadCursor for
+    a cursor this order did not give out. `params`: values of the bound parameters of a
+    `query` built once (its derived statements are then built once too).
     """
     if cursor:
         start, values, backward = decode_cursor(order, cursor)
     else:
         start, values, backward = 0, None, False
-    found = _walk(query, order, start, values, backward, per_page + 1)
+    found = _walk(query, order, start, values, backward, per_page + 1, parts, params)
     beyond = len(found) > per_page
     found = found[:per_page]
     if backward:
@@ -274,57 +353,9 @@ def keyset(query, order: Order, *, cursor: str | None = None, per_page: int = LI
             prev = _cursor_of(order, first[0], first[1], True)
     total, more = len(items), False
     if count and (cursor or beyond):
-        total = count_upto(query, count_cap, column=order.segments[0].keys[-1].column)
+        total = count_upto(query, count_cap, column=order.segments[0].keys[-1].column, parts=parts,
+                           keys=order.segments[0].keys, params=params)
         more = total > count_cap
     return KeysetPage(items=items, next=nxt, prev=prev, total=min(total, count_cap) if more else total,
                       more=more, per_page=per_page)
 
-
-# ---------------------------------------------------------------- page numbers (older lists)
-
-
-@dataclass(frozen=True)
-class Page:
-    """Rows of one page and where it sits in the whole list."""
-
-    items: list = field(default_factory=list)
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-    total: int = 0
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page)) if self.total else 0
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    def __iter__(self):
-        return iter(self.items)
-
-
-def paginate(query, *, page: int | None, per_page: int | None, max_per_page: int | None = None) -> Page:
-    """Run `query` (a `select` of entities) for one page; a page number past the end gives an
-    empty page, a page below 1 the first (like a hand-edited `?page=` expects).
-
-    A full COUNT and an OFFSET: cheap only for short lists; new lists use `keyset`."""
-    page = max(int(page or 1), 1)
-    per_page = max(int(per_page or DEFAULT_PER_PAGE), 1)
-    if max_per_page is not None:
-        per_page = min(per_page, max_per_page)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).unique().scalars())
-    return Page(items=items, page=page, per_page=per_page, total=total or 0)

@@ -38,7 +38,7 @@ from portal.models.base import utcnow
 from portal.money import is_currency
 from portal.policies import enforce
 from portal.services import audit, budgets
-from portal.services.locks import created, lock_requisition
+from portal.services.locks import created, lock_requisition, locked_tasks
 
 MAX_JUSTIFICATION = 5000
 MAX_LINES = 200
@@ -77,7 +77,7 @@ def move(req: Requisition, action: Action) -> RequisitionStatus:
 def _require_editable(req: Requisition, actor) -> None:
     """Only the requester changes a requisition, only while it is a draft (read again under
     the row lock: a page loaded before a submit cannot change what was submitted)."""
-    lock_requisition(req)
+    lock_requisition(req, tasks=False)
     enforce(actor, "requisitions.edit", req)
 
 
@@ -132,6 +132,7 @@ def create_requisition(
         currency=currency,
         requester_id=actor.id,
         status=RequisitionStatus.DRAFT,
+        lines=[],  # known to be empty: the first add_line reads no lines
     )
     db.session.add(req)
     db.session.flush()
@@ -252,14 +253,15 @@ def add_line(
                 unit_price=unit_price, vat_rate=vat_rate, suggested_supplier_id=suggested_supplier_id)
     req.lines.append(line)
     recompute_totals(req)
-    db.session.flush()
+    # Not flushed here: the lines of one action (a draft created and filled at once, a
+    # duplicate) go in at its commit, in one flush with a single UPDATE of the totals.
     return line
 
 
 def update_line(req: Requisition, line: RequisitionLine, actor, **fields) -> RequisitionLine:
     """Change a line of a draft; totals are recomputed."""
     _require_editable(req, actor)
-    if line.requisition_id != req.id:
+    if line.requisition_id != req.id and line.requisition is not req:  # (not flushed yet: added in this action)
         raise ValidationProblem(Msg(N_("This line belongs to another requisition.")))
     item = fields.pop("item", line.item)
     values = dict(description=line.description, quantity=line.quantity, unit=line.unit,
@@ -274,7 +276,7 @@ def update_line(req: Requisition, line: RequisitionLine, actor, **fields) -> Req
 
 def remove_line(req: Requisition, line: RequisitionLine, actor) -> None:
     _require_editable(req, actor)
-    if line.requisition_id != req.id:
+    if line.requisition_id != req.id and line.requisition is not req:  # (not flushed yet: added in this action)
         raise ValidationProblem(Msg(N_("This line belongs to another requisition.")))
     req.lines.remove(line)
     for position, remaining in enumerate(req.lines, start=1):
@@ -371,13 +373,18 @@ def cancel(req: Requisition, actor, *, comment: str = "") -> Requisition:
 
 
 def close_open_tasks(req: Requisition) -> None:
-    """Cancel the approval tasks still waiting or pending (the requisition left the approval flow)."""
+    """Cancel the approval tasks still waiting or pending (the requisition left the approval
+    flow): those read under the lock when this transaction read them, else a query."""
     now = utcnow()
-    for task in db.session.scalars(
-        select(ApprovalTask).where(ApprovalTask.requisition_id == req.id, ApprovalTask.status.in_(OPEN_TASK))
-    ):
-        task.status = TaskStatus.CANCELLED
-        task.decided_at = now
+    tasks = locked_tasks(req)
+    if tasks is None:
+        tasks = db.session.scalars(
+            select(ApprovalTask).where(ApprovalTask.requisition_id == req.id,
+                                       ApprovalTask.status.in_(OPEN_TASK)))
+    for task in tasks:
+        if task.status in OPEN_TASK:
+            task.status = TaskStatus.CANCELLED
+            task.decided_at = now
 
 
 def get_for_view(requisition_id: int) -> Requisition | None:

@@ -31,7 +31,7 @@ from portal.money import Money, is_currency, round_money
 from portal.policies import enforce
 from portal.policies.core import is_party
 from portal.services import audit
-from portal.services.paging import paginate
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.tenancy import ALL_TENANTS
 
 # Which link statuses each action may leave from, and where it goes.
@@ -222,9 +222,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_suppliers(actor, *, status: str | None = None, search: str = "", page: int = 1,
-                   per_page: int = 25):
-    """The buying company's suppliers, by name, one page; filtered by status and name."""
+# By the other company's name. The name is that company's, not the link's, so no index of
+# supplier_links holds the order: a page sorts the company's links (a bounded set: the
+# suppliers one buyer deals with), and the cursor keeps the pages stable without OFFSET.
+BY_SUPPLIER_NAME = Order("suppliers", Key(Organization.name, path="supplier.name"), Key(SupplierLink.id))
+BY_CUSTOMER_NAME = Order("customers", Key(Organization.name, path="buyer.name"), Key(SupplierLink.id))
+
+
+def list_suppliers(actor, *, status: str | None = None, search: str = "", cursor: str | None = None,
+                   per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """The buying company's suppliers, by name, one page (keyset, `cursor`); filtered by status
+    and name. Raises BadCursor for a cursor it did not give out."""
     query = (
         select(SupplierLink)
         .join(SupplierLink.supplier)
@@ -243,8 +251,7 @@ def list_suppliers(actor, *, status: str | None = None, search: str = "", page: 
                 Organization.tax_id.ilike(pattern.upper(), escape="\\"),
             )
         )
-    query = query.order_by(Organization.name, SupplierLink.id)
-    return paginate(query, page=page, per_page=per_page)
+    return keyset(query, BY_SUPPLIER_NAME, cursor=cursor, per_page=per_page)
 
 
 def get_link(actor, link_id: int) -> SupplierLink:
@@ -310,8 +317,9 @@ def _attach_actors(events: list[AuditEvent]) -> None:
         set_committed_value(event, "on_behalf_of", people.get(event.on_behalf_of_id))
 
 
-def list_customers(actor, *, page: int = 1, per_page: int = 25):
-    """The buying companies a supplier is linked to, by name, one page.
+def list_customers(actor, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """The buying companies a supplier is linked to, by name, one page (keyset, `cursor`;
+    BadCursor for a cursor it did not give out).
 
     Blocked links are listed too (with their status): the supplier still reads what that
     buyer sent it, but starts no new work for it. Invited links are not yet customers.
@@ -324,9 +332,8 @@ def list_customers(actor, *, page: int = 1, per_page: int = 25):
             SupplierLink.supplier_id == actor.organization_id,
             SupplierLink.status.in_((LinkStatus.ACTIVE, LinkStatus.BLOCKED)),
         )
-        .order_by(Organization.name, SupplierLink.id)
     )
-    return paginate(query, page=page, per_page=per_page)
+    return keyset(query, BY_CUSTOMER_NAME, cursor=cursor, per_page=per_page)
 
 
 def get_customer_link(actor, link_id: int) -> SupplierLink:

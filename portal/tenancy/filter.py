@@ -4,6 +4,7 @@ statement, and expired rows reload only through the same filter."""
 from __future__ import annotations
 
 import functools
+import weakref
 
 from sqlalchemy import and_, event, exists, false, inspect, or_, select, tuple_
 from sqlalchemy.orm import (
@@ -210,14 +211,23 @@ _TRUSTED = "tenant_cross_tenant_read"
 _RELOAD = "tenant_reload"
 
 
+def _deliberate(context) -> bool:
+    """True when `context` (one execution of a statement) is a deliberate cross-tenant read;
+    decided once per execution, not once per row it loads."""
+    attributes = context.attributes
+    known = attributes.get(_TRUSTED)
+    if known is None:
+        statement = getattr(context, "query", None)
+        options = dict(statement.get_execution_options()) if statement is not None else {}
+        options.update(context.execution_options)
+        known = bool(context.session.info.get("tenant_system") or options.get("all_tenants"))
+        attributes[_TRUSTED] = known
+    return known
+
+
 def _remember_how_loaded(target, context, attrs=None) -> None:
     """Mark rows read by a deliberate cross-tenant read: their refresh is as deliberate."""
-    if context is None:
-        return
-    statement = getattr(context, "query", None)
-    options = dict(statement.get_execution_options()) if statement is not None else {}
-    options.update(context.execution_options)
-    if context.session.info.get("tenant_system") or options.get("all_tenants"):
+    if context is not None and _deliberate(context):
         inspect(target).info[_TRUSTED] = True
 
 
@@ -253,7 +263,33 @@ def _filter_by_tenant(state) -> None:
         if cls is not None:
             state.statement = state.statement.where(_criteria(cls, scope))
         return
-    state.statement = state.statement.options(*_scope_options(scope))
+    state.statement = _scoped_statement(state.statement, scope)
+
+
+# statement -> {id(options): (options, the statement with them)}: a statement built once and run
+# by every request (the user loader's, a page's) is filtered once per scope, not at every run,
+# and keeps the cache key SQLAlchemy memoizes on it. Weak: statements built per call go with it.
+_FILTERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FILTERED_PER_STATEMENT = 64
+
+
+def _scoped_statement(statement, scope: TenantScope | None):
+    """`statement` with every criteria option of `scope` (the same object for the same
+    statement and options: `_scope_options` gives one tuple per scope)."""
+    options = _scope_options(scope)
+    try:
+        known = _FILTERED.get(statement)
+    except TypeError:  # a statement that takes no weak reference: filter it each time
+        return statement.options(*options)
+    if known is not None:
+        found = known.get(id(options))
+        if found is not None and found[0] is options:
+            return found[1]
+    filtered = statement.options(*options)
+    if known is None or len(known) >= _FILTERED_PER_STATEMENT:
+        known = _FILTERED[statement] = {}
+    known[id(options)] = (options, filtered)
+    return filtered
 
 
 def _scope_options(scope: TenantScope | None) -> tuple:

@@ -39,6 +39,7 @@ from portal.models import (
     Organization,
     OrgKind,
     OutboxMessage,
+    PriceAgreement,
     SupplierLink,
     User,
 )
@@ -134,6 +135,10 @@ def _first(model, org_id, *where):
     ).first()
 
 
+def _org_id(people: dict, key: str) -> int:
+    return people[f"sales@{key}.example"].organization_id
+
+
 def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
     mark = SECRET[key]
     admin = people[f"admin@{key}.example"]
@@ -147,6 +152,11 @@ def _build_buyer(sample: Sample, key: str, org, people: dict) -> None:
         item = _first(Item, org.id, Item.is_active.is_(True))
         item.name = f"{item.name} {mark}"
         _add(sample, "item", key, item.id)
+        # Addressed to Nordwind (tests/security/routes.py AGREEMENT_SUPPLIER), valid today.
+        agreement = _first(PriceAgreement, org.id, PriceAgreement.valid_to.is_(None)
+                           | (PriceAgreement.valid_to > today), PriceAgreement.valid_from <= today,
+                           PriceAgreement.supplier_id == _org_id(people, "nordwind"))
+        _add(sample, "agreement", key, agreement.id)
         category = _first(Category, org.id, Category.is_active.is_(True))
         category.name = f"{category.name} {mark}"
         _add(sample, "category", key, category.id)

@@ -29,6 +29,8 @@ LINK_OF = {
     "solo": "globex-solo",
     "blockt": "acme-blockt",
 }
+# The supplier each buyer's sample price agreement is addressed to (a party to it).
+AGREEMENT_SUPPLIER = {"acme": "nordwind", "globex": "nordwind"}
 # Buyer-only objects (requisitions, budgets, ...) do not exist in a supplier organisation: a
 # supplier's URL names Acme's object, its linked buyer (the answer is then 403 or 404).
 FALLBACK_BUYER = "acme"
@@ -79,6 +81,7 @@ ID_PROVIDERS = {
     "budget_id": _owned("budget"),
     "cost_center_id": _owned("cost_center"),
     "item_id": _owned("item"),
+    "agreement_id": _owned("agreement"),
     "category_id": _owned("category"),
 }
 

@@ -27,11 +27,27 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal"
 MECHANISM = {f"portal/tenancy/{name}.py" for name in ("__init__", "scope", "filter", "guard")}
 
 ALLOWED: dict[tuple[str, str], str] = {
+    # --- partial-index predicates: DDL, never a query ----------------------------------
+    ("portal/models/approval.py", "ApprovalAssignment"):
+        "the WHERE of the open-assignment index (schema text, no rows read or written)",
+    ("portal/models/notification.py", "Notification"):
+        "the WHERE of the read/unread notification indexes (schema text, no rows read or written)",
+    ("portal/models/user.py", "Invitation"):
+        "the WHERE of the open-invitation index (schema text, no rows read or written)",
     # --- sign-in and sessions: the organisation is not known until the user is -----------
     ("portal/__init__.py", "_load_user"):
         "loads the session's user by id (ALL_TENANTS) before the request is bound to its org",
     ("portal/__init__.py", "_init_tenancy.bind_request_scope"):
         "binds each request to the signed-in user's own organisation (or to none)",
+    ("portal/services/badges.py", "_poller_statement"):
+        "a badge poll reads the session's user by id (ALL_TENANTS) with the badge version of "
+        "that user's own organisation, before the request is bound; the caller checks the "
+        "session version and the policy, and answers only 304 or falls back to the view",
+    ("portal/services/badges.py", "poller"):
+        "runs that one statement on a pooled connection of its own (`.engine`): a read only",
+    ("portal/services/badges.py", "_upsert"):
+        "bumps the badge versions of the (organisation, scope) pairs the committing transaction's "
+        "own rows named (their organisation_id, after the write guard passed them); reads nothing",
     ("portal/services/auth.py", "find_user_by_email"):
         "sign-in and password reset know only the email; the caller checks the password/token",
     ("portal/services/auth.py", "authenticate"):
@@ -59,6 +75,9 @@ ALLOWED: dict[tuple[str, str], str] = {
         "(returned to services only, never rendered to the other side)",
     ("portal/services/suppliers.py", "_attach_actors"):
         "names the supplier-side actors of timeline events the filter already admitted",
+    ("portal/services/agreements.py", "item_labels"):
+        "SKU, name and unit of the buyer's items named by price agreements the filter already "
+        "admitted to the supplier they are addressed to (three columns, those ids only)",
     # --- the filter's own plumbing ---------------------------------------------------------
     ("portal/blueprints/requisitions/lists.py", "export.generate"):
         "the streamed CSV runs after the request's binding is gone: re-binds the same scope",
@@ -73,11 +92,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "creates a new organisation and its first admin from the command line",
     ("portal/cli.py", "register_cli.seed_bench_command"):
         "the benchmark generator writes a large company and noise companies (CLI only)",
-    ("portal/services/bench_seed.py", "_insert_many"):
-        "bulk inserts of generated rows with their organisation ids set by the generator; "
-        "reachable only from `flask seed-bench`, never from a request",
-    ("portal/services/bench_seed.py", "seed_bench"):
-        "SQLite pragmas for the bulk load (`flask seed-bench` only)",
+    ("portal/services/bench_load.py", "Loader._sql"):
+        "drops and re-creates the bulk-loaded tables' own indexes and foreign keys (from the "
+        "definitions the database reported) and sets the loading connection's pragmas; the "
+        "generated rows carry the organisation ids set by the generator (`flask seed-bench` only)",
     ("portal/services/bench_seed.py", "refresh_statistics"):
         "ANALYZE after the bulk load (`flask seed-bench` only); reads no company data",
     ("portal/services/bench_seed.py", "_fix_sequences"):

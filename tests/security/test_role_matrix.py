@@ -41,6 +41,13 @@ EXPECTED = {
     "admin.user_reactivate": row(LOGIN, 403, 403, 403, 403),  # POST
     "admin.user_roles": row(LOGIN, 403, 403, 422, 422),  # POST
     "admin.users": row(LOGIN, 403, 403, 200, 200),
+    # agreements (the sample agreement of Acme is with Nordwind: it reads it, as supplier)
+    "agreements.customer": row(LOGIN, 403, 403, 403, 200),
+    "agreements.detail": row(LOGIN, 200, 200, 200, 403),
+    "agreements.edit": row(LOGIN, 403, 403, 200, 403),
+    "agreements.end": row(LOGIN, 403, 403, R, 403),  # POST
+    "agreements.index": row(LOGIN, 200, 200, 200, 403),
+    "agreements.new": row(LOGIN, 403, 403, 200, 403),
     # approvals
     "approvals.badge": row(286, 286, 200, 200, 286),
     "approvals.bulk": row(LOGIN, 403, R, R, 403),  # POST
@@ -76,6 +83,7 @@ EXPECTED = {
     "budgets.new": row(LOGIN, 403, 403, 200, 403),
     "budgets.revise": row(LOGIN, 403, 403, 422, 404),  # POST (empty form: errors in the panel)
     # catalog
+    "catalog.add_to_requisition": row(LOGIN, 422, 403, 403, 404),  # POST
     "catalog.categories": row(LOGIN, 403, 403, 200, 403),
     "catalog.deactivate": row(LOGIN, 403, 403, R, 404),  # POST
     "catalog.deactivate_category": row(LOGIN, 403, 403, R, 404),  # POST

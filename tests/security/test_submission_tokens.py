@@ -35,6 +35,7 @@ CREATE_ROUTES = sorted(
 )
 # Where the form of a POST-only create route is shown.
 FORM_PAGES = {
+    "catalog.add_to_requisition": "catalog.detail",
     "requisitions.add_line": "requisitions.edit",
     "requisitions.attach": "requisitions.detail",
     "requisitions.comment": "requisitions.detail",

@@ -35,6 +35,7 @@ from portal.tenancy import (
 )
 from tests.security.conftest import fingerprint
 from tests.security.routes import (
+    AGREEMENT_SUPPLIER,
     LINK_OF,
     endpoints,
     missing_providers,
@@ -111,9 +112,11 @@ def test_every_object_id_in_a_url_is_looked_up_before_the_role_check(app):
 def _party(sample, rule, viewer: str, owner: str) -> bool:
     """Whether `viewer`'s organisation is a party to the shared object the URL names.
 
-    Supplier links are the only shared objects routes name so far; a route naming an RFQ, an
-    order or an invoice joins here with its parties.
+    Supplier links and price agreements are the shared objects routes name so far; a route
+    naming an RFQ, an order or an invoice joins here with its parties.
     """
+    if "agreement_id" in rule.arguments:
+        return viewer == AGREEMENT_SUPPLIER.get(owner)
     return "link_id" in rule.arguments and viewer in LINK_OF[owner].split("-")
 
 

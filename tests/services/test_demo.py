@@ -204,4 +204,19 @@ def test_the_trails_are_real_and_nothing_waits_for_nobody(demo):
 
 def test_timelines_spread_over_weeks_and_the_reminder_job_has_work(app, demo):
     _timelines(demo)
+    _assignments_carry_their_tasks_moment()
     _reminder_job(app, demo)
+
+
+def _assignments_carry_their_tasks_moment():
+    """The back-dated activations reach the inbox's copy on the open assignments."""
+    with system(db.session):
+        pairs = db.session.execute(
+            select(ApprovalAssignment, ApprovalTask)
+            .join(ApprovalTask, ApprovalTask.id == ApprovalAssignment.task_id)).all()
+    opened = 0
+    for assignment, task in pairs:
+        open_ = assignment.decision is None and task.status == TaskStatus.PENDING
+        assert assignment.activated_at == (task.activated_at if open_ else None), assignment.id
+        opened += open_
+    assert opened

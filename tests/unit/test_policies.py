@@ -287,6 +287,33 @@ CASES += [
 ]
 
 
+def agreement(start_days=-1, end_days=None):
+    """A price agreement of Acme with Nordwind, starting/ending that many days from today."""
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    today = utcnow().date()
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND,
+                           valid_from=today + timedelta(days=start_days),
+                           valid_to=None if end_days is None else today + timedelta(days=end_days))
+
+
+# Price agreements: everyone of the buyer reads them, its admin manages and ends them.
+CASES += [
+    ("agreements.view", BUYER, None, True),
+    ("agreements.view", APPROVER, None, True),
+    ("agreements.view", SUPPLIER_ADMIN, None, False),
+    ("agreements.manage", ADMIN, None, True),
+    ("agreements.manage", BUYER, None, False),
+    ("agreements.manage", SUPPLIER_ADMIN, agreement(), False),
+    ("agreements.end", ADMIN, agreement(), True),
+    ("agreements.end", ADMIN, agreement(start_days=3), False),
+    ("agreements.end", ADMIN, agreement(start_days=-30, end_days=-1), False),
+    ("agreements.end", BUYER, agreement(), False),
+]
+
+
 def _case_id(case) -> str:
     action, user, obj, expected = case
     return f"{action}-{user.name}-{'obj' if obj is not None else 'none'}-{expected}"

@@ -4,8 +4,10 @@ forms), from the requisition page, bulk approval, segregation of duties, limits 
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 
@@ -17,6 +19,7 @@ from portal.services import approvals, users
 from tests.conftest import as_system
 from tests.kit import (
     HX,
+    active_task,
     as_acme,
     build_kit,
     count_queries,
@@ -84,17 +87,93 @@ def test_nav_badge_counts_what_awaits_me(kit, app, login_as):
     assert login_as(kit.buyer).get("/approvals/badge", headers=HX).status_code == 286
 
 
-def test_inbox_paginates(kit, login_as, app):
-    for i in range(7):
-        submit(app, kit, str(100 + i))
-    app.config["PAGE_SIZE"], size = 5, app.config["PAGE_SIZE"]
+def _task_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<li class="inbox-item[^"]*" id="task-(\d+)"', html)]
+
+
+def _next_page(html: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" rel="next"', html)
+    return unescape(found.group(1)) if found else None
+
+
+def _delegated_step(app, kit, amount: str, days: float) -> int:
+    """A requisition whose step 1 the manager approved: its CFO step, activated `days` ago."""
+    ids = submit(app, kit, amount)
+    with as_acme(app, kit):
+        approvals.decide(task(ids["task"]), kit.manager, "approve")
+        step = active_task(requisition(ids["req"]))
+        step.activated_at = utcnow() - timedelta(days=days)
+        return step.id
+
+
+def test_inbox_pages_by_cursor_oldest_first_with_delegated_steps_in_their_place(kit, login_as, app):
+    with as_acme(app, kit):
+        approvals.create_delegation(kit.cfo, kit.manager, *_today_and_tomorrow())
+    waited = {}
+    for i, days in enumerate((6, 4, 2, 0.5)):
+        waited[submit(app, kit, str(100 + i), waited_days=days)["task"]] = days
+    for i, days in enumerate((5, 3, 1)):
+        waited[_delegated_step(app, kit, str(20000 + i), days)] = days
+    oldest_first = sorted(waited, key=lambda task_id: -waited[task_id])
+    app.config["PAGE_SIZE"], size = 3, app.config["PAGE_SIZE"]
     try:
         client = login_as(kit.manager)
-        first, second = client.get("/approvals/"), client.get("/approvals/?page=2")
+        pages, url = [], "/approvals/"
+        while url:
+            html = client.get(url).text
+            pages.append(_task_ids(html))
+            url = _next_page(html)
+            assert len(pages) < 5
+        back = client.get(re.search(r'<a href="([^"]+)" rel="prev"', html).group(1).replace("&amp;", "&"))
     finally:
         app.config["PAGE_SIZE"] = size
-    assert rows(first.text) == 5 and rows(second.text) == 2
-    assert "Page 1 of 2" in first.text
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [i for p in pages for i in p] == oldest_first
+    assert _task_ids(back.text) == pages[1]
+    assert "7 requisitions await you" in html
+
+
+def test_inbox_pages_cost_the_same_statements_at_one_and_three_times_the_tasks(kit, login_as, app):
+    """Page 1 and page 2 (by cursor), own and delegated steps: the statements a page sends do
+    not grow with the number of tasks waiting."""
+    with as_acme(app, kit):
+        approvals.create_delegation(kit.cfo, kit.manager, *_today_and_tomorrow())
+
+    def add(times: int):
+        for i in range(4 * times):
+            submit(app, kit, str(100 + i), waited_days=i / 7)
+        for i in range(2 * times):
+            _delegated_step(app, kit, str(20000 + i), i / 5)
+
+    def statements(client) -> list[int]:
+        found, url = [], "/approvals/"
+        for _ in range(2):
+            with count_queries() as sent:
+                html = client.get(url).text
+            assert rows(html) == 3
+            found.append(len(sent))
+            url = _next_page(html)
+        return found
+
+    app.config["PAGE_SIZE"], size = 3, app.config["PAGE_SIZE"]
+    try:
+        client = login_as(kit.manager)
+        add(1)
+        client.get("/approvals/")  # warm up
+        once = statements(client)
+        add(2)
+        thrice = statements(client)
+    finally:
+        app.config["PAGE_SIZE"] = size
+    assert thrice == once
+
+
+def test_inbox_refuses_a_cursor_it_did_not_give_out(kit, login_as, app):
+    submit(app, kit, "100")
+    client = login_as(kit.manager)
+    for cursor in ("garbage", "eyJvIjoiaW5ib3giLCJzIjowLCJrIjpbMSwyXSwiYiI6MH0", "x" * 2000,
+                   "eyJvIjoiY3JlYXRlZCIsInMiOjAsImsiOlsxLDJdLCJiIjowfQ"):
+        assert client.get(f"/approvals/?cursor={cursor}").status_code == 422, cursor
 
 
 def test_inbox_costs_the_same_queries_for_many_tasks(kit, login_as, app):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.models import User
 from portal.services import approvals, dashboard, requisitions, users
 from portal.tenancy import ALL_TENANTS
+from tests.conftest import as_system
 from tests.kit import as_acme, build_kit, count_queries, draft, rows, submit, task
 
 
@@ -188,3 +190,31 @@ def test_a_blocked_customer_leaves_the_supplier_dashboard(world, login_as):
         f"/suppliers/{link.id}/block", data={"comment": "Audyt"}).status_code == 302
     html = login_as(world.user("sales@polbud")).get("/").text
     assert "Acme" not in html and rows(html, "customer-item") == 0
+
+
+def test_budgets_to_watch_are_every_current_budget_for_an_admin_and_his_own_for_a_manager(
+        kit, login_as, app):
+    from tests.factories import make_budget
+
+    make_budget(kit.cc_it, "1000", actor=kit.admin)
+    make_budget(kit.cc_prod, "2000", actor=kit.admin)
+    make_budget(kit.cc_adm, "3000", actor=kit.admin, year=2001)  # not current: never shown
+    db.session.commit()
+    codes = {}
+    for who in (kit.admin, kit.manager, kit.approver):
+        widget = _widget(login_as(who).get("/").text, "budget-widget")
+        codes[who.email] = set(re.findall(r'<small class="muted">(\w+) ·', widget))
+    assert codes[kit.admin.email] == {"IT", "PROD"}
+    assert codes[kit.manager.email] == {"IT"}
+    assert codes[kit.approver.email] == {"PROD"}
+
+
+def test_the_admin_counts_users_and_open_invitations_of_his_own_company(kit, login_as, world):
+    with as_system():
+        expected = db.session.scalar(
+            select(func.count()).select_from(User).where(
+                User.organization_id == kit.admin.organization_id, User.is_active_flag.is_(True)))
+    stats = _widget(login_as(kit.admin).get("/").text, "admin-stats")
+    values = re.findall(r'<div class="value">([^<]*)</div>', stats)
+    assert values[0] == str(min(expected, dashboard.COUNT_CAP)) + ("+" if expected > dashboard.COUNT_CAP else "")
+    assert values[1] == "0"

@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.blueprints.fields import CurrencyField, DayField, MoneyField
+from portal.blueprints.fields import CurrencyField, DayField, FastSelect, MoneyField
 from portal.blueprints.once import OnceForm
 from portal.blueprints.params import coerce_id
 from portal.domain.audit_events import OBJECT_TYPES
@@ -114,10 +114,10 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    object_type = SelectField(_l("Object"), validators=[Optional()],
+    object_type = SelectField(_l("Object"), validators=[Optional()], widget=FastSelect(),
                               choices=[SelectChoice("", _l("All objects"))] + [
                                   SelectChoice(t, object_type_label(t)) for t in OBJECT_TYPES])
-    actor = PersonField(_l("Who"), coerce=coerce_id, validators=[Optional()])
+    actor = PersonField(_l("Who"), coerce=coerce_id, validators=[Optional()], widget=FastSelect())
     date_from = DayField(_l("From"), validators=[Optional()],
                          render_kw={"min": "2000-01-01", "max": "2100-12-31"})
     date_to = DayField(_l("To"), validators=[Optional()],

@@ -31,6 +31,7 @@ from portal.blueprints.edge import (
     saved,
     unit_of_work,
 )
+from portal.blueprints.links import id_url, page_url
 from portal.blueprints.once import creates
 from portal.blueprints.params import cursor_arg, id_arg
 from portal.errors import ValidationProblem
@@ -291,6 +292,7 @@ AUDIT_LINKS = {
     "User": ("admin.user", "user_id"),
     "Invitation": ("admin.users", None),
     "SupplierLink": ("suppliers.detail", "link_id"),
+    "PriceAgreement": ("agreements.detail", "agreement_id"),
     "Item": ("catalog.detail", "item_id"),
     "Category": ("catalog.edit_category", "category_id"),
     "CostCenter": ("cost_centers.edit", "cost_center_id"),
@@ -304,7 +306,7 @@ def audit_link(event) -> str | None:
     if target is None:
         return None
     endpoint, arg = target
-    return url_for(endpoint, **({arg: event.object_id} if arg else {}))
+    return id_url(endpoint, arg, event.object_id) if arg else page_url(endpoint)
 
 
 @bp.route("/audit")

@@ -9,13 +9,13 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 from flask_htmx import make_response as htmx_response
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DecisionForm
-from portal.blueprints.badges import badge_response
+from portal.blueprints.badges import polled_badge
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, saved, unit_of_work
-from portal.blueprints.params import coerce_id, page_arg
+from portal.blueprints.params import coerce_id, cursor_arg
 from portal.domain.approval import reason_message
 from portal.errors import BudgetExceeded, PermissionDenied, ValidationProblem
 from portal.extensions import htmx
@@ -74,7 +74,7 @@ def _forbidden(message: str):
 @require("approvals.inbox")
 def inbox():
     page, rows = queries.inbox_page(
-        actor(), page=page_arg(), per_page=page_size(),
+        actor(), cursor=cursor_arg(), per_page=page_size(),
         bulk_max=_bulk_max(),
     )
     return render("approvals/inbox.html", page=page, rows=rows, bulk_max=_bulk_max(),
@@ -82,13 +82,10 @@ def inbox():
 
 
 @bp.route("/badge")
-def badge():
+@polled_badge("approvals.inbox", "approvals/_badge.html", scope=lambda _user_id: badges.APPROVALS)
+def badge(user) -> int:
     """The count beside "Approvals" in the menu (polled by htmx; 286 stops the polling)."""
-    if not can(current_user, "approvals.inbox"):
-        return "", 286
-    user = actor()
-    return badge_response(user, badges.APPROVALS, "approvals/_badge.html",
-                          lambda: queries.inbox_count(user))
+    return queries.inbox_count(user)
 
 
 def _decided(task, decision: str, form: DecisionForm):

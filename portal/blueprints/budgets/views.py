@@ -20,7 +20,7 @@ from portal.blueprints.edge import (
     unit_of_work,
 )
 from portal.blueprints.once import creates
-from portal.blueprints.params import cursor_arg, page_arg, year_arg
+from portal.blueprints.params import cursor_arg, year_arg
 from portal.domain.budget import BudgetStatus, bar, period_bounds
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
@@ -30,6 +30,7 @@ from portal.models import Budget, BudgetEntry, BudgetRevision, CostCenter, User
 from portal.models.base import utcnow
 from portal.policies import authorize, require
 from portal.services import approval_policy, budget_import, budgets
+from portal.services.paging import Key, Order, keyset
 
 
 @bp.app_template_filter("axis_number")
@@ -62,23 +63,26 @@ def _user(user_id: int | None):
     return db.session.scalars(select(User).where(User.id == user_id)).first()
 
 
+# Latest period first; budgets of the same period newest first.
+LATEST_FIRST = Order("budgets", Key(Budget.starts_on, descending=True), Key(Budget.id, descending=True))
+
+
 @bp.route("/")
 @login_required
 @require("budgets.view")
 def index():
     status = request.args.get("status", "open")
     year = year_arg()
-    query = (
-        select(Budget).options(joinedload(Budget.cost_center), joinedload(Budget.owner))
-        .order_by(Budget.starts_on.desc(), Budget.id)
-    )
+    # The owner is not shown here (joining a user would also join their organisation).
+    query = select(Budget).options(joinedload(Budget.cost_center))
     if status in ("open", "closed"):
         query = query.where(Budget.status == BudgetStatus(status))
     if year:
+        # Read from the (organization_id[, status], starts_on, id) index down from the year's
+        # end; the period's end is checked row by row.
         start, end = period_bounds("year", year)
         query = query.where(Budget.starts_on <= end, Budget.ends_on >= start)
-    page = db.paginate(query, page=page_arg(), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = keyset(query, LATEST_FIRST, cursor=cursor_arg(), per_page=current_app.config["PAGE_SIZE"])
     balances = budgets.balances_for(page.items)
     bars = {b.id: bar(balances[b.id]) for b in page.items}
     return render("budgets/index.html", page=page, balances=balances, bars=bars, status=status, year=year,

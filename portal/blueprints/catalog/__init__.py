@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
-from portal.blueprints.catalog import views  # noqa: E402,F401
+from portal.blueprints.catalog import ordering, views  # noqa: E402,F401

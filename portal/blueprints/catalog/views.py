@@ -5,7 +5,7 @@ from wtforms import SelectChoice
 
 from portal import i18n
 from portal.blueprints import codelists
-from portal.blueprints.catalog import bp
+from portal.blueprints.catalog import bp, ordering
 from portal.blueprints.catalog.forms import CategoryForm, ImportForm, ItemForm
 from portal.blueprints.edge import (
     actor,
@@ -19,14 +19,14 @@ from portal.blueprints.edge import (
     unit_of_work,
 )
 from portal.blueprints.once import creates
-from portal.blueprints.params import id_arg, page_arg, text_arg
+from portal.blueprints.params import cursor_arg, id_arg, text_arg
 from portal.domain import catalog as rules
 from portal.domain.messages import N_
 from portal.errors import ValidationProblem
 from portal.htmx import fragment, render
 from portal.i18n import translate
 from portal.policies import can, require
-from portal.services import catalog
+from portal.services import agreements, catalog
 from portal.services.catalog_import import import_items_csv, size_label
 
 STATUSES = ("active", "inactive", "all")
@@ -58,20 +58,20 @@ def index():
     filters = _filters()
     page = catalog.list_items(
         query=filters["q"], category_id=filters["category"], status=filters["status"],
-        page=page_arg(), per_page=page_size(),
+        cursor=cursor_arg(), per_page=page_size(),
     )
     args = {k: v for k, v in filters.items() if v}
     block = fragment("results")
     return render("catalog/index.html", block=block, page=page, filters=filters, args=args,
-                  categories=catalog.list_categories())
+                  categories=catalog.list_categories(), agreed=agreements.agreed_prices(page.items),
+                  **ordering.picker())
 
 
 @bp.route("/<int:item_id>")
 @login_required
 @require("catalog.view")
 def detail(item_id: int):
-    item = or_404(catalog.find_item(item_id))
-    return render("catalog/detail.html", item=item, events=catalog.item_events(item))
+    return ordering.detail_page(or_404(catalog.find_item(item_id)))
 
 
 def _item_form(item=None) -> ItemForm:

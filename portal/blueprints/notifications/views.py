@@ -6,16 +6,15 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from portal.blueprints.badges import badge_response
+from portal.blueprints.badges import polled_badge
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, unit_of_work
 from portal.blueprints.notifications import bp
-from portal.blueprints.params import page_arg
-from portal.extensions import db
+from portal.blueprints.params import cursor_arg
 from portal.htmx import render
 from portal.jobs.rendering import page_url, shown
-from portal.policies import can, require
+from portal.policies import require
 from portal.services import badges, notifications
 
 
@@ -23,23 +22,17 @@ from portal.services import badges, notifications
 @login_required
 @require("notifications.view")
 def index():
-    page = db.paginate(
-        notifications.notifications_query(actor()),
-        page=page_arg(), per_page=page_size(), error_out=False,
-    )
+    page = notifications.notifications_page(actor(), cursor=cursor_arg(), per_page=page_size())
     # Rendered now, in the viewer's language: the rows hold message ids and parameters.
     return render("notifications/index.html", page=page, notes=[shown(n) for n in page.items],
                   unread=notifications.unread_count(actor()))
 
 
 @bp.route("/badge")
-def badge():
+@polled_badge("notifications.view", "notifications/_badge.html", scope=badges.notifications_scope)
+def badge(user) -> int:
     """Just the bell and its count, polled by htmx (286 stops the polling once signed out)."""
-    if not can(current_user, "notifications.view"):
-        return "", 286
-    user = actor()
-    return badge_response(user, badges.notifications_scope(user.id), "notifications/_badge.html",
-                          lambda: notifications.unread_count(user))
+    return notifications.unread_count(user)
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"], endpoint="open")

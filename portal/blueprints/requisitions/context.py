@@ -3,6 +3,8 @@ detail and edit pages (so a full page and its htmx fragments render from the sam
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -24,7 +26,7 @@ from portal.errors import InvalidTransition
 from portal.labels import requisition_status_label
 from portal.models import Requisition, RequisitionLine
 from portal.policies import can
-from portal.services import approvals, budgets
+from portal.services import agreements, approvals, budgets
 from portal.services.approvals import blocked
 from portal.services.approvals import queries as approval_queries
 from portal.services.requisitions import (
@@ -102,17 +104,37 @@ def line_form(req: Requisition, *, line: RequisitionLine | None = None, formdata
         if formdata is None:  # the stored 23.00 is the choice "23"
             form.vat_rate.data = _rate_choice(line.vat_rate)
     elif item is not None and formdata is None:
-        supplier_ids = {org.id for org in suppliers}
+        price, supplier_id = catalog_defaults(req, item, suppliers)
         form = LineForm(
             formdata=None, item_id=item.id, description=item.name, unit=item.unit,
-            unit_price=item.list_price, vat_rate=_rate_choice(item.default_vat_rate),
-            suggested_supplier_id=(item.preferred_supplier_id
-                                   if item.preferred_supplier_id in supplier_ids else None),
+            unit_price=price, vat_rate=_rate_choice(item.default_vat_rate),
+            suggested_supplier_id=supplier_id,
         )
     else:
         form = LineForm(formdata=formdata)
     keep_unit = line.unit if line is not None else (item.unit if item is not None else None)
     return form.set_choices(suppliers, keep_unit=keep_unit)
+
+
+def catalog_defaults(req: Requisition, item, suppliers, quantity=Decimal(1)):
+    """(unit price, suggested supplier id) of a catalog line: the price agreed today in the
+    requisition's currency (for `quantity`'s tier) and its supplier come first, else the list
+    price and the preferred supplier; a supplier without an active link is no suggestion."""
+    agreed = agreements.agreed_price(item, req.currency, quantity=quantity)
+    price, supplier_id = item.list_price, item.preferred_supplier_id
+    if agreed is not None:
+        price, supplier_id = agreed[0], agreed[1].supplier_id
+    return price, supplier_id if supplier_id in {org.id for org in suppliers} else None
+
+
+def catalog_line(req: Requisition, item, quantity: Decimal) -> dict:
+    """Keyword arguments for `services.requisitions.add_line` adding `quantity` of a catalog
+    item with the add form's defaults (agreed price and supplier, unit, VAT)."""
+    price, supplier_id = catalog_defaults(req, item, queries.active_suppliers(req.organization_id),
+                                          quantity)
+    return {"item": item, "description": item.name, "quantity": quantity, "unit": item.unit,
+            "unit_price": price, "vat_rate": item.default_vat_rate,
+            "suggested_supplier_id": supplier_id}
 
 
 def _rate_choice(rate) -> str:

@@ -31,6 +31,7 @@ from wtforms.widgets import HiddenInput
 from portal.blueprints.fields import (
     CurrencyField,
     DayField,
+    FastSelect,
     MoneyField,
     QuantityField,
     UnitPriceField,
@@ -208,9 +209,12 @@ class FilterForm(FlaskForm):
         _l("Search"), validators=[Optional(), Length(max=100)],
         render_kw={"placeholder": _l("Number or title"), "type": "search"},
     )
-    status = SelectField(_l("Status"), choices=STATUS_CHOICES, validate_choice=False)
-    cost_center = SelectField(_l("Cost centre"), coerce=int_or_none, validate_choice=False)
-    requester = SelectField(_l("Requester"), coerce=int_or_none, validate_choice=False)
+    status = SelectField(_l("Status"), choices=STATUS_CHOICES, validate_choice=False,
+                         widget=FastSelect())
+    cost_center = SelectField(_l("Cost centre"), coerce=int_or_none, validate_choice=False,
+                              widget=FastSelect())
+    requester = SelectField(_l("Requester"), coerce=int_or_none, validate_choice=False,
+                            widget=FastSelect())
     created_from = DayField(_l("Created from"), validators=[Optional()])
     created_to = DayField(_l("Created to"), validators=[Optional()])
     amount_min = MoneyField(_l("Gross from"), min_places=0, validators=[Optional()])
@@ -219,13 +223,26 @@ class FilterForm(FlaskForm):
     dir = HiddenField(default="desc")
 
     def set_choices(self, cost_centers, requesters) -> FilterForm:
-        self.cost_center.choices = [C("", _l("All cost centres"))] + [
+        # Labels translated once here: a lazy label is translated again at every use.
+        self.status.choices = [C(c.value, str(c.label)) for c in STATUS_CHOICES]
+        self.cost_center.choices = [C("", str(_l("All cost centres")))] + [
             C(cc.id, cc.label) for cc in cost_centers
         ]
-        self.requester.choices = [C("", _l("Everyone"))] + [
+        self.requester.choices = [C("", str(_l("Everyone")))] + [
             C(u.id, u.full_name) for u in requesters
         ]
         return self
+
+
+class CatalogPickForm(FlaskForm):
+    """A catalog item (and quantity) a new requisition starts with: the catalog's "Add to
+    requisition" → "New requisition" carries them in the query string (a GET: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    item_id = WholeNumberField(validators=[Optional(), NumberRange(1, MAX_ID)])
+    quantity = QuantityField(validators=[Optional()])
 
 
 class CatalogSearchForm(FlaskForm):

@@ -3,14 +3,15 @@ another company's rows are simply not there (the views answer 404)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy import Select, String, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from portal.blueprints.edge import load_or_404, or_404
 from portal.domain.requisition import RequisitionStatus
@@ -112,6 +113,8 @@ def last_return(req: Requisition) -> AuditEvent | None:
 
 def cost_centers(*, active_only: bool, keep_id: int | None = None) -> list[CostCenter]:
     """Cost centres for a picker; `keep_id` stays listed even when inactive (the current one)."""
+    if not active_only:
+        return list(db.session.scalars(_all_cost_centers()))
     query = select(CostCenter).order_by(CostCenter.code)
     if active_only:
         condition = CostCenter.is_active.is_(True)
@@ -156,17 +159,27 @@ def active_suppliers(org_id: int) -> list[Organization]:
     ))
 
 
-def requesters(*, keep_id: int | None = None) -> list[User]:
+def requesters(*, keep_id: int | None = None) -> list:
     """The company's people who may raise requisitions (the buyer role), for the list's
     requester filter: read from the users, not by scanning the requisitions. `keep_id` (the
-    chosen requester) stays listed after losing the role."""
-    condition = User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.BUYER))
-    if keep_id is not None:
-        condition = or_(condition, User.id == keep_id)
-    return list(db.session.scalars(
-        select(User).where(condition).order_by(User.full_name, User.id)
-        .options(lazyload(User.organization), lazyload(User.role_rows))
-    ))
+    chosen requester) stays listed after losing the role. Rows of (id, full_name): a picker
+    needs no User objects."""
+    return list(db.session.execute(_requesters(), {"keep_id": keep_id}))
+
+
+# Statements every list page runs, built once (building and keying one costs about as much as
+# running it); the tenant filter is added per scope (portal/tenancy/filter.py).
+
+@functools.cache
+def _all_cost_centers():
+    return select(CostCenter).order_by(CostCenter.code)
+
+
+@functools.cache
+def _requesters():
+    buyers = User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.BUYER))
+    return (select(User.id, User.full_name).where(or_(buyers, User.id == bindparam("keep_id")))
+            .order_by(User.full_name, User.id))
 
 
 # ---------------------------------------------------------------- lists
@@ -248,45 +261,90 @@ ORDERS = _orders()
 _NUMBER = re.compile(r"(?i)req-[0-9-]*")
 
 
-def _search(text: str):
+def _search(by_number: bool):
     """A number (or its start) is a range on the (organization_id, number) index; other text is
-    matched in the title, row by row within the page's walk (which stops after a page)."""
-    if _NUMBER.fullmatch(text):
-        prefix = text.upper()
-        return and_(R.number >= prefix, R.number < prefix + "\uffff")
+    matched in the title, row by row within the page's walk (which stops after a page).
+    The values are the bound parameters `number_from`/`number_to` or `pattern` (`_values`)."""
+    if by_number:
+        return and_(R.number >= bindparam("number_from"), R.number < bindparam("number_to"))
     # lower() on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's only for ASCII.
-    return func.lower(R.title).like(f"%{_escape_like(text.lower())}%", escape="\\")
+    return func.lower(R.title).like(bindparam("pattern", type_=String()), escape="\\")
+
+
+def _shape(filters: ListFilters, requester_id: int | None) -> tuple:
+    """Which conditions the list's statement has (their values are parameters, `_values`)."""
+    text = filters.q.strip()
+    return (
+        requester_id is not None or filters.requester_id is not None,
+        filters.status if filters.status in _STATUSES else None,
+        filters.cost_center_id is not None,
+        filters.created_from is not None,
+        filters.created_to is not None,
+        filters.sort == "amount",
+        filters.amount_min is not None,
+        filters.amount_max is not None,
+        (bool(_NUMBER.fullmatch(text)) if text else None),
+    )
+
+
+_STATUSES = frozenset(s.value for s in RequisitionStatus)
+
+
+def _values(filters: ListFilters, requester_id: int | None, tz: str) -> dict:
+    """The values of the parameters of `_shaped(_shape(filters, requester_id))`."""
+    values = {
+        "requester": requester_id if requester_id is not None else filters.requester_id,
+        "cost_center": filters.cost_center_id,
+        "amount_min": filters.amount_min,
+        "amount_max": filters.amount_max,
+    }
+    if filters.created_from is not None:
+        values["created_from"] = _day_start(filters.created_from, tz)
+    if filters.created_to is not None:
+        values["created_to"] = _day_start(filters.created_to + timedelta(days=1), tz)
+    text = filters.q.strip()
+    if text and _NUMBER.fullmatch(text):
+        values["number_from"] = text.upper()
+        values["number_to"] = text.upper() + "\uffff"
+    elif text:
+        values["pattern"] = f"%{_escape_like(text.lower())}%"
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@functools.lru_cache(maxsize=256)
+def _shaped(shape: tuple) -> Select:
+    """The list's statement without order for one `_shape`, built once, its values bound
+    parameters."""
+    (requester, status, cost_center, created_from, created_to, by_amount, amount_min,
+     amount_max, search) = shape
+    query = select(Requisition)
+    if requester:
+        query = query.where(Requisition.requester_id == bindparam("requester"))
+    if status is not None:
+        query = query.where(Requisition.status == RequisitionStatus(status))
+    if cost_center:
+        query = query.where(Requisition.cost_center_id == bindparam("cost_center"))
+    if created_from:
+        query = query.where(Requisition.created_at >= bindparam("created_from"))
+    if created_to:
+        query = query.where(Requisition.created_at < bindparam("created_to"))
+    # An amount range is read from the amount index only when the list is sorted by amount;
+    # otherwise it is checked row by row along the sort's index (`+ 0` keeps the planner off
+    # the amount index, which would mean sorting every row in range before the first page).
+    gross = Requisition.gross_total if by_amount else Requisition.gross_total + 0
+    if amount_min:
+        query = query.where(gross >= bindparam("amount_min", type_=Requisition.gross_total.type))
+    if amount_max:
+        query = query.where(gross <= bindparam("amount_max", type_=Requisition.gross_total.type))
+    if search is not None:
+        query = query.where(_search(search))
+    return query
 
 
 def filtered(filters: ListFilters, *, requester_id: int | None, tz: str) -> Select:
     """The list's statement without order: `requester_id` limits it to one person's
     requisitions ("my requisitions"); None means the whole company."""
-    query = select(Requisition)
-    if requester_id is not None:
-        query = query.where(Requisition.requester_id == requester_id)
-    elif filters.requester_id is not None:
-        query = query.where(Requisition.requester_id == filters.requester_id)
-    if filters.status in {s.value for s in RequisitionStatus}:
-        query = query.where(Requisition.status == RequisitionStatus(filters.status))
-    if filters.cost_center_id is not None:
-        query = query.where(Requisition.cost_center_id == filters.cost_center_id)
-    if filters.created_from is not None:
-        query = query.where(Requisition.created_at >= _day_start(filters.created_from, tz))
-    if filters.created_to is not None:
-        end = _day_start(filters.created_to + timedelta(days=1), tz)
-        query = query.where(Requisition.created_at < end)
-    # An amount range is read from the amount index only when the list is sorted by amount;
-    # otherwise it is checked row by row along the sort's index (`+ 0` keeps the planner off
-    # the amount index, which would mean sorting every row in range before the first page).
-    gross = Requisition.gross_total if filters.sort == "amount" else Requisition.gross_total + 0
-    if filters.amount_min is not None:
-        query = query.where(gross >= filters.amount_min)
-    if filters.amount_max is not None:
-        query = query.where(gross <= filters.amount_max)
-    text = filters.q.strip()
-    if text:
-        query = query.where(_search(text))
-    return query
+    return _shaped(_shape(filters, requester_id)).params(_values(filters, requester_id, tz))
 
 
 def order_of(filters: ListFilters) -> Order:
@@ -298,17 +356,33 @@ def order_of(filters: ListFilters) -> Order:
     return ORDERS[(filters.sort, filters.direction)]
 
 
+_LISTED = (Requisition.number, Requisition.title, Requisition.status, Requisition.needed_by,
+           Requisition.currency, Requisition.gross_total, Requisition.created_at,
+           Requisition.requester_id, Requisition.cost_center_id)
+
+
 def list_page(filters: ListFilters, *, requester_id: int | None, tz: str,
               cursor: str | None) -> KeysetPage:
     """A page of the list with requester and cost centre joined in: one query per page (per
     segment it reaches), one bounded count, whatever the number of rows or the page's depth."""
-    query = filtered(filters, requester_id=requester_id, tz=tz).options(
+    shape = _shape(filters, requester_id)
+    return keyset(_listed(shape), order_of(filters), cursor=cursor, per_page=LIST_PER_PAGE,
+                  params=_values(filters, requester_id, tz))
+
+
+@functools.lru_cache(maxsize=256)
+def _listed(shape: tuple) -> Select:
+    """`_shaped(shape)` with what the list loads, built once per shape (with the statements
+    `keyset` derives from it)."""
+    return _shaped(shape).options(
+        # Only the columns a list shows (the justification and the totals it does not show stay
+        # in the database).
+        load_only(*_LISTED),
         # Not the requester's organisation (a user's default joined load): it is the viewer's,
         # already in the session, and the nested join would make SQLite materialise all users.
-        _person(Requisition.requester),
-        joinedload(Requisition.cost_center),
+        _person(Requisition.requester).load_only(User.full_name),
+        joinedload(Requisition.cost_center).load_only(CostCenter.code, CostCenter.name),
     )
-    return keyset(query, order_of(filters), cursor=cursor, per_page=LIST_PER_PAGE)
 
 
 def _ordered(query: Select, order: Order) -> Select:

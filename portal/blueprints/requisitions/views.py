@@ -9,6 +9,8 @@ A refused transition (InvalidTransition) rolls back and is shown as a message by
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,13 +20,14 @@ from portal.blueprints.once import creates
 from portal.blueprints.params import id_arg, text_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.context import (
+    catalog_line,
     detail_context,
     editor_context,
     header_form,
     header_values,
 )
-from portal.blueprints.requisitions.forms import CancelForm
-from portal.errors import ValidationProblem
+from portal.blueprints.requisitions.forms import CancelForm, CatalogPickForm
+from portal.errors import InvalidTransition, ValidationProblem
 from portal.htmx import render
 from portal.labels import requisition_status_label
 from portal.policies import authorize, can, require
@@ -37,18 +40,39 @@ from portal.services import requisitions as service
 @require("requisitions.create")
 @creates()
 def new():
+    picked, quantity = _picked()
     form = header_form(formdata=request.form if request.method == "POST" else None)
+    if picked is not None and request.method == "GET":
+        form.title.data = picked.name
     if request.method == "POST" and form.validate():
         try:
             with unit_of_work():
                 req = service.create_requisition(actor(), **header_values(form))
-        except ValidationProblem as exc:
+                if picked is not None:
+                    service.add_line(req, actor(), **catalog_line(req, picked, quantity))
+        except (ValidationProblem, InvalidTransition) as exc:
             form.form_errors.append(str(exc.message))
         else:
+            if picked is not None:
+                return saved(_("%(item)s is added to %(number)s.", item=picked.name,
+                               number=req.number),
+                             url_for("requisitions.edit", requisition_id=req.id, _anchor="lines"))
             return saved(_("Draft %(number)s is saved. Add what you need to buy, then submit it.",
                            number=req.number), url_for("requisitions.edit", requisition_id=req.id))
     status = 422 if request.method == "POST" else 200
-    return render("requisitions/new.html", form=form), status
+    return render("requisitions/new.html", form=form, picked=picked, quantity=quantity), status
+
+
+def _picked():
+    """The catalog item (active, of this company) and quantity a new requisition starts with,
+    from the catalog's "Add to requisition"; (None, None) when there is none or it is unusable."""
+    pick = CatalogPickForm(formdata=request.args)
+    if not pick.validate() or pick.item_id.data is None:
+        return None, None
+    item = queries.find_item(pick.item_id.data)
+    if item is None or not item.is_active:
+        return None, None
+    return item, pick.quantity.data or Decimal(1)
 
 
 @bp.route("/<int:requisition_id>")

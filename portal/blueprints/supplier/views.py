@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from portal.blueprints.edge import actor, page_size, saved, unit_of_work
-from portal.blueprints.params import page_arg
+from portal.blueprints.params import cursor_arg
 from portal.blueprints.supplier import bp
 from portal.blueprints.supplier.forms import AcceptInvitationForm, RegisterSupplierForm
 from portal.errors import InvalidTransition, ValidationProblem
@@ -29,11 +29,7 @@ from portal.services.supplier_invitations import (
 @login_required
 @require("customers.view")
 def customers():
-    page = suppliers.list_customers(
-        actor(),
-        page=page_arg(),
-        per_page=page_size(),
-    )
+    page = suppliers.list_customers(actor(), cursor=cursor_arg(), per_page=page_size())
     return render("supplier/customers.html", page=page)
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from portal import emails
 from portal.blueprints.edge import actor, page_size, safe_next, saved, unit_of_work
 from portal.blueprints.once import creates
-from portal.blueprints.params import page_arg
+from portal.blueprints.params import cursor_arg
 from portal.blueprints.suppliers import bp
 from portal.blueprints.suppliers.forms import (
     ActionForm,
@@ -26,14 +26,12 @@ from portal.htmx import render, with_flash
 from portal.jobs.rendering import absolute_url
 from portal.models.base import utcnow
 from portal.policies import authorize, can, require
-from portal.services import supplier_invitations, suppliers
+from portal.services import agreements, supplier_invitations, suppliers
 
 # How many open invitations the list page shows before linking to the full list.
 INVITATIONS_PREVIEW = 5
-
-
-def _page() -> int:
-    return page_arg()
+# How many agreements valid today the supplier page shows before linking to all of them.
+AGREEMENTS_PREVIEW = 10
 
 
 @bp.route("/")
@@ -44,7 +42,7 @@ def index():
     status = filters.status.data or ""
     search = (filters.q.data or "").strip()[:100]
     page = suppliers.list_suppliers(
-        actor(), status=status, search=search, page=_page(), per_page=page_size()
+        actor(), status=status, search=search, cursor=cursor_arg(), per_page=page_size()
     )
     context = {
         "filters": filters,
@@ -53,9 +51,7 @@ def index():
         "args": {k: v for k, v in (("status", status), ("q", search)) if v},
     }
     if can(current_user, "suppliers.manage"):
-        invitations = supplier_invitations.open_invitations(
-            actor(), page=1, per_page=INVITATIONS_PREVIEW
-        )
+        invitations = supplier_invitations.open_invitations(actor(), per_page=INVITATIONS_PREVIEW)
         context.update(_invitation_context(invitations))
     return render("suppliers/index.html", block="suppliers", **context)
 
@@ -121,7 +117,7 @@ def invite():
 @login_required
 @require("suppliers.manage")
 def invitations():
-    page = supplier_invitations.open_invitations(actor(), page=_page(), per_page=page_size())
+    page = supplier_invitations.open_invitations(actor(), cursor=cursor_arg(), per_page=page_size())
     context = _invitation_context(page)
     return render("suppliers/invitations.html", page=page, **context)
 
@@ -166,6 +162,9 @@ def _detail(link, *, terms_form=None, block_form=None, unblock_form=None, status
         "block_form": block_form or BlockForm(formdata=None),
         "unblock_form": unblock_form or UnblockForm(formdata=None),
     }
+    if not htmx:  # the agreements are outside the block htmx swaps
+        context["link_agreements"] = agreements.list_agreements(link_id=link.id, state="valid",
+                                                                per_page=AGREEMENTS_PREVIEW, count=False)
     return render("suppliers/detail.html", block="detail", **context), status
 
 

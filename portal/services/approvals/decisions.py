@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.domain.approval import Quorum, TaskStatus, eligible, task_outcome
+from portal.domain.approval import Facts, Quorum, TaskStatus, eligible, task_outcome
 from portal.domain.messages import N_, Msg
 from portal.domain.requisition import Action
 from portal.errors import BudgetExceeded, InvalidTransition, PermissionDenied, ValidationProblem
@@ -24,9 +24,9 @@ from portal.services.approvals.notices import (
     requisition_link,
     task_title,
 )
-from portal.services.approvals.routing import active_admins, facts_for, person, tasks_of
-from portal.services.locks import lock_requisition
-from portal.services.notifications import notify
+from portal.services.approvals.routing import active_admins, person, tasks_of
+from portal.services.locks import lock_requisition, lock_requisition_id, locked_tasks, note_task
+from portal.services.notifications import notify, recipients
 from portal.services.requisitions import close_open_tasks, move
 
 DECISIONS = ("approve", "reject", "return")
@@ -60,7 +60,8 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
     The requisition's row is locked first and the state read again under the lock: of two
     identical requests the second finds the step decided and is refused ("no longer open").
     """
-    req = lock_requisition(task.requisition)
+    # By id: the lock's own read loads the requisition (task.requisition then costs nothing).
+    req = lock_requisition_id(task.requisition_id) or lock_requisition(task.requisition)
     comment = (comment or "").strip()
     if decision not in DECISIONS:
         raise ValidationProblem(Msg(N_("Unknown decision.")))
@@ -73,7 +74,7 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
     holder = person(assignment.user)
     # A budget-overrun step is decided by the budget owner whatever their approval limit.
     limit_applies = not assignment.escalated and task.kind != "budget"
-    if decision == "approve" and limit_applies and not eligible(holder, facts_for(req)):
+    if decision == "approve" and limit_applies and not eligible(holder, _limit_facts(req)):
         raise PermissionDenied(Msg(N_("Your approval limit is below the amount of this requisition.")))
     now = utcnow()
     assignment.decision = decision
@@ -97,10 +98,20 @@ def decide(task: ApprovalTask, actor, decision: str, comment: str = "") -> Requi
     return req
 
 
+def _limit_facts(req: Requisition) -> Facts:
+    """What an approval limit is checked against (`eligible`: the amount and the requester),
+    from the header alone: routing's lines and cost centre are not read."""
+    return Facts(amount=req.gross_total, currency=req.currency, cost_center_id=req.cost_center_id,
+                 requester_id=req.requester_id, category_id=req.category_id)
+
+
 def _round_tasks(req: Requisition) -> list[ApprovalTask]:
-    """This round's tasks in order. `lock_requisition` has just read them and their assignments
-    under the lock: one plain SELECT finds them in the session, nothing is eagerly loaded again
-    (`tasks_of` loads the approvers too, for pages)."""
+    """This round's tasks in order: those `lock_requisition` read under the lock, with their
+    assignments (no query), else one plain SELECT (`tasks_of` loads the approvers too, for
+    pages)."""
+    tasks = locked_tasks(req)
+    if tasks is not None:
+        return [t for t in tasks if t.round == req.approval_round]
     return list(db.session.scalars(
         select(ApprovalTask)
         .where(ApprovalTask.requisition_id == req.id, ApprovalTask.round == req.approval_round)
@@ -116,10 +127,11 @@ def _step_approved(req: Requisition, task: ApprovalTask, actor, now) -> None:
         return
     following[0].status = TaskStatus.PENDING
     following[0].activated_at = now
-    db.session.flush()
-    notify(req.requester, N_("%(number)s: step “%(step)s” approved by %(name)s."),
+    # The requester and the next approvers in one read (held while notify_active tells them).
+    people = recipients([req.requester_id, *(a.user_id for a in following[0].assignments)])
+    notify(people[req.requester_id], N_("%(number)s: step “%(step)s” approved by %(name)s."),
            link=requisition_link(req), kind="approval.step", number=req.number,
-           step=task_title(task), name=actor.full_name)
+           step=task_title(task), name=actor.full_name, flush=False)  # notify_active flushes
     notify_active(req, following[0])
 
 
@@ -182,6 +194,7 @@ def _add_budget_task(req: Requisition, actor) -> None:
     )
     task.assignments = [ApprovalAssignment(organization_id=req.organization_id, user_id=u.id) for u in approvers]
     db.session.add(task)
+    note_task(task)
     db.session.flush()
     audit.record(actor=actor, action="budget.escalated", obj=req,
                  summary={"budget": budget.name, "to": [u.full_name for u in approvers]})
@@ -194,9 +207,10 @@ def _finish_approved(req: Requisition, *, actor, reason: Msg | None) -> None:
     close_open_tasks(req)
     audit.record(actor=actor, action="requisition.approved", obj=req,
                  summary={"reason": reason} if reason else None)
-    notify(req.requester, N_("%(number)s “%(title)s” is approved."), link=requisition_link(req),
-           kind="requisition.approved", number=req.number, title=req.title)
-    db.session.flush()
+    requester = recipients([req.requester_id])[req.requester_id]  # without the roles
+    notify(requester, N_("%(number)s “%(title)s” is approved."), link=requisition_link(req),
+           kind="requisition.approved", number=req.number, title=req.title, flush=False)
+    db.session.flush()  # the approval's one flush: reservation entry, events, notice, e-mail
 
 
 def bulk_approve(task_ids: list[int], actor, *, comment: str = "", max_amount: Decimal) -> tuple[int, list[Msg]]:

@@ -14,7 +14,7 @@ from portal.models import ApprovalAssignment, ApprovalTask, DecisionToken, Requi
 from portal.models.base import utcnow
 from portal.money import Money
 from portal.services.approvals.routing import active_task
-from portal.services.notifications import notify
+from portal.services.notifications import notify, recipients
 from portal.services.tokens import new_token
 
 DECISION_LINK_HOURS = 72
@@ -36,8 +36,9 @@ def task_title(task: ApprovalTask) -> Msg | str:
 def decision_link(assignment: ApprovalAssignment) -> Link:
     """A new single-use, expiring link that decides `assignment` from an e-mail."""
     token, digest = new_token()
+    # By the relationship: an assignment made in this flush (a submit's) needs no id yet.
     db.session.add(DecisionToken(
-        organization_id=assignment.organization_id, assignment_id=assignment.id, token_hash=digest,
+        organization_id=assignment.organization_id, assignment=assignment, token_hash=digest,
         expires_at=utcnow() + timedelta(hours=DECISION_LINK_HOURS),
     ))
     return Link("approvals.email_decision", {"token": token})
@@ -49,13 +50,15 @@ def notify_active(req: Requisition, task: ApprovalTask | None = None) -> None:
     task = task if task is not None else active_task(req)
     if task is None:
         return
+    people = recipients(a.user_id for a in task.assignments if a.decision is None)
     for assignment in task.assignments:
         if assignment.decision is None:
             notify(
-                assignment.user,
+                people[assignment.user_id],
                 N_("%(number)s “%(title)s” (%(amount)s) awaits your approval: %(step)s"),
                 link=requisition_link(req), kind="approval.requested",
                 email_extra_link=decision_link(assignment),
                 number=req.number, title=req.title, amount=Money(req.gross_total, req.currency),
-                step=task_title(task),
+                step=task_title(task), flush=False,
             )
+    db.session.flush()  # every approver's notice, e-mail and decision link in one flush

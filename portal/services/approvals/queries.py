@@ -4,12 +4,13 @@ fixed number of queries, whatever the number of rows."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, union_all
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 
 from portal.domain.approval import Plan, TaskStatus
 from portal.domain.requisition import RequisitionStatus
@@ -28,12 +29,12 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.policies import can
-from portal.policies.approvals import assignment_for, delegators_of, delegators_select
+from portal.policies.approvals import assignment_for, delegators_of
 from portal.services import badges
 from portal.services.approvals.blocked import BudgetBlock, budget_blocks
 from portal.services.approvals.routing import facts_for, plan_for
 from portal.services.budgets import Impact, impacts_for
-from portal.services.paging import Page, paginate
+from portal.services.paging import Key, KeysetPage, Order, count_upto, keyset
 
 DEFAULT_REMINDER_HOURS = 24
 
@@ -63,7 +64,7 @@ def person(relationship):
 
 def _inbox_options(query):
     return query.options(
-        selectinload(ApprovalTask.requisition).options(
+        joinedload(ApprovalTask.requisition).options(
             person(Requisition.requester), joinedload(Requisition.cost_center)
         ),
         selectinload(ApprovalTask.assignments).options(person(ApprovalAssignment.user)),
@@ -71,21 +72,27 @@ def _inbox_options(query):
 
 
 def _reminder_hours(org_id: int) -> int:
-    hours = db.session.scalar(
-        select(ApprovalPolicy.reminder_hours).where(ApprovalPolicy.organization_id == org_id)
-    )
+    hours = db.session.scalar(_reminder_statement(), {"org": org_id})
     return hours or DEFAULT_REMINDER_HOURS
 
 
+@functools.cache
+def _reminder_statement():
+    return select(ApprovalPolicy.reminder_hours).where(
+        ApprovalPolicy.organization_id == bindparam("org"))
+
+
 def inbox_rows(actor, tasks, *, bulk_max: Decimal, now: datetime | None = None,
-               budgets: bool = True) -> list[InboxRow]:
+               budgets: bool = True, delegators: list[int] | None = None) -> list[InboxRow]:
     """Decorate loaded inbox tasks: on whose behalf the actor decides, whether the task may be
     approved in bulk, and whether it waits longer than the reminder period; with `budgets`,
-    each requisition's budget impact and a refusal the budget would give."""
+    each requisition's budget impact and a refusal the budget would give. `delegators` (from
+    `delegators_of`) saves its query when the caller has it."""
     if not tasks:
         return []
     now = now or utcnow()
-    delegators = delegators_of(actor)
+    if delegators is None:
+        delegators = delegators_of(actor)
     late = now - timedelta(hours=_reminder_hours(actor.organization_id))
     impacts = impacts_for([task.requisition for task in tasks]) if budgets else {}
     blocks = budget_blocks(list(tasks), impacts) if budgets else {}
@@ -104,67 +111,151 @@ def inbox_rows(actor, tasks, *, bulk_max: Decimal, now: datetime | None = None,
     return rows
 
 
-def inbox_query(actor):
-    """Pending tasks the actor may decide (own or delegated), oldest first.
+# The inbox's order, oldest activation first: the assignment's copy of its task's activated_at
+# (ApprovalAssignment.activated_at, NULL unless open on a pending task), then the task. Both
+# are read from the partial index ix_approval_assignments_user_activated; the listed rows are
+# the tasks, which hold the same values (`path`).
+INBOX_ORDER = Order("inbox", Key(ApprovalAssignment.activated_at, path="activated_at"),
+                    Key(ApprovalAssignment.task_id, path="id"))
 
-    The tasks come from the actor's open assignments: two lookups of the assignment index
-    `ix_approval_assignments_user_open` (own; delegators'), joined by UNION ALL, never an
-    `user OR delegators` condition that scans every assignment of the company. Counting the
-    inbox (the nav badge) is one query."""
-    still_open = ApprovalAssignment.decision.is_(None)
-    own = select(ApprovalAssignment.task_id).where(
-        ApprovalAssignment.user_id == actor.id, still_open)
-    delegated = select(ApprovalAssignment.task_id).where(
-        ApprovalAssignment.user_id.in_(delegators_select(actor)), still_open)
+
+def _inbox_base():
+    """Tasks through the open assignments of active steps (`activated_at` set), which the actor
+    may decide: not the actor's own requisition, no decision of the actor on the task yet.
+    Without the condition on whose assignments: `_inbox_parts` adds it.
+
+    "Undecided, the task pending, the requisition pending" is what a set `activated_at` means
+    (`portal.models.approval.sync_activation`; a requisition that leaves "pending" has its open
+    tasks cancelled), so it is not asked again: PostgreSQL would multiply the selectivities of
+    the repeated conditions, expect a handful of rows and sort them all instead of walking the
+    index in order up to the page.
+
+    The actor is the bound parameter `actor` (see `_inbox`)."""
+    actor = bindparam("actor")
+    decided = aliased(ApprovalAssignment)
     return (
         select(ApprovalTask)
+        .join(ApprovalAssignment, ApprovalAssignment.task_id == ApprovalTask.id)
         .join(ApprovalTask.requisition)
         .where(
-            ApprovalTask.id.in_(union_all(own, delegated)),
-            ApprovalTask.status == TaskStatus.PENDING,
-            Requisition.status == RequisitionStatus.PENDING,
-            Requisition.requester_id != actor.id,
+            ApprovalAssignment.activated_at.is_not(None),
+            Requisition.requester_id != actor,
             # one decision per person per task (see portal.policies.approvals.decision_refusal),
             # through the index on the decider. NOT EXISTS, not NOT IN: PostgreSQL plans
             # NOT IN (subquery) as a subplan per row once the subquery outgrows work_mem
             # (97 s at 100 000 requisitions); NOT EXISTS is an anti-join.
-            ~select(ApprovalAssignment.id).where(
-                ApprovalAssignment.task_id == ApprovalTask.id,
-                ApprovalAssignment.decided_by_id == actor.id,
+            ~select(decided.id).where(
+                decided.task_id == ApprovalTask.id, decided.decided_by_id == actor,
             ).exists(),
         )
-        .order_by(ApprovalTask.activated_at, ApprovalTask.id)
     )
 
 
-def inbox_page(actor, *, page: int, per_page: int, bulk_max: Decimal) -> tuple[Page, list]:
-    """A page of the actor's inbox (oldest first) and its rows."""
-    pagination = paginate(_inbox_options(inbox_query(actor)), page=page, per_page=per_page)
-    return pagination, inbox_rows(actor, pagination.items, bulk_max=bulk_max)
+def _inbox_parts(people: int) -> list:
+    """One condition per person whose open assignments the actor decides (the actor, then each
+    delegator: bound parameters `person_0`, `person_1`, ...), each one range of the assignment
+    index. A task held by two of them (the actor and a delegator in one approver group) belongs
+    to the first one only, so the parts share no task and the merged pages and counts list it
+    once."""
+    person = [bindparam(f"person_{i}") for i in range(people)]
+    parts = []
+    for i in range(people):
+        condition = ApprovalAssignment.user_id == person[i]
+        if i:
+            earlier = aliased(ApprovalAssignment)
+            condition = and_(condition, ~select(earlier.id).where(
+                earlier.task_id == ApprovalAssignment.task_id,
+                earlier.user_id.in_(person[:i]),
+                earlier.activated_at.is_not(None),
+            ).exists())
+        parts.append(condition)
+    return parts
+
+
+@dataclass(frozen=True)
+class _Inbox:
+    """The inbox's statements for a number of people (the actor and their delegators), built
+    once per number, and the values of their parameters for one actor (`_inbox`)."""
+
+    base: object  # _inbox_base()
+    listed: object  # the base with the loads of the listed tasks
+    parts: tuple
+    params: dict
+
+
+@functools.lru_cache(maxsize=16)
+def _inbox_statements(people: int) -> tuple:
+    base = _inbox_base()
+    return base, _inbox_options(base), tuple(_inbox_parts(people))
+
+
+def _inbox(actor, delegators: list[int]) -> _Inbox:
+    people = list(dict.fromkeys([actor.id, *delegators]))
+    base, listed, parts = _inbox_statements(len(people))
+    params = {"actor": actor.id, **{f"person_{i}": user_id for i, user_id in enumerate(people)}}
+    return _Inbox(base=base, listed=listed, parts=parts, params=params)
+
+
+def inbox_query(actor):
+    """All pending tasks the actor may decide (own or delegated), oldest first, in one
+    statement (tests and one-off reads; the pages read `inbox_page`, by index range)."""
+    inbox = _inbox(actor, delegators_of(actor))
+    return inbox.base.where(or_(*inbox.parts)).order_by(
+        ApprovalAssignment.activated_at, ApprovalAssignment.task_id).params(inbox.params)
+
+
+def inbox_page(actor, *, cursor: str | None, per_page: int, bulk_max: Decimal,
+               count_cap: int = badges.CAP) -> tuple[KeysetPage, list[InboxRow]]:
+    """A page of the actor's inbox, oldest first, and its rows (keyset: `cursor` from the
+    previous page, BadCursor for one the inbox did not give out).
+
+    Each person the actor decides for is one range of the assignment index read up to a page
+    (`_inbox_parts`), merged in order; the total is counted up to `count_cap` + 1 (as the
+    badge), so a page costs the same for 10 or 100 000 open tasks."""
+    delegators = delegators_of(actor)
+    inbox = _inbox(actor, delegators)
+    page = keyset(inbox.listed, INBOX_ORDER, cursor=cursor, per_page=per_page,
+                  count_cap=count_cap, parts=list(inbox.parts), params=inbox.params)
+    return page, inbox_rows(actor, page.items, bulk_max=bulk_max, delegators=delegators)
+
+
+def _inbox_count(actor, delegators: list[int], cap: int) -> int:
+    """The inbox's tasks counted up to cap + 1, each person's index range walked in order."""
+    inbox = _inbox(actor, delegators)
+    return count_upto(inbox.base, cap, column=ApprovalAssignment.task_id, parts=list(inbox.parts),
+                      keys=INBOX_ORDER.segments[0].keys, params=inbox.params)
 
 
 def inbox_count(actor) -> int:
     """How many tasks await the actor (the nav badge, the inbox's total after a decision),
     counted up to `badges.CAP` + 1: more shows as "99+"."""
-    return badges.capped(inbox_query(actor).order_by(None))
+    return _inbox_count(actor, delegators_of(actor), badges.CAP)
 
 
-def inbox_top(actor, limit: int = 5) -> list[InboxRow]:
-    """The oldest tasks awaiting the actor (the dashboard widget)."""
-    tasks = db.session.scalars(_inbox_options(inbox_query(actor)).limit(limit)).all()
-    return inbox_rows(actor, tasks, bulk_max=Decimal(0), budgets=False)
+def inbox_top(actor, limit: int = 5, *, count_cap: int = badges.CAP) -> tuple[int, list[InboxRow]]:
+    """The oldest tasks awaiting the actor (the dashboard widget: the inbox's first page,
+    `limit` long, without budgets) and how many there are, counted up to `count_cap` + 1."""
+    delegators = delegators_of(actor)
+    inbox = _inbox(actor, delegators)
+    page = keyset(inbox.listed, INBOX_ORDER, per_page=limit, count=False, parts=list(inbox.parts),
+                  params=inbox.params)
+    rows = inbox_rows(actor, page.items, bulk_max=Decimal(0), budgets=False, delegators=delegators)
+    return _inbox_count(actor, delegators, count_cap), rows
 
 
 def load_task(task_id: int) -> ApprovalTask | None:
-    """A task of the current organisation (another company's id is simply not found)."""
+    """A task of the current organisation (another company's id is simply not found), with its
+    requisition and assignments in one statement: the view's check sees one state of them (two
+    reads could straddle a concurrent decision's commit: the task still open, its assignment
+    already decided)."""
     return db.session.scalars(
         select(ApprovalTask)
         .where(ApprovalTask.id == task_id)
         .options(
-            selectinload(ApprovalTask.assignments).joinedload(ApprovalAssignment.user),
+            joinedload(ApprovalTask.assignments).joinedload(ApprovalAssignment.user),
             joinedload(ApprovalTask.requisition),
         )
-    ).first()
+    ).unique().first()
 
 
 def load_inbox_row(actor, task: ApprovalTask, *, bulk_max: Decimal) -> InboxRow:
@@ -293,13 +384,21 @@ def delegations_for(actor, *, today: date | None = None, past_limit: int = 10) -
 def acting_for(actor, *, today: date | None = None) -> list[Delegation]:
     """The delegations that let the actor decide for a colleague today."""
     today = today or utcnow().date()
-    return list(db.session.scalars(
+    return list(db.session.scalars(_acting_for_statement(),
+                                   {"actor": actor.id, "today": today}))
+
+
+@functools.cache
+def _acting_for_statement():
+    """`acting_for`'s statement, built once (every inbox runs it)."""
+    today = bindparam("today", type_=Delegation.starts_on.type)
+    return (
         select(Delegation)
-        .where(Delegation.delegate_id == actor.id, Delegation.revoked_at.is_(None),
+        .where(Delegation.delegate_id == bindparam("actor"), Delegation.revoked_at.is_(None),
                Delegation.starts_on <= today, Delegation.ends_on >= today)
         .options(person(Delegation.user))
         .order_by(Delegation.starts_on, Delegation.id)
-    ))
+    )
 
 
 def load_delegation(delegation_id: int) -> Delegation | None:
@@ -325,25 +424,31 @@ def waiting_on(requisition_ids) -> dict[int, Waiting]:
     ids = sorted({i for i in requisition_ids if i is not None})
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(ApprovalTask.requisition_id, ApprovalTask.activated_at, ApprovalTask.name,
-               User.full_name)
-        .join(Requisition, Requisition.id == ApprovalTask.requisition_id)
-        .join(ApprovalAssignment, ApprovalAssignment.task_id == ApprovalTask.id)
-        .join(User, User.id == ApprovalAssignment.user_id)
-        .where(ApprovalTask.requisition_id.in_(ids),
-               ApprovalTask.status == TaskStatus.PENDING,
-               ApprovalTask.round == Requisition.approval_round,
-               Requisition.status == RequisitionStatus.PENDING,
-               ApprovalAssignment.decision.is_(None))
-        .order_by(ApprovalTask.requisition_id, User.full_name, User.id)
-    ).all()
+    rows = db.session.execute(_waiting_statement(), {"ids": ids}).all()
     found: dict[int, Waiting] = {}
     for req_id, since, step, name in rows:
         known = found.get(req_id)
         names = (*known.names, name) if known else (name,)
         found[req_id] = Waiting(names=names, since=since, step=step)
     return found
+
+
+@functools.cache
+def _waiting_statement():
+    """`waiting_on`'s statement, built once: every list and dashboard runs it."""
+    return (
+        select(ApprovalTask.requisition_id, ApprovalTask.activated_at, ApprovalTask.name,
+               User.full_name)
+        .join(Requisition, Requisition.id == ApprovalTask.requisition_id)
+        .join(ApprovalAssignment, ApprovalAssignment.task_id == ApprovalTask.id)
+        .join(User, User.id == ApprovalAssignment.user_id)
+        .where(ApprovalTask.requisition_id.in_(bindparam("ids", expanding=True)),
+               ApprovalTask.status == TaskStatus.PENDING,
+               ApprovalTask.round == Requisition.approval_round,
+               Requisition.status == RequisitionStatus.PENDING,
+               ApprovalAssignment.decision.is_(None))
+        .order_by(ApprovalTask.requisition_id, User.full_name, User.id)
+    )
 
 
 def waiting_on_task(task: ApprovalTask | None) -> Waiting | None:

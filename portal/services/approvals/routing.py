@@ -14,6 +14,8 @@ from portal.extensions import db
 from portal.models import (
     ApprovalAssignment,
     ApprovalPolicy,
+    ApprovalPolicyVersion,
+    ApprovalStep,
     ApprovalTask,
     CostCenter,
     Requisition,
@@ -22,12 +24,34 @@ from portal.models import (
 
 
 def policy_for(org_id: int) -> ApprovalPolicy | None:
-    """The company's approval policy with its steps (None until an admin saves one)."""
+    """The company's approval policy with its steps, their members, cost centres and
+    categories (what routing reads), in one query (None until an admin saves one)."""
     return db.session.scalars(
         select(ApprovalPolicy)
         .where(ApprovalPolicy.organization_id == org_id)
-        .options(selectinload(ApprovalPolicy.steps))
-    ).first()
+        .options(joinedload(ApprovalPolicy.steps).options(
+            joinedload(ApprovalStep.members), joinedload(ApprovalStep.cost_center),
+            joinedload(ApprovalStep.category)))
+    ).unique().first()
+
+
+def policy_and_version(org_id: int) -> tuple[ApprovalPolicy | None, int | None]:
+    """`policy_for` and, in the same query, the id of the policy's latest version (None when
+    it has none yet: `policy_versions.current_version_id` writes the first)."""
+    latest = (
+        select(ApprovalPolicyVersion.id)
+        .where(ApprovalPolicyVersion.policy_id == ApprovalPolicy.id)
+        .order_by(ApprovalPolicyVersion.number.desc()).limit(1)
+        .correlate(ApprovalPolicy).scalar_subquery()
+    )
+    row = db.session.execute(
+        select(ApprovalPolicy, latest)
+        .where(ApprovalPolicy.organization_id == org_id)
+        .options(joinedload(ApprovalPolicy.steps).options(
+            joinedload(ApprovalStep.members), joinedload(ApprovalStep.cost_center),
+            joinedload(ApprovalStep.category)))
+    ).unique().first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def _step_specs(policy: ApprovalPolicy | None) -> list[StepSpec]:
@@ -55,12 +79,16 @@ def person(u: User) -> Person:
     )
 
 
-def directory(org_id: int) -> dict[int, Person]:
-    """The company's users as routing sees them."""
-    users = db.session.scalars(
+def company_users(org_id: int) -> list[User]:
+    """The company's users with their roles (one query)."""
+    return list(db.session.scalars(
         select(User).where(User.organization_id == org_id).options(joinedload(User.role_rows))
-    ).unique().all()
-    return {u.id: person(u) for u in users}
+    ).unique())
+
+
+def directory(org_id: int, users: list[User] | None = None) -> dict[int, Person]:
+    """The company's users as routing sees them (`users`: `company_users`, already read)."""
+    return {u.id: person(u) for u in (company_users(org_id) if users is None else users)}
 
 
 def active_admins(org_id: int, *, besides: int | None = None) -> list[User]:
@@ -94,13 +122,15 @@ def facts_for(req: Requisition, *, amount: Decimal | None = None) -> Facts:
 _LOAD = object()
 
 
-def plan_for(org_id: int, facts: Facts, *, policy: ApprovalPolicy | None = _LOAD) -> Plan:  # type: ignore[assignment]
+def plan_for(org_id: int, facts: Facts, *, policy: ApprovalPolicy | None = _LOAD,  # type: ignore[assignment]
+             users: list[User] | None = None) -> Plan:
     """Where a requisition with these facts would go (used on submit and by the preview), under
     the company's steps and its rule "a person decides once" (on without a saved policy).
-    `policy`: the company's policy when the caller has already loaded it (`policy_for`)."""
+    `policy`: the company's policy when the caller has already loaded it (`policy_for`);
+    `users`: the company's users likewise (`company_users`)."""
     if policy is _LOAD:
         policy = policy_for(org_id)
-    return route(_step_specs(policy), facts, directory(org_id),
+    return route(_step_specs(policy), facts, directory(org_id, users),
                  decide_once=policy.decide_once if policy is not None else True)
 
 

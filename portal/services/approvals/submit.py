@@ -14,8 +14,8 @@ from portal.policies import enforce
 from portal.services import audit, policy_versions
 from portal.services.approvals.decisions import final_approval
 from portal.services.approvals.notices import notify_active
-from portal.services.approvals.routing import facts_for, plan_for, policy_for
-from portal.services.locks import lock_requisition
+from portal.services.approvals.routing import company_users, facts_for, plan_for, policy_and_version
+from portal.services.locks import lock_requisition, note_task
 from portal.services.requisitions import move
 
 
@@ -29,21 +29,26 @@ def submit(req: Requisition, actor) -> Requisition:
     When no policy step applies, it is approved at once and the timeline says why.
     Under the requisition's row lock: a second Submit finds it no longer a draft.
     """
-    lock_requisition(req)
+    lock_requisition(req, tasks=False, contents=True)  # with its lines and cost centre
     enforce(actor, "requisitions.submit", req)
     if not req.lines:
         raise ValidationProblem(Msg(N_("Add at least one line before submitting.")))
     if not req.cost_center.is_active:
         raise ValidationProblem(Msg(N_("This cost centre is no longer active.")))
-    policy = policy_for(req.organization_id)
+    policy, version_id = policy_and_version(req.organization_id)
     if policy is not None and policy.category_required and req.category_id is None:
         raise ValidationProblem(Msg(N_("Choose the requisition's Category before submitting: "
                                        "your company requires it.")))
-    plan = plan_for(req.organization_id, facts_for(req), policy=policy)
+    # The users stay in the session while their tasks are made: the approvers told below are
+    # not read again.
+    users = company_users(req.organization_id)
+    plan = plan_for(req.organization_id, facts_for(req), policy=policy, users=users)
     if plan.problem is not None:
         raise ValidationProblem(plan.problem)
-    # Read before the changes below: the query would flush them first, in a second UPDATE.
-    version_id = policy_versions.current_version_id(req.organization_id, policy=policy)
+    if policy is not None and version_id is None:
+        # A policy from before versioning: its first version is written now (before the
+        # changes below, which its query would otherwise flush in a second UPDATE).
+        version_id = policy_versions.current_version_id(req.organization_id, policy=policy)
     move(req, Action.SUBMIT)
     req.approval_round += 1
     req.submitted_at = utcnow()
@@ -71,8 +76,9 @@ def submit(req: Requisition, actor) -> Requisition:
             for uid in planned.approver_ids
         ]
         db.session.add(task)
+        note_task(task)
         active = task if planned.position == 1 else active
-    # One batch for every task and assignment; the first step's approvers are told.
-    db.session.flush()
+    # The first step's approvers are told; its flush writes the tasks, their assignments, the
+    # decision links, notices and e-mails at once.
     notify_active(req, active)
     return req

@@ -25,6 +25,7 @@ from portal.services.budgets.reading import (
     Impact,
     balances_for,
     balances_of,
+    budget_and_reservation,
     budget_for,
     burn_series,
     impact,
@@ -37,7 +38,7 @@ from portal.services.budgets.reading import (
 
 __all__ = [
     "REQUISITION", "Impact", "ReservationOutcome", "actual_for", "balances_for", "balances_of",
-    "budget_for", "burn_series", "close_budget", "commit_for", "create_budget", "entry_note",
+    "budget_and_reservation", "budget_for", "burn_series", "close_budget", "commit_for", "create_budget", "entry_note",
     "force_consume", "impact", "impacts_for", "ledger_page", "open_reservation", "overlapping_budget",
     "period_progress", "recount", "release_for",
     "requisition_budget_date", "reservation_refusal", "reserve_for_requisition",

@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.models import Budget, BudgetEntry, Requisition
 from portal.money import Money
 from portal.services import audit
-from portal.services.budgets.reading import REQUISITION, budget_for, open_reservation, requisition_budget_date
+from portal.services.budgets.reading import REQUISITION, budget_and_reservation
 
 
 def entry_note(entry: BudgetEntry) -> Msg:
@@ -66,13 +66,16 @@ def _stale(budget: Budget) -> None:
 
 def try_reserve(budget: Budget, amount: Decimal) -> bool:
     """Atomically take `amount` from the budget if it still fits; True when it did."""
-    taken = db.session.execute(
-        update(Budget)
-        .where(Budget.id == budget.id, Budget.status == BudgetStatus.OPEN,
-               Budget.amount - Budget.consumed >= amount)
-        .values(_counted(budget, EntryKind.RESERVE, amount))
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    # Without the autoflush: the guarded UPDATE reads only the budget's own row, and the
+    # caller's pending changes go in its next flush (with the ledger entry) instead of one more.
+    with db.session.no_autoflush:
+        taken = db.session.execute(
+            update(Budget)
+            .where(Budget.id == budget.id, Budget.status == BudgetStatus.OPEN,
+                   Budget.amount - Budget.consumed >= amount)
+            .values(_counted(budget, EntryKind.RESERVE, amount))
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
     _stale(budget)
     return taken
 
@@ -132,20 +135,21 @@ def reserve_for_requisition(req: Requisition, actor, *, overrun_approved: bool =
     A currency different from the budget's is refused. No budget: nothing to reserve.
     `reservation_refusal` foresees the refusal without writing.
     """
-    budget = budget_for(req.cost_center_id, requisition_budget_date(req))
+    budget, reserved_already = budget_and_reservation(req)
     if budget is None:
         return ReservationOutcome.NO_BUDGET
     problem = _currency_refusal(req, budget)
     if problem is not None:
         raise BudgetExceeded(problem)
-    amount = req.net_total - open_reservation(REQUISITION, req.id)
+    amount = req.net_total - reserved_already
     if amount <= 0:
         return ReservationOutcome.RESERVED
     label = req.number
     if try_reserve(budget, amount):
+        # The entry goes in with the approval's one flush (`budget_and_reservation` counts it
+        # meanwhile): the budget's counters are already taken by the guarded UPDATE above.
         _post(budget, EntryKind.RESERVE, amount, source_type=REQUISITION, source_id=req.id,
               source_label=label, actor=actor)
-        db.session.flush()
         return ReservationOutcome.RESERVED
     db.session.refresh(budget)
     available = budget.amount - budget.consumed

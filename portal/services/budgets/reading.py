@@ -30,14 +30,38 @@ def balances_for(budgets: list[Budget]) -> dict[int, Balances]:
     return {b.id: balances_of(b) for b in budgets}
 
 
+def _open_on(cost_center_id: int, on: date) -> tuple:
+    return (Budget.cost_center_id == cost_center_id, Budget.status == BudgetStatus.OPEN,
+            Budget.starts_on <= on, Budget.ends_on >= on)
+
+
 def budget_for(cost_center_id: int, on: date) -> Budget | None:
     """The open budget of the cost centre whose period contains `on`."""
-    return db.session.scalars(
-        select(Budget).where(
-            Budget.cost_center_id == cost_center_id, Budget.status == BudgetStatus.OPEN,
-            Budget.starts_on <= on, Budget.ends_on >= on,
-        )
-    ).first()
+    return db.session.scalars(select(Budget).where(*_open_on(cost_center_id, on))).first()
+
+
+def budget_and_reservation(req: Requisition) -> tuple[Budget | None, Decimal]:
+    """The requisition's budget (`budget_for` on `requisition_budget_date`) and what the
+    requisition holds reserved in the ledger (`open_reservation`), in one query."""
+    held = _held(REQUISITION, req.id).scalar_subquery()
+    # Without the autoflush: the caller's pending changes go in its own next flush instead of
+    # one more; the ledger entries this transaction has not flushed yet (a reservation goes in
+    # with its approval's one flush) are added from the session.
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            select(Budget, held).where(*_open_on(req.cost_center_id, requisition_budget_date(req)))
+        ).first()
+    if row is None:
+        return None, Decimal("0.00")
+    return row[0], (row[1] or Decimal("0.00")) + _pending_held(REQUISITION, req.id)
+
+
+def _pending_held(source_type: str, source_id: int) -> Decimal:
+    """What this transaction's unflushed reservations and releases of a document add up to."""
+    return sum((entry.amount for entry in db.session.new
+                if isinstance(entry, BudgetEntry) and entry.source_type == source_type
+                and entry.source_id == source_id
+                and entry.kind in (EntryKind.RESERVE, EntryKind.RELEASE)), Decimal("0.00"))
 
 
 def requisition_budget_date(req: Requisition) -> date:
@@ -76,11 +100,10 @@ class Impact:
 
 def impact(req: Requisition) -> Impact:
     """What approving `req` would do to its cost centre's budget (the requisition's net total)."""
-    budget = budget_for(req.cost_center_id, requisition_budget_date(req))
+    budget, reserved_already = budget_and_reservation(req)
     if budget is None:
         return Impact(None, None, req.net_total, Decimal("0"), req.currency)
-    return Impact(budget, balances_of(budget), req.net_total, open_reservation(REQUISITION, req.id),
-                  req.currency)
+    return Impact(budget, balances_of(budget), req.net_total, reserved_already, req.currency)
 
 
 def impacts_for(reqs: list[Requisition]) -> dict[int, Impact]:
@@ -108,14 +131,16 @@ def impacts_for(reqs: list[Requisition]) -> dict[int, Impact]:
     return result
 
 
-def open_reservation(source_type: str, source_id: int) -> Decimal:
-    total = db.session.scalar(
-        select(func.sum(BudgetEntry.amount)).where(
-            BudgetEntry.source_type == source_type, BudgetEntry.source_id == source_id,
-            BudgetEntry.kind.in_([EntryKind.RESERVE, EntryKind.RELEASE]),
-        )
+def _held(source_type: str, source_id: int):
+    return select(func.sum(BudgetEntry.amount)).where(
+        BudgetEntry.source_type == source_type, BudgetEntry.source_id == source_id,
+        BudgetEntry.kind.in_([EntryKind.RESERVE, EntryKind.RELEASE]),
     )
-    return total or Decimal("0.00")
+
+
+def open_reservation(source_type: str, source_id: int) -> Decimal:
+    """What a document holds reserved: its reservations less their releases."""
+    return db.session.scalar(_held(source_type, source_id)) or Decimal("0.00")
 
 
 def _day(column):

@@ -19,7 +19,7 @@ from portal.policies import enforce
 from portal.services import audit, suppliers
 from portal.services.auth import find_user_by_email, normalize_email
 from portal.services.invitations import issue_invitation, renew_link, state_of
-from portal.services.paging import paginate
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 
 KIND = "supplier"
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN.value, Role.SUPPLIER_SALES.value)
@@ -179,14 +179,16 @@ def resend_invitation(invitation: Invitation, *, actor, days: int) -> str:
     return token
 
 
-def open_invitations(actor, *, page: int = 1, per_page: int = 25):
-    """The buying company's supplier invitations not yet accepted or revoked, newest first.
+# Newest first, from the partial index ix_invitations_org_kind_open.
+NEWEST = Order("supplier-invitations", Key(Invitation.created_at, descending=True),
+               Key(Invitation.id, descending=True))
+
+
+def open_invitations(actor, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """The buying company's supplier invitations not yet accepted or revoked, newest first, one
+    page (keyset, `cursor`; BadCursor for a cursor it did not give out).
 
     Expired ones are included: the admin resends or revokes them.
     """
-    query = (
-        _open_query()
-        .where(Invitation.organization_id == actor.organization_id)
-        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
-    )
-    return paginate(query, page=page, per_page=per_page)
+    query = _open_query().where(Invitation.organization_id == actor.organization_id)
+    return keyset(query, NEWEST, cursor=cursor, per_page=per_page)

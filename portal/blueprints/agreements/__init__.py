@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("agreements", __name__, url_prefix="/agreements")
+
+from portal.blueprints.agreements import views  # noqa: E402, F401

@@ -1,0 +1,133 @@
+"""Price agreements: the buyer's list, form and detail, and the supplier's read-only list."""
+
+from flask import request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from portal.blueprints.agreements import bp
+from portal.blueprints.agreements.forms import AgreementEditForm, AgreementForm, EndForm
+from portal.blueprints.edge import (
+    actor,
+    button_action,
+    form_action,
+    form_status,
+    or_404,
+    page_size,
+    saved,
+)
+from portal.blueprints.once import creates
+from portal.blueprints.params import cursor_arg, id_arg
+from portal.htmx import fragment, render
+from portal.policies import require
+from portal.services import agreements, catalog, suppliers
+from portal.services.agreements import STATES, AgreementFields
+
+
+def _filters() -> dict:
+    state = request.args.get("state", "")
+    return {"link": id_arg("link"), "state": state if state in STATES else ""}
+
+
+@bp.route("/")
+@login_required
+@require("agreements.view")
+def index():
+    filters = _filters()
+    link = suppliers.get_link(actor(), filters["link"]) if filters["link"] else None
+    page = agreements.list_agreements(link_id=filters["link"], state=filters["state"],
+                                      cursor=cursor_arg(), per_page=page_size())
+    args = {k: v for k, v in filters.items() if v}
+    return render("agreements/index.html", block=fragment("results"), page=page, filters=filters,
+                  args=args, link=link, links=agreements.active_links(actor()),
+                  today=agreements.today())
+
+
+@bp.route("/<int:agreement_id>")
+@login_required
+@require("agreements.view")
+def detail(agreement_id: int):
+    agreement = or_404(agreements.find_agreement(agreement_id))
+    return render("agreements/detail.html", agreement=agreement, today=agreements.today(),
+                  events=agreements.agreement_events(agreement), end_form=EndForm())
+
+
+def _fields(form, **extra) -> AgreementFields:
+    return AgreementFields(
+        unit_price=form.unit_price.data, currency=form.currency.data,
+        valid_from=form.valid_from.data, valid_to=form.valid_to.data, tiers=form.tiers(),
+        supplier_part_number=form.supplier_part_number.data or "",
+        lead_time_days=form.lead_time_days.data, **extra,
+    )
+
+
+def _new_form() -> AgreementForm:
+    links = agreements.active_links(actor())
+    defaults = {"currency": current_user.organization.currency, "valid_from": agreements.today()}
+    if request.method == "GET":
+        wanted = id_arg("link")
+        link = next((lnk for lnk in links if lnk.id == wanted), None)
+        if link is not None:
+            defaults.update(link_id=link.id, currency=link.currency)
+        item = catalog.find_item(id_arg("item")) if id_arg("item") else None
+        if item is not None:
+            defaults["item_sku"] = item.sku
+    form = AgreementForm(data=defaults)
+    form.link_id.choices = [SelectChoice("", _("— choose —"))] + [
+        SelectChoice(str(lnk.id), f"{lnk.supplier.name} ({lnk.currency})") for lnk in links
+    ]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@require("agreements.manage")
+@creates(AgreementForm)
+def new():
+    form = _new_form()
+    return form_action(
+        form,
+        lambda: agreements.create_agreement(
+            actor(), _fields(form, link_id=form.link_id.data, item_sku=form.item_sku.data or "")),
+        lambda agreement: saved(_("The price agreement is saved."),
+                                url_for("agreements.detail", agreement_id=agreement.id)),
+    ) or (render("agreements/form.html", form=form, agreement=None), form_status())
+
+
+@bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
+@login_required
+@require("agreements.manage")
+def edit(agreement_id: int):
+    agreement = or_404(agreements.find_agreement(agreement_id))
+    form = AgreementEditForm(obj=agreement)
+    if request.method == "GET":
+        form.set_tiers(agreement.tier_list)
+    return form_action(
+        form, lambda: agreements.update_agreement(actor(), agreement, _fields(form)),
+        lambda _saved: saved(_("The price agreement is saved."),
+                             url_for("agreements.detail", agreement_id=agreement.id)),
+    ) or (render("agreements/form.html", form=form, agreement=agreement), form_status())
+
+
+@bp.route("/<int:agreement_id>/end", methods=["POST"])
+@login_required
+@require("agreements.manage")
+def end(agreement_id: int):
+    agreement = or_404(agreements.find_agreement(agreement_id))
+    target = url_for("agreements.detail", agreement_id=agreement.id)
+    return button_action(agreement, "agreements.end", agreements.end_agreement,
+                         _("The agreement ends today: from tomorrow its price no longer applies."),
+                         target, refused_to=target)
+
+
+# --- the supplier's side ------------------------------------------------------------------------
+
+
+@bp.route("/customers/<int:link_id>")
+@login_required
+@require("customers.view")
+def customer(link_id: int):
+    link = suppliers.get_customer_link(actor(), link_id)
+    page = agreements.list_for_customer(link, cursor=cursor_arg(), per_page=page_size())
+    return render("agreements/customer.html", link=link, buyer=link.buyer, page=page,
+                  items=agreements.item_labels(page.items), today=agreements.today())

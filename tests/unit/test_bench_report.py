@@ -1,0 +1,47 @@
+"""The bench's targets are computed from a run's figures (no timing here: a fixed result)."""
+
+from bench import report
+
+
+def _page(name, kind, ratio, p50, requests=100):
+    return {"name": name, "kind": kind, "ratio": ratio, "p50_ms": p50, "requests": requests, "errors": 0}
+
+
+def _result(**write_path):
+    small = {"database": "sqlite", "n": 10_000, "seed_seconds": 3.0, "worker_peak_rss_mib": 120.0,
+             "worker_rss_growth_mib": 1.5, "soak_requests": 24_000,
+             "pages": [_page("list", "list", 0.7, 10.0), _page("badge", "badge", 2.5, 1.0)]}
+    large = {**small, "n": 1_000_000, "seed_seconds": 640.0, "worker_rss_growth_mib": 9.0,
+             "pages": [_page("list", "list", 0.5, 14.0), _page("badge", "badge", 2.1, 1.0)]}
+    return {"databases": ["sqlite"], "runs": [small, large], "import_portal_seconds": 0.2,
+            "write_path": write_path}
+
+
+def _by_name(targets):
+    return {t["name"]: t for t in targets}
+
+
+def test_ratios_are_judged_at_the_largest_size_and_scale_against_the_smallest():
+    found = _by_name(report.targets(_result()))
+    assert found["sqlite N=1000000: list throughput vs reference"]["met"] is False
+    assert found["sqlite N=1000000: badge throughput vs reference"]["met"] is True
+    scale = found["sqlite: list latency N=1000000 / N=10000"]
+    assert scale["value"] == 1.4 and scale["met"] is True
+
+
+def test_generation_time_and_memory_growth_have_targets():
+    found = _by_name(report.targets(_result()))
+    assert found["sqlite: seed-bench N=1000000 (s)"] == {
+        "name": "sqlite: seed-bench N=1000000 (s)", "value": 640.0, "target": "<= 600", "met": False}
+    growth = [t for t in found.values() if "memory growth" in t["name"]]
+    assert [(t["value"], t["met"]) for t in growth] == [(1.5, True), (9.0, False)]
+    assert all("24000 requests" in t["name"] for t in growth)
+
+
+def test_the_write_path_is_judged_against_tryton_when_it_ran():
+    found = _by_name(report.targets(_result(cpu_ms_median=25.0, tryton={"cpu_ms_median": 180.0})))
+    share = found["write path: our cycle / Tryton 8.2's comparable cycle (same session)"]
+    assert share["value"] == 0.139 and share["met"] is True
+    assert found["write path: median CPU per cycle through the services (ms)"]["met"] is False
+    skipped = _by_name(report.targets(_result(cpu_ms_median=25.0, tryton={"skipped": "offline"})))
+    assert not any("Tryton" in name for name in skipped)
