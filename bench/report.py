@@ -93,6 +93,9 @@ def markdown(result: dict) -> str:
                 continue
             lines.append(f"| {run['database']} | {run['n']} | {page['name']} | {page['rps']:.1f} | "
                          f"{page['p50_ms']:.1f} | {page['p99_ms']:.1f} | {page['ratio']:.2f}× |")
+    for again in result.get("reruns", []):
+        lines += ["", f"Measured again {again['when']} (after a fix, {again['duration']} per page, the reference "
+                      f"page beside each): {', '.join(again['pages'])}."]
     lines += ["", "| target | value | bound | met |", "|---|---|---|---|"]
     for t in result["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    func,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -97,12 +100,31 @@ class Requisition(Timestamped, TenantOwned, db.Model):
               "created_at", "id"),
         Index("ix_requisitions_org_gross", "organization_id", "gross_total", "id"),
         Index("ix_requisitions_org_needed_by", "organization_id", "needed_by", "id"),
+        # The buyer's dashboard: capped counts per status, the pending ones oldest submitted first.
+        Index("ix_requisitions_org_requester_status_submitted", "organization_id", "requester_id",
+              "status", "submitted_at", "id"),
         CheckConstraint("net_total >= 0", name="net_total"),
     )
 
     @property
     def is_editable(self) -> bool:
         return self.status == RequisitionStatus.DRAFT
+
+
+# The text search: `lower(title) LIKE '%…%'` (blueprints/requisitions/queries._search). On
+# PostgreSQL a trigram index on the expression finds a rare word without reading the table, and
+# ANALYZE keeps statistics on the expression (an index's), so for a frequent word the planner
+# knows the share of matches and walks the list's index in order until the page is full instead
+# of sorting every match (it used to guess a tiny share: 250 ms at 1M requisitions, now 0.2 ms).
+# PostgreSQL only (pg_trgm, a trusted extension the table's creation installs; migration
+# f1a2b3c4d5e4): SQLite walks the list's index in order anyway.
+event.listen(
+    Requisition.__table__, "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+Index("ix_requisitions_title_trgm", func.lower(Requisition.title).label("title_lower"),
+      postgresql_using="gin", postgresql_ops={"title_lower": "gin_trgm_ops"},
+      ).ddl_if(dialect="postgresql")
 
 
 class RequisitionLine(TenantOwned, db.Model):

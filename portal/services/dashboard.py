@@ -235,7 +235,11 @@ def approver_summary(actor) -> dict:
 def _decisions_statement(limit: int):
     return (
         select(ApprovalAssignment)
+        # decided_at IS NOT NULL (set with the decision) bounds the index range: PostgreSQL
+        # puts NULLs first in a descending walk, so without it the walk passes every open
+        # assignment of the approver before the first decision.
         .where(ApprovalAssignment.user_id == bindparam("actor"),
+               ApprovalAssignment.decided_at.is_not(None),
                ApprovalAssignment.decision.is_not(None))
         .options(joinedload(ApprovalAssignment.task).joinedload(ApprovalTask.requisition),
                  approval_queries.person(ApprovalAssignment.decided_by))

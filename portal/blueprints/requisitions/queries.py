@@ -263,7 +263,8 @@ _NUMBER = re.compile(r"(?i)req-[0-9-]*")
 
 def _search(by_number: bool):
     """A number (or its start) is a range on the (organization_id, number) index; other text is
-    matched in the title, row by row within the page's walk (which stops after a page).
+    matched in the title, row by row within the page's walk (which stops after a page); on
+    PostgreSQL a rare word is found by the title's trigram index instead (models.requisition).
     The values are the bound parameters `number_from`/`number_to` or `pattern` (`_values`)."""
     if by_number:
         return and_(R.number >= bindparam("number_from"), R.number < bindparam("number_to"))
