@@ -97,12 +97,12 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
     portal, reference = Server("portal:create_app()", url), Server("bench.reference:create_app()", url)
     try:
         browsers = {role: Browser(portal.base, email, PASSWORD) for role, email in ROLES.items()}
-        refs, pages = [], []
+        refs, results = [], []
         for name, role, path, kind in pages or PAGES:
             browser = browsers[role]
             target = resolve(path, browser, url)
             if target is None:
-                pages.append({"name": name, "kind": kind, "error": "no such page in this data set"})
+                results.append({"name": name, "kind": kind, "error": "no such page in this data set"})
                 continue
             status, _ = browser.get(target)  # warm-up, and the status the run expects
             ref = wrk(reference.base + "/", None, duration)
@@ -112,18 +112,18 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
                           ratio=round(result["rps"] / ref["rps"], 3) if ref["rps"] else None)
             log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
                 f"ratio {result['ratio']}  (reference {ref['rps']:.0f} req/s, status {status})")
-            pages.append(result)
-        served = sum(page.get("requests", 0) for page in pages)
+            results.append(result)
+        served = sum(page.get("requests", 0) for page in results)
         growth, topped = None, 0
         if soak:
             baseline = portal.rss_mib()
-            topped = _soak(portal, browsers, pages)
+            topped = _soak(portal, browsers, results)
             after = portal.rss_mib()
             growth = max((after[pid] - baseline[pid] for pid in after if pid in baseline), default=None)
         return {"database": database, "n": n, "seed_seconds": data.get("seed_seconds"), "reused": data["reused"],
                 "requests_served": served, "soak_requests": topped,
                 "worker_rss_growth_mib": None if growth is None else round(growth, 1),
-                "reference_rps_median": statistics.median(refs) if refs else None, "pages": pages,
+                "reference_rps_median": statistics.median(refs) if refs else None, "pages": results,
                 "worker_peak_rss_mib": round(portal.peak_rss_mib(), 1),
                 "reference_worker_peak_rss_mib": round(reference.peak_rss_mib(), 1)}
     finally:
