@@ -250,9 +250,12 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (catalog_bp, cost_centers_bp, agreements_bp):
         app.register_blueprint(bp)
 
+    from portal.blueprints.orders import bp as orders_bp
     from portal.blueprints.requisitions import bp as requisitions_bp
+    from portal.blueprints.rfqs import bp as rfqs_bp
 
-    app.register_blueprint(requisitions_bp)
+    for bp in (requisitions_bp, rfqs_bp, orders_bp):
+        app.register_blueprint(bp)
 
     from portal.blueprints.approvals import bp as approvals_bp
     from portal.blueprints.notifications import bp as notifications_bp

@@ -28,6 +28,11 @@ class Action(StrEnum):
     RETURN = "return"
     CANCEL = "cancel"
     ADMIN_CANCEL = "admin_cancel"
+    # Sourcing moves, made by the RFQ and order services (never by hand):
+    SOURCE = "source"        # lines put on an RFQ
+    UNSOURCE = "unsource"    # that RFQ cancelled (or the lines taken off it) before any order
+    ORDER = "order"          # purchase orders issued for its lines (from an award or agreements)
+    CLOSE = "close"          # every ordered line received
 
 
 S = RequisitionStatus
@@ -40,7 +45,14 @@ TRANSITIONS: dict[tuple[RequisitionStatus, Action], RequisitionStatus] = {
     (S.DRAFT, Action.CANCEL): S.CANCELLED,
     (S.PENDING, Action.CANCEL): S.CANCELLED,
     (S.APPROVED, Action.ADMIN_CANCEL): S.CANCELLED,
+    (S.APPROVED, Action.SOURCE): S.SOURCING,
+    (S.SOURCING, Action.UNSOURCE): S.APPROVED,
+    (S.APPROVED, Action.ORDER): S.ORDERED,
+    (S.SOURCING, Action.ORDER): S.ORDERED,
+    (S.ORDERED, Action.CLOSE): S.CLOSED,
 }
+# The moves the sourcing services make as RFQs and orders progress (tested with them).
+SOURCING_MOVES = frozenset({Action.SOURCE, Action.UNSOURCE, Action.ORDER, Action.CLOSE})
 EDITABLE = frozenset({S.DRAFT})
 TERMINAL = frozenset({S.REJECTED, S.CANCELLED, S.CLOSED})
 

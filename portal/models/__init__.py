@@ -78,3 +78,41 @@ __all__ += ["SubmissionToken"]
 from portal.models.agreement import PriceAgreement  # noqa: E402
 
 __all__ += ["PriceAgreement"]
+
+from portal.models.rfq import (  # noqa: E402
+    InvitationStatus,
+    Quote,
+    QuoteAttachment,
+    QuoteLine,
+    QuoteRevision,
+    QuoteStatus,
+    Rfq,
+    RfqAttachment,
+    RfqAward,
+    RfqClarification,
+    RfqInvitation,
+    RfqLine,
+    RfqQuestion,
+    RfqStatus,
+)
+
+__all__ += [
+    "InvitationStatus", "Quote", "QuoteAttachment", "QuoteLine", "QuoteRevision", "QuoteStatus",
+    "Rfq", "RfqAttachment", "RfqAward", "RfqClarification", "RfqInvitation", "RfqLine",
+    "RfqQuestion", "RfqStatus",
+]
+
+from portal.models.order import (  # noqa: E402
+    GoodsReceipt,
+    GoodsReceiptLine,
+    OrderSource,
+    OrderStatus,
+    PurchaseOrder,
+    PurchaseOrderDocument,
+    PurchaseOrderLine,
+)
+
+__all__ += [
+    "GoodsReceipt", "GoodsReceiptLine", "OrderSource", "OrderStatus", "PurchaseOrder",
+    "PurchaseOrderDocument", "PurchaseOrderLine",
+]

@@ -55,6 +55,8 @@ class Organization(Timestamped, db.Model):
     country: Mapped[str] = mapped_column(String(2))
     currency: Mapped[str] = mapped_column(String(3))
     locale: Mapped[str] = mapped_column(String(5), default="en")
+    # The IANA zone deadlines and dates are set and shown in for this organisation's users.
+    time_zone: Mapped[str] = mapped_column(String(50), default="Europe/Warsaw", server_default="Europe/Warsaw")
 
     __table_args__ = (UniqueConstraint("country", "tax_id"),)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.domain.approval import TaskStatus
-from portal.domain.requisition import Action, RequisitionStatus
+from portal.domain.requisition import SOURCING_MOVES, Action, RequisitionStatus
 from portal.errors import DomainError, InvalidTransition, PermissionDenied, ValidationProblem
 from portal.extensions import db
 from portal.models import (
@@ -107,7 +107,7 @@ def test_every_status_action_pair_through_the_services(kit, status):
     """Every legal move gives the designed status and an audit event; every other one raises
     a domain error and changes nothing."""
     problems = []
-    for action in Action:
+    for action in sorted(set(Action) - SOURCING_MOVES):
         req = _in_status(kit, status)
         events_before = count(AuditEvent, AuditEvent.object_type == "Requisition",
                               AuditEvent.object_id == req.id)

@@ -1,5 +1,7 @@
+"""The supplier-facing pages: customers and joining (views), RFQs and quotes (quotes), and
+purchase orders addressed to the supplier (orders)."""
 from flask import Blueprint
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
 
-from portal.blueprints.supplier import views  # noqa: E402,F401
+from portal.blueprints.supplier import orders, quotes, views  # noqa: E402,F401

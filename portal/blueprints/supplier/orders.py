@@ -1,0 +1,2 @@
+"""(being written)"""
+from portal.blueprints.supplier import bp  # noqa: F401

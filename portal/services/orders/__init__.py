@@ -1,0 +1,1 @@
+"""Purchase orders: issue, PDF, acknowledgement, revisions, cancel, receiving."""

@@ -1,0 +1,1 @@
+"""Sourcing: RFQs, supplier quotes, clarifications, comparison and award."""
