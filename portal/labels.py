@@ -148,6 +148,40 @@ EVENT_LABELS.update({
     "policy.step_moved": _l("moved an approval step"),
 })
 
+# Sourcing: RFQs, quotes, purchase orders, receipts.
+EVENT_LABELS.update({
+    "rfq.created": _l("created the RFQ"),
+    "rfq.updated": _l("changed the RFQ draft"),
+    "rfq.supplier_invited": _l("invited a supplier to the RFQ"),
+    "rfq.supplier_removed": _l("removed a supplier from the RFQ"),
+    "rfq.file_attached": _l("attached a file to the RFQ"),
+    "rfq.published": _l("published the RFQ"),
+    "rfq.amended": _l("amended the RFQ"),
+    "rfq.cancelled": _l("cancelled the RFQ"),
+    "rfq.closed": _l("closed the RFQ for quotes"),
+    "rfq.opened": _l("opened the sealed quotes"),
+    "rfq.question_asked": _l("asked a clarification question"),
+    "rfq.clarification_published": _l("published a clarification"),
+    "rfq.awarded": _l("awarded the RFQ"),
+    "quote.submitted": _l("submitted a quote"),
+    "quote.revised": _l("revised the quote"),
+    "quote.confirmed": _l("confirmed the quote after an amendment"),
+    "quote.withdrawn": _l("withdrew the quote"),
+    "quote.declined": _l("declined to quote"),
+    "order.issued": _l("issued the purchase order"),
+    "order.revised": _l("revised the purchase order"),
+    "order.acknowledged": _l("acknowledged the purchase order"),
+    "order.date_proposed": _l("proposed another delivery date"),
+    "order.date_accepted": _l("accepted the proposed delivery date"),
+    "order.date_refused": _l("refused the proposed delivery date"),
+    "order.cancelled": _l("cancelled the purchase order"),
+    "order.received": _l("recorded a goods receipt"),
+    "order.closed": _l("closed the purchase order"),
+    "requisition.sourcing": _l("put the requisition out for quotes"),
+    "requisition.ordered": _l("ordered the requisition"),
+    "requisition.closed": _l("closed the requisition"),
+})
+
 
 # The object types of the audit log's filter (portal.domain.audit_events.OBJECT_TYPES).
 OBJECT_TYPE_LABELS = {
@@ -159,6 +193,9 @@ OBJECT_TYPE_LABELS = {
     "Invitation": _l("Invitation"),
     "SupplierLink": _l("Supplier"),
     "PriceAgreement": _l("Price agreement"),
+    "Rfq": _l("RFQ"),
+    "Quote": _l("Quote"),
+    "PurchaseOrder": _l("Purchase order"),
     "Item": _l("Catalog item"),
     "Category": _l("Category"),
     "CostCenter": _l("Cost centre"),

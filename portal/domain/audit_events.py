@@ -77,6 +77,37 @@ EVENT_OBJECTS: dict[str, str] = {
     "policy.step_changed": "ApprovalPolicy",
     "policy.step_removed": "ApprovalPolicy",
     "policy.step_moved": "ApprovalPolicy",
+    # sourcing: RFQs, quotes, purchase orders, receipts
+    "rfq.created": "Rfq",
+    "rfq.updated": "Rfq",
+    "rfq.supplier_invited": "Rfq",
+    "rfq.supplier_removed": "Rfq",
+    "rfq.file_attached": "Rfq",
+    "rfq.published": "Rfq",
+    "rfq.amended": "Rfq",
+    "rfq.cancelled": "Rfq",
+    "rfq.closed": "Rfq",
+    "rfq.opened": "Rfq",
+    "rfq.question_asked": "Rfq",
+    "rfq.clarification_published": "Rfq",
+    "rfq.awarded": "Rfq",
+    "quote.submitted": "Quote",
+    "quote.revised": "Quote",
+    "quote.confirmed": "Quote",
+    "quote.withdrawn": "Quote",
+    "quote.declined": "Rfq",
+    "order.issued": "PurchaseOrder",
+    "order.revised": "PurchaseOrder",
+    "order.acknowledged": "PurchaseOrder",
+    "order.date_proposed": "PurchaseOrder",
+    "order.date_accepted": "PurchaseOrder",
+    "order.date_refused": "PurchaseOrder",
+    "order.cancelled": "PurchaseOrder",
+    "order.received": "PurchaseOrder",
+    "order.closed": "PurchaseOrder",
+    "requisition.sourcing": "Requisition",
+    "requisition.ordered": "Requisition",
+    "requisition.closed": "Requisition",
 }
 
 EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
@@ -84,7 +115,8 @@ EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
 # The object types the audit log filters by, in the order the filter offers them.
 OBJECT_TYPES: tuple[str, ...] = (
     "Requisition", "Budget", "ApprovalPolicy", "Delegation", "User", "Invitation",
-    "SupplierLink", "PriceAgreement", "Item", "Category", "CostCenter", "Organization",
+    "SupplierLink", "PriceAgreement", "Rfq", "Quote", "PurchaseOrder", "Item", "Category",
+    "CostCenter", "Organization",
 )
 
 

@@ -32,6 +32,17 @@ _URL_OBJECTS = {
     "task_id": "ApprovalTask",
     "delegation_id": "Delegation",
     "notification_id": "Notification",
+    # sourcing
+    "rfq_id": "Rfq",
+    "rfq_line_id": "RfqLine",
+    "rfq_file_id": "RfqAttachment",
+    "question_id": "RfqQuestion",
+    "quote_id": "Quote",
+    "quote_file_id": "QuoteAttachment",
+    "revision_id": "QuoteRevision",
+    "order_id": "PurchaseOrder",
+    "document_id": "PurchaseOrderDocument",
+    "receipt_id": "GoodsReceipt",
 }
 
 

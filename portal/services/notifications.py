@@ -145,3 +145,37 @@ def open_notification(user: User, notification_id: int) -> Notification | None:
         note.read_at = utcnow()
         db.session.flush()
     return note
+
+
+def notify_organization(org_id: int, text_or_msg: str | Msg, *, roles=None, link: Link | str | None = None,
+                        kind: str = "", email: bool = True, exclude_user_id: int | None = None,
+                        **params) -> list[Notification]:
+    """Tell the active users of another organisation (a supplier told of an RFQ or an order, a
+    buyer told of a quote) something, in the caller's transaction.
+
+    The one deliberate write across parties: pending changes are flushed under the caller's
+    scope first, then the recipients are read and their notifications (and e-mails, through the
+    outbox, sent only after the commit) written under the recipient organisation's own scope,
+    where the flush guard checks them like any of its rows; the caller's scope is restored after.
+    `roles` (names) limits the recipients to users holding one of them; None tells every active
+    user. Returns the notifications written.
+    """
+    from portal.models import Organization, UserRole
+    from portal.tenancy import bound_to
+
+    db.session.flush()
+    org = db.session.scalars(
+        select(Organization).where(Organization.id == org_id)).one()
+    written: list[Notification] = []
+    with bound_to(db.session, org):
+        query = select(User).where(User.organization_id == org_id, User.is_active_flag.is_(True))
+        if roles:
+            query = query.where(User.id.in_(
+                select(UserRole.user_id).where(UserRole.role.in_([str(r) for r in roles]))))
+        if exclude_user_id is not None:
+            query = query.where(User.id != exclude_user_id)
+        for user in db.session.scalars(query.order_by(User.id)).all():
+            written.append(notify(user, text_or_msg, link=link, kind=kind, email=email, flush=False,
+                                  **params))
+        db.session.flush()
+    return written
