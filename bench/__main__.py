@@ -50,7 +50,41 @@ PAGES = [
     ("supplier invitations", "admin", "/suppliers/invitations", "list"),
     ("notifications", "approver", "/notifications/", "list"),
     ("supplier: customers", "supplier", "/supplier/customers", "list"),
+    # Sourcing (issue 10): lists, the comparison matrix of a decided RFQ with three quotes, and
+    # the PO PDF as downloaded (served from storage, never rendered on request).
+    ("price agreements (admin)", "admin", "/agreements/", "list"),
+    ("rfqs: all (buyer)", "buyer", "/rfqs/", "list"),
+    ("rfqs: open (buyer)", "buyer", "/rfqs/?view=open", "list"),
+    ("supplier: rfqs", "supplier", "/supplier/rfqs", "list"),
+    ("orders: all (buyer)", "buyer", "/orders/", "list"),
+    ("orders: to receive (buyer)", "buyer", "/orders/?view=to_receive", "list"),
+    ("supplier: orders", "supplier", "/supplier/orders", "list"),
+    ("rfq comparison matrix", "buyer", "@compare", "page"),
+    ("PO PDF download (buyer)", "buyer", "@po_pdf", "page"),
+    ("PO PDF download (supplier)", "supplier", "@supplier_po_pdf", "page"),
 ]
+# The large company of the data sets (services.bench_seed).
+COMPANY = "Acme Manufacturing"
+# Resolver keys answered by one query on the data set: the path of what it finds.
+LOOKUPS = {
+    # A decided RFQ (awarded, or closed with its prices open) with exactly three quotes.
+    "@compare": ("/rfqs/{}/compare",
+                 "SELECT r.id FROM rfqs r JOIN organizations o ON o.id = r.organization_id "
+                 "WHERE o.name = :company AND r.status IN ('awarded', 'closed') "
+                 "AND (NOT r.sealed OR r.opened_at IS NOT NULL) AND (SELECT count(*) FROM quotes q "
+                 "WHERE q.rfq_id = r.id AND q.status IN ('submitted', 'awarded', 'lost')) = 3 "
+                 "ORDER BY r.id DESC LIMIT 1"),
+    # A stored order PDF of the company (the demo's orders, or those seed-bench stored: Nordwind's first).
+    "@po_pdf": ("/orders/{}/pdf",
+                "SELECT d.order_id FROM purchase_order_documents d JOIN purchase_orders p ON p.id = d.order_id "
+                "JOIN organizations o ON o.id = p.organization_id WHERE o.name = :company ORDER BY d.id LIMIT 1"),
+    "@supplier_po_pdf": ("/supplier/orders/{}/pdf",
+                         "SELECT d.order_id FROM purchase_order_documents d "
+                         "JOIN purchase_orders p ON p.id = d.order_id "
+                         "JOIN users u ON u.organization_id = p.supplier_id "
+                         "JOIN organizations o ON o.id = p.organization_id "
+                         "WHERE o.name = :company AND u.email = :supplier ORDER BY d.id LIMIT 1"),
+}
 
 
 def log(*args) -> None:
@@ -80,6 +114,13 @@ def resolve(path: str, browser: Browser, url: str) -> str | None:
             found = conn.execute(text("SELECT id FROM requisitions WHERE title = 'Bench: long timeline'")).scalar()
         engine.dispose()
         return f"/requisitions/{found}" if found else None
+    if path in LOOKUPS:
+        pattern, query = LOOKUPS[path]
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            found = conn.execute(text(query), {"company": COMPANY, "supplier": ROLES["supplier"]}).scalar()
+        engine.dispose()
+        return pattern.format(found) if found else None
     if path == "@budget":  # the longest ledger (the list's first budget may be a month's)
         engine = create_engine(url)
         with engine.connect() as conn:
@@ -160,6 +201,17 @@ def write_path(url: str, cycles: int) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def po_pdf(url: str) -> dict:
+    """The PO PDF against a bare WeasyPrint render of the same lines (bench/pdf.py)."""
+    try:
+        from bench import pdf as module
+        from portal import create_app
+
+        return module.run(create_app({"SQLALCHEMY_DATABASE_URI": url}))
+    except Exception as exc:  # noqa: BLE001 - recorded as not measured
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -167,6 +219,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", default="5s", help="wrk duration per page (and per reference run)")
     parser.add_argument("--cycles", type=int, default=50, help="write-path cycles")
     parser.add_argument("--no-write-path", action="store_true")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PO PDF benchmark (bench/pdf.py)")
     parser.add_argument("--no-tryton", action="store_true",
                         help="skip the Tryton 8.2 comparison cycle (installed from PyPI into /tmp/bench-tryton)")
     parser.add_argument("--readme", action="store_true", help="put the table into README.md (Performance)")
@@ -191,6 +244,7 @@ def main(argv=None) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(), "sizes": sizes, "databases": databases, "duration": args.duration,
         "import_portal_seconds": round(import_time(), 3), "runs": runs, "write_path": wp,
+        "pdf": {} if args.no_pdf else po_pdf(url_for(databases[0], min(sizes))),
         "seconds": round(time.perf_counter() - started, 1),
     }
     result["targets"] = report.targets(result)

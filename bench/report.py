@@ -11,6 +11,8 @@ LIST_RATIO, BADGE_RATIO, SCALE, RSS_MIB, IMPORT_S, WRITE_MS = 0.6, 2.0, 1.5, 200
 # Resident memory a worker may gain over the run's requests (at least 20 000; allocator noise),
 # the largest data set's generation time, and the write path against Tryton's comparable cycle.
 RSS_GROWTH_MIB, SOAK_REQUESTS, SEED_S, SEED_N, TRYTON_SHARE = 8.0, 20_000, 600, 1_000_000, 1 / 6
+# The PO PDF's CPU against a bare WeasyPrint render of the same lines (bench/pdf.py).
+PDF_RATIO = 1.2
 
 
 def _target(name, value, target, met) -> dict:
@@ -68,6 +70,11 @@ def targets(result: dict) -> list[dict]:
     if cpu is not None and tryton:
         out.append(_target("write path: our cycle / Tryton 8.2's comparable cycle (same session)",
                            round(cpu / tryton, 3), f"<= {TRYTON_SHARE:.3f} (1/6)", cpu / tryton <= TRYTON_SHARE))
+    pdf = result.get("pdf") or {}
+    for key in sorted((k for k in pdf if k.startswith("lines_")), key=lambda k: int(k.split("_")[1])):
+        row = pdf[key]
+        out.append(_target(f"PO PDF, {key.split('_')[1]} lines: CPU vs a bare WeasyPrint render of the same lines",
+                           row["ratio"], f"<= {PDF_RATIO}x", row["ratio"] <= PDF_RATIO))
     return out
 
 
@@ -109,6 +116,13 @@ def markdown(result: dict) -> str:
         lines += ["", f"Write path not measured: {wp['error']}"]
     elif wp:
         lines += ["", "Write path: " + ", ".join(f"{k} = {v}" for k, v in wp.items())]
+    pdf = result.get("pdf") or {}
+    if "error" in pdf:
+        lines += ["", f"PO PDF not measured: {pdf['error']}"]
+    elif pdf:
+        lines += ["", "PO PDF (CPU ms, median): " + "; ".join(
+            f"{k}: {', '.join(f'{name} = {value}' for name, value in v.items())}" if isinstance(v, dict)
+            else f"{k} = {v}" for k, v in pdf.items())]
     return "\n".join(lines) + "\n"
 
 

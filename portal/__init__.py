@@ -69,7 +69,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -155,6 +155,14 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+def _select_timezone() -> str | None:
+    """The signed-in user's organisation's time zone (deadlines and moments read in it); None
+    (the configured default, UTC) outside a request or signed out."""
+    if not has_request_context() or not (current_user and current_user.is_authenticated):
+        return None
+    return current_user.organization.time_zone or "Europe/Warsaw"
 
 
 def _init_tenancy(app: Flask) -> None:

@@ -29,7 +29,9 @@ def register_cli(app: Flask) -> None:
     @click.option("--requisitions", "count", type=int, required=True, help="Requisitions of the large company")
     @click.option("--noise-companies", type=int, default=20, show_default=True)
     @click.option("--batch-size", type=int, default=20000, show_default=True, help="Requisitions written at a time")
-    def seed_bench_command(count, noise_companies, batch_size):
+    @click.option("--documents", type=int, default=3, show_default=True,
+                  help="Orders whose PDF is rendered and stored (the bench downloads them)")
+    def seed_bench_command(count, noise_companies, batch_size, documents):
         """Build the benchmark world: the demo's Acme with N requisitions in every state (bulk
         inserts), plus small noise companies. Run it once on an empty database."""
         import time
@@ -38,7 +40,7 @@ def register_cli(app: Flask) -> None:
 
         started = time.perf_counter()
         with system(db.session):
-            result = seed_bench(count, noise_companies=noise_companies, batch_size=batch_size)
+            result = seed_bench(count, noise_companies=noise_companies, batch_size=batch_size, documents=documents)
             db.session.commit()
         with db.engine.connect() as conn:
             refresh_statistics(conn.execution_options(isolation_level="AUTOCOMMIT"))

@@ -15,9 +15,17 @@ from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, support
-from babel.dates import format_date, format_datetime, format_time, get_datetime_format, get_time_format
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    format_timedelta,
+    get_datetime_format,
+    get_time_format,
+)
 from babel.numbers import NumberPattern, format_compact_decimal, format_currency, format_decimal, parse_pattern
 from flask import request
 from flask_babel import get_locale, get_timezone, get_translations, gettext
@@ -316,6 +324,26 @@ def _file_size_filter(context, size: int | None) -> str:
     return _file_size(size, _seen_by(context).locale)
 
 
+@pass_context
+def _moment_in_filter(context, value, time_zone: str | None, fmt: str = "medium") -> str:
+    """`|datetime_in(org.time_zone)`: a moment in a named zone (an RFQ deadline in the
+    supplier's own), whatever the viewer's default; an unknown zone falls back to the viewer's."""
+    seen_by = _seen_by(context)
+    try:
+        tz = ZoneInfo(time_zone) if time_zone else seen_by.tz
+    except (ValueError, ZoneInfoNotFoundError):
+        tz = seen_by.tz
+    return _moment(value, fmt, Viewer(seen_by.locale, seen_by.name, tz))
+
+
+@pass_context
+def _duration_filter(context, delta) -> str:
+    """`|duration`: how long a timedelta is, roughly ("3 days", "20 hours", "45 minutes")."""
+    if delta is None:
+        return ""
+    return format_timedelta(delta, threshold=2, locale=_seen_by(context).locale)
+
+
 def _jinja_gettext(translate_one):
     # What jinja2.ext's newstyle gettext does (autoescape, always a format string), bound to
     # one catalogue. A string without variables is translated and formatted once per render:
@@ -393,6 +421,7 @@ def install(app) -> None:
         "money": _money_filter, "unit_price": _unit_price_filter, "qty": _quantity_filter,
         "number": _number_filter, "date": _day_filter, "datetime": _moment_filter,
         "unit": unit_label, "file_size": _file_size_filter,
+        "datetime_in": _moment_in_filter, "duration": _duration_filter,
     }
     for name, fn in filters.items():
         app.add_template_filter(fn, name)

@@ -178,7 +178,9 @@ EVENT_LABELS.update({
     "order.received": _l("recorded a goods receipt"),
     "order.closed": _l("closed the purchase order"),
     "requisition.sourcing": _l("put the requisition out for quotes"),
+    "requisition.unsourced": _l("took the requisition back from its RFQ"),
     "requisition.ordered": _l("ordered the requisition"),
+    "requisition.unordered": _l("approved the requisition again: its orders were cancelled"),
     "requisition.closed": _l("closed the requisition"),
 })
 

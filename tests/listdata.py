@@ -1,12 +1,15 @@
 """Many requisitions at once for the list tests (plans, query counts, deep pages): bulk
-inserted rows, not one service call each."""
+inserted rows, not one service call each; and what the plan tests read of a page: the
+statements it sends, their SQLite plans, its next page."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
@@ -14,6 +17,39 @@ from portal.models import Requisition
 from tests.conftest import as_system
 
 STATUSES = list(RequisitionStatus)
+
+
+# ---------------------------------------------------------------- what a page sends
+
+
+def captured_selects(client, url: str, *fragments: str) -> list[tuple[str, tuple]]:
+    """GET `url` (asserting a 200) and return the SELECT statements it sent whose text holds one
+    of `fragments` ("FROM requisitions", "JOIN approval_assignments"), with their parameters."""
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and any(f in statement for f in fragments):
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert response.status_code == 200, url
+    return sent
+
+
+def plan(statement: str, parameters) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN of a statement, one step per item."""
+    with db.engine.connect() as conn:
+        return [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+
+
+def next_page(html: str) -> str | None:
+    """The URL of the page's "next" link (keyset cursor), or None on the last page."""
+    found = re.search(r'<a href="([^"]+)" rel="next"', html)
+    return unescape(found.group(1)) if found else None
 
 
 def bulk_requisitions(org, requesters, cost_centers, count: int, *, start: int = 0,

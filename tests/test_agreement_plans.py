@@ -4,18 +4,17 @@ B-tree. Deterministic: no timing."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
-from html import unescape
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Item, PriceAgreement, SupplierLink
 from portal.services import agreements
 from tests.conftest import as_system
+from tests.listdata import captured_selects, next_page, plan
 
 INDEXES = ("ix_price_agreements_org_from", "ix_price_agreements_link_from",
            "ix_price_agreements_org_item_from")
@@ -43,33 +42,6 @@ def many(world, app):
     return links
 
 
-def _statements(client, url) -> list:
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM price_agreements" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert response.status_code == 200, url
-    return sent
-
-
-def _plan(statement, parameters) -> str:
-    with db.engine.connect() as conn:
-        return " | ".join(row[3] for row in conn.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}", parameters))
-
-
-def _next(html: str) -> str | None:
-    found = re.search(r'<a href="([^"]+)" rel="next"', html)
-    return unescape(found.group(1)) if found else None
-
-
 def test_agreement_lists_walk_their_indexes(many, world, login_as):
     admin = login_as(world.user("admin@acme"))
     nordwind = login_as(world.user("sales@nordwind"))
@@ -78,11 +50,11 @@ def test_agreement_lists_walk_their_indexes(many, world, login_as):
     for client, url in ((admin, "/agreements/"), (admin, f"/agreements/?link={link.id}"),
                         (admin, "/agreements/?state=valid"),
                         (nordwind, f"/agreements/customers/{link.id}")):
-        pages = [url, _next(client.get(url).text)]
+        pages = [url, next_page(client.get(url).text)]
         assert all(pages), url
         for page_url in pages:
-            for statement, parameters in _statements(client, page_url):
-                text = _plan(statement, parameters)
+            for statement, parameters in captured_selects(client, page_url, "FROM price_agreements"):
+                text = " | ".join(plan(statement, parameters))
                 if "count(*)" not in statement:
                     assert any(name in text for name in INDEXES), f"{page_url}: {text}"
                 assert "TEMP B-TREE" not in text, f"{page_url}: {text}"

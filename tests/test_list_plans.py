@@ -6,11 +6,10 @@ indexes, never scans the table and never sorts in a temporary B-tree. Determinis
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db
 from tests.kit import make_shop
-from tests.listdata import bulk_requisitions
+from tests.listdata import bulk_requisitions, captured_selects, next_page, plan
 
 LIST_INDEXES = (
     "ix_requisitions_org_created", "ix_requisitions_org_requester_created",
@@ -27,36 +26,6 @@ def shop(world, app):
     shop = make_shop(world)
     bulk_requisitions(shop.org, [shop.buyer, shop.buyer2], [shop.cc_it, shop.cc_adm], 160)
     return shop
-
-
-def _list_statements(client, url) -> list[tuple[str, tuple]]:
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM requisitions" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert response.status_code == 200, url
-    return sent
-
-
-def _plan(statement: str, parameters) -> list[str]:
-    with db.engine.connect() as conn:
-        return [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
-                                                       parameters)]
-
-
-def _next(html: str) -> str | None:
-    import re
-    from html import unescape
-
-    found = re.search(r'<a href="([^"]+)" rel="next"', html)
-    return unescape(found.group(1)) if found else None
 
 
 def _urls(shop):
@@ -82,12 +51,12 @@ def test_every_list_query_reads_its_index_and_never_sorts(shop, login_as):
     for who, url in _urls(shop):
         client = clients[who]
         first = client.get(url)
-        pages = [url, _next(first.text)]  # the first page and a deeper one (by cursor)
+        pages = [url, next_page(first.text)]  # the first page and a deeper one (by cursor)
         for page_url in filter(None, pages):
-            for statement, parameters in _list_statements(client, page_url):
-                plan = _plan(statement, parameters)
-                text = " | ".join(plan)
-                main = [step for step in plan if "requisitions" in step and "USING" in step]
+            for statement, parameters in captured_selects(client, page_url, "FROM requisitions"):
+                steps = plan(statement, parameters)
+                text = " | ".join(steps)
+                main = [step for step in steps if "requisitions" in step and "USING" in step]
                 assert main, f"{page_url}: {text}"
                 if "count(*)" not in statement:  # the bounded count may walk any org index
                     assert any(name in text for name in LIST_INDEXES), f"{page_url}: {text}"
@@ -98,31 +67,14 @@ def test_every_list_query_reads_its_index_and_never_sorts(shop, login_as):
     assert checked >= 2 * len(_urls(shop))
 
 
-def _dashboard_statements(client) -> list[tuple[str, tuple]]:
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and (
-                "FROM requisitions" in statement or "FROM audit_events" in statement):
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        response = client.get("/")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert response.status_code == 200
-    return sent
-
-
 def test_the_buyer_dashboard_reads_bounded_index_ranges(shop, login_as):
     """The buyer's counts and pending list read the (org, requester, status, submitted) index:
     at most cap + 1 entries per status, the pending ones in their order (no sort of all the
     buyer's rows); the activity feed reads an audit index, never the table."""
-    statements = _dashboard_statements(login_as(shop.buyer))
+    statements = captured_selects(login_as(shop.buyer), "/", "FROM requisitions", "FROM audit_events")
     seen = set()
     for statement, parameters in statements:
-        text = " | ".join(_plan(statement, parameters))
+        text = " | ".join(plan(statement, parameters))
         for table in ("requisitions", "audit_events"):
             assert f"SCAN {table} " not in f"{text} ".replace(f"SCAN {table} USING", ""), text
         if "FROM audit_events" in statement:
@@ -193,22 +145,6 @@ def _other_urls(shop):
     ]
 
 
-def _statements_on(client, url, table) -> list[tuple[str, tuple]]:
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert response.status_code == 200, url
-    return sent
-
-
 def test_the_other_lists_read_their_indexes_and_never_sort(lists, login_as, world):
     shop = lists
     clients = {"buyer": login_as(shop.buyer), "admin": login_as(shop.admin),
@@ -216,16 +152,16 @@ def test_the_other_lists_read_their_indexes_and_never_sort(lists, login_as, worl
     checked = 0
     for who, url, table in _other_urls(shop):
         client = clients[who]
-        pages = [url, _next(client.get(url).text)]
+        pages = [url, next_page(client.get(url).text)]
         if url.startswith("/notifications/"):  # on to the read ones (the second segment)
-            pages += [_next(client.get(pages[-1]).text)]
-            pages += [_next(client.get(pages[-1]).text)]
+            pages += [next_page(client.get(pages[-1]).text)]
+            pages += [next_page(client.get(pages[-1]).text)]
         assert all(pages) or "year=" in url, url  # a year's budgets fit on a page
         for page_url in filter(None, pages):
-            statements = _statements_on(client, page_url, table)
+            statements = captured_selects(client, page_url, f"FROM {table}")
             assert statements, page_url
             for statement, parameters in statements:
-                text = " | ".join(_plan(statement, parameters))
+                text = " | ".join(plan(statement, parameters))
                 if "count(*)" not in statement:
                     assert any(name in text for name in OTHER_LISTS[table]), f"{page_url}: {text}"
                 assert "TEMP B-TREE" not in text and "AUTOMATIC" not in text, f"{page_url}: {text}"
@@ -243,9 +179,9 @@ def test_the_supplier_lists_walk_one_companys_links(lists, login_as, world):
     for who, url in (("admin", "/suppliers/"), ("admin", "/suppliers/?status=blocked"),
                      ("admin", "/suppliers/?q=bulk"), ("supplier", "/supplier/customers")):
         client = clients[who]
-        for page_url in filter(None, [url, _next(client.get(url).text)]):
-            for statement, parameters in _statements_on(client, page_url, "supplier_links"):
-                text = " | ".join(_plan(statement, parameters))
+        for page_url in filter(None, [url, next_page(client.get(url).text)]):
+            for statement, parameters in captured_selects(client, page_url, "FROM supplier_links"):
+                text = " | ".join(plan(statement, parameters))
                 assert "SCAN supplier_links" not in text.replace("SCAN supplier_links USING", ""), \
                     f"{page_url}: {text}"
                 assert "SEARCH supplier_links USING" in text or "SCAN supplier_links USING" in text, \
@@ -281,22 +217,6 @@ def inbox_kit(world, app):
     return kit
 
 
-def _inbox_statements(client, url) -> list[tuple[str, tuple]]:
-    sent = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "JOIN approval_assignments" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    assert response.status_code == 200, url
-    return sent
-
-
 def test_the_inbox_its_badge_and_the_dashboard_walk_the_open_assignment_index(inbox_kit, login_as, app):
     """Each person's range of the index is read in order up to a page (or the count's cap):
     never a scan of the assignments or tasks, never a sort of all of them."""
@@ -304,14 +224,14 @@ def test_the_inbox_its_badge_and_the_dashboard_walk_the_open_assignment_index(in
     try:
         client = login_as(inbox_kit.manager)
         first = client.get("/approvals/")
-        pages = ["/approvals/", _next(first.text), "/", "/approvals/badge"]
+        pages = ["/approvals/", next_page(first.text), "/", "/approvals/badge"]
         assert pages[1], "the inbox has a second page"
         kinds = set()
         for url in pages:
-            statements = _inbox_statements(client, url)
+            statements = captured_selects(client, url, "JOIN approval_assignments")
             assert statements, url
             for statement, parameters in statements:
-                text = " | ".join(_plan(statement, parameters))
+                text = " | ".join(plan(statement, parameters))
                 assert INBOX_INDEX in text, f"{url}: {text}"
                 assert "TEMP B-TREE" not in text, f"{url}: {text}"
                 for table in ("approval_assignments", "approval_tasks", "requisitions"):

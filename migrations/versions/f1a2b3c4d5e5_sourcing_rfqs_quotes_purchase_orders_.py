@@ -221,6 +221,7 @@ def upgrade():
         batch_op.create_index('ix_purchase_orders_org_created', ['organization_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_purchase_orders_org_status_created', ['organization_id', 'status', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_purchase_orders_org_status_delivery', ['organization_id', 'status', 'delivery_date', 'id'], unique=False)
+        batch_op.create_index('ix_purchase_orders_budget_status', ['budget_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_purchase_orders_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_purchase_orders_rfq_id'), ['rfq_id'], unique=False)
         batch_op.create_index('ix_purchase_orders_supplier_created', ['supplier_id', 'created_at', 'id'], unique=False)
@@ -468,6 +469,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_purchase_orders_rfq_id'))
         batch_op.drop_index(batch_op.f('ix_purchase_orders_organization_id'))
         batch_op.drop_index('ix_purchase_orders_org_status_delivery')
+        batch_op.drop_index('ix_purchase_orders_budget_status')
         batch_op.drop_index('ix_purchase_orders_org_status_created')
         batch_op.drop_index('ix_purchase_orders_org_created')
 

@@ -106,7 +106,9 @@ EVENT_OBJECTS: dict[str, str] = {
     "order.received": "PurchaseOrder",
     "order.closed": "PurchaseOrder",
     "requisition.sourcing": "Requisition",
+    "requisition.unsourced": "Requisition",
     "requisition.ordered": "Requisition",
+    "requisition.unordered": "Requisition",
     "requisition.closed": "Requisition",
 }
 

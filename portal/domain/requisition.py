@@ -47,6 +47,7 @@ TRANSITIONS: dict[tuple[RequisitionStatus, Action], RequisitionStatus] = {
     (S.APPROVED, Action.ADMIN_CANCEL): S.CANCELLED,
     (S.APPROVED, Action.SOURCE): S.SOURCING,
     (S.SOURCING, Action.UNSOURCE): S.APPROVED,
+    (S.ORDERED, Action.UNSOURCE): S.APPROVED,  # every order of it cancelled before delivery
     (S.APPROVED, Action.ORDER): S.ORDERED,
     (S.SOURCING, Action.ORDER): S.ORDERED,
     (S.ORDERED, Action.CLOSE): S.CLOSED,

@@ -115,6 +115,8 @@ class PurchaseOrder(Timestamped, SharedDocument, db.Model):
         Index("ix_purchase_orders_org_created", "organization_id", "created_at", "id"),
         Index("ix_purchase_orders_org_status_created", "organization_id", "status", "created_at", "id"),
         Index("ix_purchase_orders_org_status_delivery", "organization_id", "status", "delivery_date", "id"),
+        # Open commitments: a budget's orders still to be delivered (capped counts per budget).
+        Index("ix_purchase_orders_budget_status", "budget_id", "status"),
         # Supplier lists: its orders newest first, orders to acknowledge.
         Index("ix_purchase_orders_supplier_created", "supplier_id", "created_at", "id"),
         Index("ix_purchase_orders_supplier_status_created", "supplier_id", "status", "created_at", "id"),

@@ -6,6 +6,9 @@ templates (`can(...)`) and services (`enforce(actor, action, obj)`).
     suppliers.py     supplier links, supplier invitations, customers
     catalog.py       catalog items, categories, cost centres
     agreements.py    price agreements
+    orders.py        purchase orders
+    rfqs.py          the buyer's RFQs
+    quotes.py        the supplier's side of an RFQ: quoting, declining, questions
     budgets.py       budgets
     requisitions.py  requisitions (moves from the domain's transition table)
     approvals.py     inbox, deciding a task, approval policy, delegations
@@ -14,7 +17,18 @@ templates (`can(...)`) and services (`enforce(actor, action, obj)`).
 
 from __future__ import annotations
 
-from portal.policies import account, agreements, approvals, budgets, catalog, requisitions, suppliers  # noqa: F401  (registers rules)
+from portal.policies import (  # noqa: F401  (registers rules)
+    account,
+    agreements,
+    approvals,
+    budgets,
+    catalog,
+    orders,
+    quotes,
+    requisitions,
+    rfqs,
+    suppliers,
+)
 from portal.policies.core import RULES, can, check, enforce, rule
 from portal.policies.web import authorize, install, require
 

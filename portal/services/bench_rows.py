@@ -1,9 +1,10 @@
 """The rows of the benchmark world (services.bench_seed): one buying company's requisitions with
 their lines, approval tasks and assignments, audit events, notifications and ledger entries
-(Company), and its catalog, supplier companies with their links, and supplier invitations
-(Partners), as plain tuples already in their stored form (see services.bench_load), every value that repeats
-rendered once per company. A requisition costs a few dozen microseconds here, so a million of
-them take well under the ten minutes the whole world may take."""
+(Company), and its catalog, supplier companies with their links, supplier invitations and price
+agreements (Partners; RFQs and orders: services.bench_sourcing), as plain tuples already in
+their stored form (see services.bench_load), every value that repeats rendered once per company.
+A requisition costs a few dozen microseconds here, so a million of them take well under the ten
+minutes the whole world may take."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ STATES = [
 ]
 STATE_BUCKETS = [state for state, share in STATES for _ in range(round(share * 50))]
 APPROVED_LIKE = frozenset({S.APPROVED, S.SOURCING, S.ORDERED, S.CLOSED})
+SOURCED = APPROVED_LIKE  # the states whose lines RFQs and orders take (services.bench_sourcing)
 CFO_THRESHOLD = Decimal("10000")
 ITEMS = [
     ("Copy paper A4, ream", "ream", "18.50"), ("Ballpoint pens, pack of 50", "pack", "12.90"),
@@ -81,6 +83,52 @@ COLUMNS = {
     "items": (
         "id", "organization_id", "sku", "name", "name_search", "description", "unit", "category_id",
         "default_vat_rate", "list_price", "currency", "preferred_supplier_id", "is_active", "created_at"),
+    # The suppliers' people (one who quotes per active bench supplier) and the price agreements.
+    "users": (
+        "id", "organization_id", "email", "full_name", "password_hash", "is_active", "locale", "session_version",
+        "approval_limit", "created_at"),
+    "user_roles": ("user_id", "role"),
+    "price_agreements": (
+        "id", "organization_id", "supplier_id", "link_id", "item_id", "unit_price", "currency", "tiers",
+        "valid_from", "valid_to", "supplier_part_number", "lead_time_days", "created_by_id", "updated_at",
+        "created_at"),
+    # Sourcing (services.bench_sourcing), parents before children: the rows of one batch name
+    # each other.
+    "rfqs": (
+        "id", "organization_id", "number", "title", "description", "status", "currency", "sealed", "allow_partial",
+        "deadline", "time_zone", "delivery_address", "needed_by", "amendment", "created_by_id", "published_at",
+        "closed_at", "opened_at", "opened_by_id", "awarded_at", "cancelled_at", "cancel_reason", "updated_at",
+        "created_at"),
+    "rfq_lines": (
+        "id", "rfq_id", "position", "requisition_line_id", "item_id", "description", "quantity", "unit", "vat_rate",
+        "notes"),
+    "rfq_invitations": (
+        "id", "organization_id", "supplier_id", "rfq_id", "link_id", "status", "decline_reason", "responded_at",
+        "first_viewed_at", "seen_amendment", "created_at"),
+    "quotes": (
+        "id", "organization_id", "supplier_id", "rfq_id", "invitation_id", "status", "supplier_reference",
+        "currency", "valid_until", "notes", "freight", "other_charges", "charges_note", "net_total", "partial",
+        "revision", "amendment", "submitted_at", "created_by_id", "updated_at", "created_at"),
+    "quote_lines": (
+        "id", "quote_id", "rfq_line_id", "unit_price", "net", "lead_time_days", "delivery_date", "alternative",
+        "note"),
+    "quote_revisions": (
+        "id", "quote_id", "number", "amendment", "net_total", "snapshot", "submitted_by_id", "submitted_at"),
+    "purchase_orders": (
+        "id", "organization_id", "supplier_id", "number", "link_id", "source", "rfq_id", "quote_id", "status",
+        "currency", "payment_terms", "delivery_address", "delivery_date", "notes", "freight", "net_total",
+        "vat_total", "gross_total", "budget_id", "committed", "revision", "acknowledged_revision", "issued_at",
+        "issued_by_id", "acknowledged_at", "acknowledged_by_id", "proposed_delivery_date", "proposal_note",
+        "proposed_at", "cancelled_at", "cancel_reason", "updated_at", "created_at"),
+    "purchase_order_lines": (
+        "id", "order_id", "position", "requisition_line_id", "rfq_line_id", "item_id", "description",
+        "supplier_part_number", "quantity", "unit", "unit_price", "vat_code", "vat_rate", "net", "vat", "gross",
+        "delivery_date", "received_quantity", "rejected_quantity"),
+    "rfq_awards": (
+        "id", "organization_id", "rfq_id", "rfq_line_id", "quote_id", "quote_line_id", "unit_price", "reason",
+        "order_line_id", "awarded_by_id", "created_at"),
+    "goods_receipts": ("id", "order_id", "received_on", "note", "received_by_id", "created_at"),
+    "goods_receipt_lines": ("id", "receipt_id", "order_line_id", "quantity", "rejected_quantity", "reject_reason"),
 }
 REQUESTER = COLUMNS["requisitions"].index("requester_id")
 SLOT, RAW = "\x01", "\x02"
@@ -124,6 +172,9 @@ class Company:
         self.recent_since, self.with_activation = now - 14 * DAY, with_activation
         # budgets: cost centre -> its budget id, or {"YYYY-MM": id} for monthly budgets.
         self.ledger: dict[int, list[int]] = {}
+        # What sourcing (services.bench_sourcing) builds on, when it is asked for: per state in
+        # SOURCED, (requisition id, decided at, budget id, [(line id, index in line_kinds)]).
+        self.candidates: dict | None = None
         fixed = load.fixed
         self.line_kinds = []
         for description, unit, price in ITEMS:
@@ -168,11 +219,16 @@ class Company:
         title = title or f"{TITLES[int(rnd() * len(TITLES))]} {number[-5:]}"
         net = vat = 0
         lines, line_ids, kinds = out["requisition_lines"].append, ids["requisition_lines"], self.line_kinds
+        kept = [] if self.candidates is not None and state in SOURCED else None
         for position in range(1, 2 + int(rnd() * 5)):
-            tail, line_net, line_vat = kinds[int(rnd() * len(kinds))]
-            lines((next(line_ids), req_id, position, *tail))
+            kind = int(rnd() * len(kinds))
+            tail, line_net, line_vat = kinds[kind]
+            line_id = next(line_ids)
+            lines((line_id, req_id, position, *tail))
             net += line_net
             vat += line_vat
+            if kept is not None:
+                kept.append((line_id, kind))
         gross = net + vat
         draft = state == S.DRAFT
         created_at = at(created)
@@ -226,7 +282,9 @@ class Company:
                     "{}", "", decided_at))
             notes((next(note_ids), org, requester, self.approved_msg % (number, title), "requisition.approved",
                    target, None if recent else decided_at, decided_at))
-            self._ledger(out, req_id, number, cc_id, net, state, decided, approver, submitted)
+            budget = self._ledger(out, req_id, number, cc_id, net, state, decided, approver, submitted)
+            if kept is not None:
+                self.candidates[state].append((req_id, decided, budget, kept))
         elif state == S.REJECTED:
             events((next(event_ids), org, None, manager, None, "requisition.rejected", "Requisition", req_id,
                     "{}", REJECTION, decided_at))
@@ -237,12 +295,13 @@ class Company:
                     "{}", "", decided_at))
         return req_id
 
-    def _ledger(self, out, req_id, number, cc_id, net, state, decided, actor, submitted) -> None:
+    def _ledger(self, out, req_id, number, cc_id, net, state, decided, actor, submitted) -> int | None:
+        """Post the requisition's reservation (and its commitment once ordered); returns the budget."""
         budget = self.budgets.get(cc_id)
         if isinstance(budget, dict):  # monthly: the period the requisition was submitted in
             budget = budget.get(self.date(submitted)[:7])
         if budget is None:
-            return
+            return None
         kinds = [("reserve", net)]
         counters = self.ledger.get(budget) or self.ledger.setdefault(budget, [0, 0])
         if state in (S.ORDERED, S.CLOSED):
@@ -254,6 +313,7 @@ class Company:
         for n, (kind, amount) in enumerate(kinds):
             entries((next(entry_ids), self.org, budget, kind, self.fixed(amount, 2), "Requisition", req_id, number,
                      False, "", None, actor, self.at(decided + n * MINUTE)))
+        return budget
 
     def long_timeline(self, out, req_id: int, requester: int, start: int) -> None:
         """A long history (returned and submitted again many times) on requisition `req_id`."""
@@ -324,17 +384,24 @@ INVITATION_DAYS = 14
 
 
 class Partners:
-    """The large company's catalog, supplier companies and links, and supplier invitations, as
-    rows in their stored form. `fold` is domain.catalog.fold_for_search (applied once per
+    """The large company's catalog, supplier companies and links (an active one with the person
+    who answers its RFQs), supplier invitations and price agreements, as rows in their stored
+    form. `fold` is domain.catalog.fold_for_search (applied once per
     distinct name); `terms` the stored JSON of a few payment terms; `since`/`now` the epoch
     seconds the rows' dates spread over."""
 
     def __init__(self, load: Loader, clock: Clock, ids: dict, rng: random.Random, *, org: int, currency: str,
                  admin: int, categories: dict[str, int], terms: list[str], fold, since: int, now: int):
-        self.fixed, self.at, self.random = load.fixed, clock.at, rng.random
+        self.fixed, self.at, self.date, self.random = load.fixed, clock.at, clock.date, rng.random
         self.ids, self.org, self.currency, self.admin = ids, org, currency, admin
+        self.agreements = 0  # how many `agreement` will be asked for (spreads them over the items)
         self.terms, self.since, self.now = terms, since, now
         self.suppliers: list[int] = []
+        # Active links: (link id, supplier id, currency, stored payment terms, the supplier's
+        # user or None); the demo's are put first by services.bench_seed. Nordwind's is `nordwind`.
+        self.links: list[tuple] = []
+        self.nordwind: tuple | None = None
+        self.items: list[tuple[int, int]] = []  # (item id, list price in 10^-4 units)
         self.products = []
         for code, products in PRODUCTS.items():
             if code not in categories:
@@ -343,8 +410,9 @@ class Partners:
                 cents = int(Decimal(price) * 100)
                 names = [(f"{name}, {variant}, {brand}", fold(f"{name}, {variant}, {brand}"))
                          for variant in VARIANTS for brand in BRANDS]
-                prices = [load.fixed(cents * factor, 4) for factor in range(60, 141)]  # 0.60-1.40 x
-                self.products.append((prefix, names, unit, categories[code], load.fixed(vat * 100, 2), prices))
+                raw = [cents * factor for factor in range(60, 141)]  # 0.60-1.40 x, in 10^-4 units
+                self.products.append((prefix, names, unit, categories[code], load.fixed(vat * 100, 2),
+                                      [load.fixed(price, 4) for price in raw], raw))
 
     def _when(self) -> int:
         return self.since + int(self.random() * (self.now - self.since))
@@ -362,11 +430,16 @@ class Partners:
             postal, city, "PL", "PLN", "pl", self.at(created)))
         status = LINK_STATUSES[int(rnd() * len(LINK_STATUSES))]
         limit = None if rnd() < 0.3 else self.fixed(int(rnd() * 50 + 1) * 1000000, 2)  # 10 000-500 000
+        link_id, terms = next(ids["supplier_links"]), self.terms[int(rnd() * len(self.terms))]
         out["supplier_links"].append((
-            next(ids["supplier_links"]), self.org, org_id, status, self.terms[int(rnd() * len(self.terms))],
-            self.currency, limit, self.admin, self.at(created + DAY)))
+            link_id, self.org, org_id, status, terms, self.currency, limit, self.admin, self.at(created + DAY)))
         if status == "active":
             self.suppliers.append(org_id)
+            user_id = next(ids["users"])  # the person who answers RFQs (never signs in here)
+            out["users"].append((user_id, org_id, f"oferty{org_id}@dostawca{org_id}.example", f"Oferty {name}",
+                                 "!", True, "pl", 1, None, self.at(created + DAY)))
+            out["user_roles"].append((user_id, "supplier_sales"))
+            self.links.append((link_id, org_id, self.currency, terms, user_id))
         return org_id
 
     def invitation(self, out: dict, n: int) -> None:
@@ -388,11 +461,44 @@ class Partners:
         """A catalog item: one of PRODUCTS in a variant and brand, every fourth inactive."""
         rnd = self.random
         item_id = next(self.ids["items"])
-        prefix, names, unit, category, vat, prices = self.products[int(rnd() * len(self.products))]
+        prefix, names, unit, category, vat, prices, raw = self.products[int(rnd() * len(self.products))]
         name, folded = names[int(rnd() * len(names))]
         suppliers = self.suppliers
         preferred = suppliers[int(rnd() * len(suppliers))] if suppliers and rnd() < 0.3 else None
+        price = int(rnd() * len(prices))
         out["items"].append((
             item_id, self.org, f"{prefix}-{item_id:07d}", name, folded, "", unit, category, vat,
-            prices[int(rnd() * len(prices))], self.currency, preferred, n % 4 != 3,
+            prices[price], self.currency, preferred, n % 4 != 3,
             self.at(self._when())))
+        if n % 4 != 3:
+            self.items.append((item_id, raw[price]))
+
+    def agreement(self, out: dict, n: int) -> None:
+        """A price agreement with an active supplier (Nordwind's every fourth) for an active item of
+        its own (no two on one link and item, so none overlap): valid (some open-ended, some with
+        a tier), every tenth expired, every tenth from a future day."""
+        rnd, items = self.random, self.items
+        links = self.links
+        if not items or not links:
+            return
+        link = self.nordwind if self.nordwind and n % 4 == 0 else links[int(rnd() * len(links))]
+        link_id, supplier, currency, _, _ = link
+        item_id, price = items[n * len(items) // max(self.agreements, 1) % len(items)]
+        price = max(price * 9 // (40 if currency != self.currency else 10), 100)
+        now, since = self.now, self.since
+        state = n % 10
+        if state == 0:  # expired
+            start = since + int(rnd() * (now - since) // 2)
+            end = start + int(rnd() * (now - DAY - start))
+        elif state == 1:  # from a future day
+            start = now + (7 + int(rnd() * 60)) * DAY
+            end = start + 365 * DAY
+        else:
+            start = since + int(rnd() * (now - since))
+            end = None if rnd() < 0.3 else now + (30 + int(rnd() * 330)) * DAY
+        tiers = f'[["100", "{fixed_text(price * 95 // 100, 4)}"]]' if n % 3 == 0 else "[]"
+        created = min(start, now - DAY)
+        out["price_agreements"].append((
+            next(self.ids["price_agreements"]), self.org, supplier, link_id, item_id, self.fixed(price, 4), currency,
+            tiers, self.date(start), None if end is None else self.date(end), f"SP-{item_id:07d}",
+            1 + int(rnd() * 30), self.admin, self.at(created), self.at(created)))

@@ -1,8 +1,11 @@
 """The benchmark world (`flask seed-bench --requisitions N`): the demo's Acme multiplied to N
 requisitions in every state, with lines, approval tasks and assignments, audit events,
 notifications and budget ledger entries; in proportion to N its catalog (N/10 items), supplier
-companies with links (N/100), supplier invitations (N/100), and cost centres with monthly
-budgets; plus small noise companies, each a customer of the demo supplier Nordwind.
+companies with links (N/100, each active one with a person who quotes), supplier invitations
+(N/100), price agreements (N/100), RFQs (N/20) and purchase orders (N/10) with everything they
+hold (services.bench_sourcing), and cost centres with monthly budgets; plus small noise
+companies, each a customer of the demo supplier Nordwind. The PDFs of a few orders (the ones
+the bench downloads) are rendered and stored; the others have none.
 
 A deliberate system-level bulk load, built for 1 000 000 requisitions in minutes: rows are plain
 tuples already in their stored form, with ids assigned here (children name their parents without
@@ -35,12 +38,18 @@ from portal.models.policy_version import ApprovalPolicyVersion
 from portal.models.requisition import DocumentCounter
 from portal.models.user import UserRole
 from portal.services.bench_load import Clock, Loader
-from portal.services.bench_rows import COLUMNS, DAY, LONG_TIMELINE_TITLE, REQUESTER, Company, Partners
+from portal.services.bench_rows import COLUMNS, DAY, LONG_TIMELINE_TITLE, REQUESTER, SOURCED, Company, Partners
+from portal.services.bench_sourcing import PO_KIND, RFQ_KIND, Sourcing
 
 __all__ = ["LONG_TIMELINE_TITLE", "refresh_statistics", "seed_bench"]
-ID_TABLES = list(dict.fromkeys(["organizations", "users", "cost_centers", "budgets", *COLUMNS]))
-# Per requisition of the large company: catalog items, supplier companies, supplier invitations.
+ID_TABLES = [name for name in dict.fromkeys(["organizations", "users", "cost_centers", "budgets", *COLUMNS])
+             if "id" in db.metadata.tables[name].c]
+# Per requisition of the large company: catalog items, supplier companies, supplier invitations,
+# price agreements (RFQs and orders: services.bench_sourcing).
 ITEMS_PER_REQUISITION, SUPPLIERS_PER_REQUISITION, INVITATIONS_PER_REQUISITION = 0.1, 0.01, 0.01
+AGREEMENTS_PER_REQUISITION = 0.01
+# Orders whose PDF is rendered and stored (the bench downloads them; rendering all would take hours).
+STORED_DOCUMENTS = 3
 # Cost centres with monthly budgets besides the demo's (which have a yearly one each).
 REQUISITIONS_PER_COST_CENTRE, MIN_COST_CENTRES, MAX_COST_CENTRES = 20000, 4, 50
 BENCH_COST_CENTRES = ["Linia produkcyjna", "Magazyn", "Utrzymanie ruchu", "Dział sprzedaży", "Laboratorium",
@@ -66,9 +75,10 @@ def _columns() -> dict[str, tuple[str, ...]]:
 
 
 def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitions: int = 100,
-               batch_size: int = 20000, seed: int = 2026) -> dict:
+               batch_size: int = 20000, seed: int = 2026, documents: int = STORED_DOCUMENTS) -> dict:
     """Add `requisitions` requisitions to the demo's Acme (seeding the demo first when it is
-    missing) and `noise_companies` small companies, in batches of `batch_size` requisitions.
+    missing) and `noise_companies` small companies, in batches of `batch_size` requisitions;
+    the PDFs of `documents` of its orders are rendered and stored.
     Call inside `system(db.session)`; the caller commits. Returns what was written."""
     from portal.services.demo import seed_demo
 
@@ -88,7 +98,7 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
     now, start = int(now_dt.timestamp()), int(start_dt.timestamp())
     span = now - DAY - start
     load = Loader(conn, list(COLUMNS))
-    clock = Clock(start_dt, now_dt + timedelta(days=40), load.timestamp_suffix)
+    clock = Clock(start_dt, now_dt + timedelta(days=500), load.timestamp_suffix)
     rng = random.Random(seed)
     written = dict.fromkeys(columns, 0)
 
@@ -99,12 +109,32 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
             rows.clear()
 
     with_activation = "activated_at" in columns["approval_assignments"]
-    company = Company(load, clock, ids, rng, now=now, with_activation=with_activation,
-                      **_acme_world(conn, acme, ids, requisitions, start_dt))
+    acme_world = _acme_world(conn, acme, ids, requisitions, start_dt)
+    company = Company(load, clock, ids, rng, now=now, with_activation=with_activation, **acme_world)
     year = now_dt.year
+    # The partners first: the sourcing of each batch of requisitions names their links and users.
+    partners = Partners(load, clock, ids, random.Random(seed + 1), org=acme.id, currency=acme.currency,
+                        admin=_user_id(conn, "admin@acme.example"), categories=_categories(acme.id),
+                        fold=fold_for_search, terms=[json.dumps(t.to_json()) for t in TERMS], since=start, now=now)
+    nordwind = conn.execute(select(User.organization_id).where(User.email == NORDWIND)).scalar()
+    partners.links, partners.nordwind = _demo_links(acme.id, nordwind)
+    partners.agreements = int(requisitions * AGREEMENTS_PER_REQUISITION)
+    out = {name: [] for name in columns}
+    for share, make in ((SUPPLIERS_PER_REQUISITION, partners.supplier),
+                        (INVITATIONS_PER_REQUISITION, partners.invitation), (ITEMS_PER_REQUISITION, partners.item),
+                        (AGREEMENTS_PER_REQUISITION, partners.agreement)):
+        for n in range(int(requisitions * share)):
+            make(out, n)
+            if (n + 1) % batch_size == 0:
+                flush(out)
+        flush(out)
+    company.candidates = {state: [] for state in SOURCED}
+    sourcing = Sourcing(load, clock, ids, random.Random(seed + 2), org=acme.id, currency=acme.currency,
+                        buyers=acme_world["requesters"], links=partners.links, nordwind=partners.nordwind,
+                        since=start, now=now, year=year, rfq_last=_counter(conn, acme.id, year, RFQ_KIND),
+                        po_last=_counter(conn, acme.id, year, PO_KIND))
     counter = _counter(conn, acme.id, year)
     long_timeline = None
-    out = {name: [] for name in columns}
     for i in range(requisitions):
         counter += 1
         last = i == requisitions - 1
@@ -113,21 +143,16 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
         if last:
             long_timeline = req_id
             company.long_timeline(out, req_id, out["requisitions"][-1][REQUESTER], now - 20 * DAY)
-        if (i + 1) % batch_size == 0:
+        if (i + 1) % batch_size == 0 or last:
+            sourcing.add(out, company.candidates, (i + 1) - sourcing.seen)
+            if last:
+                sourcing.finish(out)
             flush(out)
     flush(out)
     _set_counter(conn, acme.id, year, counter)
-    partners = Partners(load, clock, ids, random.Random(seed + 1), org=acme.id, currency=acme.currency,
-                        admin=_user_id(conn, "admin@acme.example"), categories=_categories(acme.id),
-                        fold=fold_for_search, terms=[json.dumps(t.to_json()) for t in TERMS], since=start, now=now)
-    for share, make in ((SUPPLIERS_PER_REQUISITION, partners.supplier),
-                        (INVITATIONS_PER_REQUISITION, partners.invitation), (ITEMS_PER_REQUISITION, partners.item)):
-        for n in range(int(requisitions * share)):
-            make(out, n)
-            if (n + 1) % batch_size == 0:
-                flush(out)
-        flush(out)
-    nordwind = conn.execute(select(User.organization_id).where(User.email == NORDWIND)).scalar()
+    rfq_last, po_last = sourcing.numbers()
+    _set_counter(conn, acme.id, year, rfq_last, RFQ_KIND)
+    _set_counter(conn, acme.id, year, po_last, PO_KIND)
     for n in range(noise_companies):
         noise = Company(load, clock, ids, rng, now=now, with_activation=with_activation,
                         **_noise_world(conn, ids, n, start_dt, nordwind))
@@ -139,8 +164,9 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
     _settle_budgets(conn, company.ledger)
     _bump_badges(conn)
     _fix_sequences(conn)
+    documents = _store_documents(acme.id, nordwind, documents)
     return {"organization_id": acme.id, "requisitions": requisitions, "rows": written,
-            "long_timeline_id": long_timeline}
+            "long_timeline_id": long_timeline, "documents": documents}
 
 
 def _user_id(conn, email: str) -> int | None:
@@ -262,18 +288,61 @@ def _ensure_budgets(conn, acme, ids: dict, cost_centers: list[int]) -> None:
                 overrun_policy="block", status="open", created_at=datetime(year, 1, 1, tzinfo=UTC)))
 
 
-def _counter(conn, org_id: int, year: int) -> int:
+def _counter(conn, org_id: int, year: int, kind: str = "REQ") -> int:
     t = DocumentCounter.__table__
-    return conn.execute(select(t.c.last).where(t.c.organization_id == org_id, t.c.kind == "REQ",
+    return conn.execute(select(t.c.last).where(t.c.organization_id == org_id, t.c.kind == kind,
                                                t.c.year == year)).scalar() or 0
 
 
-def _set_counter(conn, org_id: int, year: int, last: int) -> None:
+def _set_counter(conn, org_id: int, year: int, last: int, kind: str = "REQ") -> None:
+    """Numbering (services.numbering) carries on after `last` of `kind`, gap-free."""
+    if not last:
+        return
     t = DocumentCounter.__table__
-    done = conn.execute(update(t).where(t.c.organization_id == org_id, t.c.kind == "REQ", t.c.year == year)
+    done = conn.execute(update(t).where(t.c.organization_id == org_id, t.c.kind == kind, t.c.year == year)
                         .values(last=last)).rowcount
     if not done:
-        conn.execute(insert(t).values(organization_id=org_id, kind="REQ", year=year, last=last))
+        conn.execute(insert(t).values(organization_id=org_id, kind=kind, year=year, last=last))
+
+
+def _demo_links(org_id: int, nordwind: int | None) -> tuple[list[tuple], tuple | None]:
+    """The company's active links as bench_sourcing takes them (link, supplier, currency,
+    stored payment terms, a user of the supplier or None), and Nordwind's among them."""
+    found, nordwind_link = [], None
+    for link in db.session.scalars(select(SupplierLink).where(
+            SupplierLink.organization_id == org_id, SupplierLink.status == "active").order_by(SupplierLink.id)):
+        user = db.session.scalar(select(func.min(User.id)).where(User.organization_id == link.supplier_id))
+        row = (link.id, link.supplier_id, link.currency, json.dumps(link.payment_terms.to_json()), user)
+        found.append(row)
+        if link.supplier_id == nordwind:
+            nordwind_link = row
+    return found, nordwind_link
+
+
+def _store_documents(org_id: int, nordwind: int | None, count: int) -> list[int]:
+    """Render and store the PDF of the first few open orders (Nordwind's first), which the
+    bench downloads; the others have none (rendering a PDF per order would take hours at 1M).
+    Needs portal.services.orders.documents (the PDF module); without it nothing is stored."""
+    if count <= 0:
+        return []
+    try:
+        from portal.services.orders import documents
+    except ImportError:
+        return []
+    import logging
+
+    from portal.models.order import PurchaseOrder
+
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its progress, per step and page
+
+    buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.example"))
+    chosen = db.session.scalars(select(PurchaseOrder).where(
+        PurchaseOrder.organization_id == org_id, PurchaseOrder.status.in_(("issued", "acknowledged")))
+        .order_by((PurchaseOrder.supplier_id == nordwind).desc(), PurchaseOrder.id).limit(count)).all()
+    for order in chosen:
+        documents.store_document(order, buyer)
+    db.session.flush()
+    return [order.id for order in chosen]
 
 
 def _settle_budgets(conn, ledger: dict[int, list[int]]) -> None:

@@ -307,10 +307,14 @@ def supplier_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent,
 def widgets_for(actor) -> list[str]:
     """Which dashboard sections the user sees, in order."""
     if actor.organization.is_supplier:
-        return ["customers"] + (["admin"] if can(actor, "users.manage") else [])
+        # RFQs to answer and orders to acknowledge (portal/services/dashboard_sourcing.py).
+        return ["supplier_sourcing", "customers"] + (["admin"] if can(actor, "users.manage") else [])
     sections = []
     if can(actor, "requisitions.create"):
         sections.append("buyer")
+    # Orders to receive and RFQs awaiting award, for those who buy (buyers and admins).
+    if can(actor, "orders.issue"):
+        sections.append("sourcing")
     # Admins decide the steps nobody else can, so they see the inbox widget too.
     if can(actor, "approvals.inbox"):
         sections.append("approver")

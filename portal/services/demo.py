@@ -18,6 +18,7 @@ from portal.services.demo_agreements import seed_agreements
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
 from portal.services.demo_requisitions import seed_requisitions
+from portal.services.demo_sourcing import seed_sourcing
 from portal.tenancy import ALL_TENANTS
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published in the README on purpose
@@ -114,6 +115,9 @@ def seed_demo(*, documents: bool = True) -> dict:
         world["budgets"] = created_budgets
         seed_supplier_history(world)
         world["agreements"] = seed_agreements(world)
+        # After the agreements and the approved requisitions they source from: RFQs in every
+        # state, quotes, awards, orders and receipts (and the third supplier, Tatra).
+        seed_sourcing(world)
     return world
 
 

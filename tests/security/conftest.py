@@ -59,6 +59,7 @@ from portal.services import (
 from portal.services import mail as mail_service
 from portal.services.demo import seed_demo
 from portal.tenancy import bound, scope_for, system
+from tests.security.sourcing_sample import build_sourcing
 
 BUYERS = ("acme", "globex")
 SUPPLIERS = ("nordwind", "polbud", "solo", "blockt")
@@ -97,6 +98,9 @@ class Sample:
     public: dict[str, set[str]] = field(default_factory=dict)  # org key -> names, emails
     # (buyer, supplier) with a link, active or blocked: both still see each other's names.
     linked: set[tuple[str, str]] = field(default_factory=set)
+    # Marks of text only some organisations share (an RFQ's title: the buyer and the invited
+    # suppliers; a quote's notes: the buyer and that supplier) -> those organisations.
+    shared: dict[str, set[str]] = field(default_factory=dict)
 
     def login(self, client, email: str):
         """Sign `email` in on `client` without the password form."""
@@ -114,7 +118,8 @@ class Sample:
     def forbidden_text(self, key: str) -> set[str]:
         """What a user of organisation `key` must never read: other companies' internal
         records, and anything at all of companies it has no link with."""
-        words = {SECRET[other] for other in self.orgs if other != key}
+        words = {SECRET[other] for other in self.orgs if other != key and other in SECRET}
+        words |= {mark for mark, readers in self.shared.items() if key not in readers}
         for other in self.orgs:
             if not self.related(key, other):
                 words |= self.public[other]
@@ -290,6 +295,10 @@ def build_sample(app) -> Sample:
             }
         for key in BUYERS:
             _build_buyer(sample, key, orgs[key], people)
+        for key in BUYERS:
+            build_sourcing(sample, key, orgs, people,
+                           add=lambda kind, key, value: _add(sample, kind, key, value),
+                           share=lambda text, readers: sample.shared.__setitem__(text, set(readers)))
         for key in SUPPLIERS:
             _build_supplier(sample, key, orgs[key], people)
         with system(db.session):
@@ -361,6 +370,18 @@ def sample(app) -> Sample:
     return _SNAPSHOT["sample"]
 
 
+def restore_sample() -> None:
+    """Put the sample rows back as they were built (within a test, before another request)."""
+    _restore_tables()
+
+
+def _restore_tables() -> None:
+    from tests.conftest import _empty_database
+
+    _empty_database()
+    _restore(_SNAPSHOT["rows"], _SNAPSHOT["sequences"])
+
+
 def invitation_ids(kind: str) -> list[int]:
     with system(db.session):
         return list(db.session.scalars(select(Invitation.id).where(Invitation.kind == kind)))
@@ -383,3 +404,19 @@ def fingerprint() -> dict:
             )
             for table in db.metadata.sorted_tables
         }
+
+
+def body_text(response) -> str:
+    """What a response shows a person: its text, or the text of a PDF (poppler's pdftotext), so
+    the leak checks read downloads too."""
+    data = response.get_data()
+    if data.startswith(b"%PDF"):
+        import shutil
+        import subprocess
+
+        if shutil.which("pdftotext") is None:
+            return data.decode("latin-1")
+        out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=data,  # noqa: S607
+                             capture_output=True, check=True, timeout=60)
+        return out.stdout.decode("utf-8")
+    return data.decode("utf-8", "replace")

@@ -44,12 +44,21 @@ ACCOUNT_USER = {
 }
 
 
-def _owned(kind: str):
+def _owned(kind: str, **by_endpoint: str):
+    """The sample object of `kind` (or, for the endpoints named, of another kind: a draft RFQ
+    for the routes that change a draft) of organisation `org`; a supplier's URL names its
+    buyer's (FALLBACK_BUYER), which is addressed to it where it is a party (sourcing_sample)."""
+
     def provide(sample: Sample, endpoint: str, org: str, email: str):
-        ids = sample.ids[kind]
+        ids = sample.ids[by_endpoint.get(endpoint.replace(".", "__"), kind)]
         return ids.get(org, ids.get(FALLBACK_BUYER))
 
     return provide
+
+
+# The routes that change a draft RFQ name the sample draft (the open RFQ refuses them).
+_DRAFT = {f"rfqs__{name}": "rfq_draft" for name in (
+    "edit", "add_line", "remove_line", "invite", "uninvite", "attach", "publish")}
 
 
 def _invitation(sample: Sample, endpoint: str, org: str, email: str):
@@ -83,7 +92,22 @@ ID_PROVIDERS = {
     "item_id": _owned("item"),
     "agreement_id": _owned("agreement"),
     "category_id": _owned("category"),
+    # sourcing (tests/security/sourcing_sample.py)
+    "rfq_id": _owned("rfq", **_DRAFT),
+    "rfq_line_id": _owned("rfq_line", **{k: "rfq_draft_line" for k in _DRAFT}),
+    "rfq_file_id": _owned("rfq_file"),
+    "question_id": _owned("question"),
+    "quote_id": _owned("quote"),
+    "quote_file_id": _owned("quote_file"),
+    "revision_id": _owned("quote_revision"),
+    "order_id": _owned("order", orders__receipt="received_order"),
+    "document_id": _owned("document"),
+    "receipt_id": _owned("receipt"),
 }
+# An approved requisition covered by price agreements for the routes that order from them.
+ID_PROVIDERS["requisition_id"] = _owned(
+    "requisition", orders__for_requisition="covered_requisition",
+    orders__from_agreements="covered_requisition")
 
 # Token routes: which sample token opens them.
 TOKEN_PROVIDERS = {

@@ -78,12 +78,24 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("portal/services/agreements.py", "item_labels"):
         "SKU, name and unit of the buyer's items named by price agreements the filter already "
         "admitted to the supplier they are addressed to (three columns, those ids only)",
+    # --- sourcing: the one deliberate write across parties -----------------------------------
+    ("portal/services/notifications.py", "notify_organization"):
+        "writes notifications (and their outbox e-mails) for the active users of one other "
+        "organisation under that organisation's own scope (the flush guard checks them); every "
+        "caller passes a party of the object at hand (an order's supplier or buyer, an RFQ's "
+        "invited suppliers or its buyer), never an id from a request",
+    ("portal/services/sourcing/quotes.py", "_snapshot"):
+        "not SQL: a local helper named text() that turns a quote's values into strings for the "
+        "revision snapshot (the scanner matches the name)",
     # --- the filter's own plumbing ---------------------------------------------------------
     ("portal/blueprints/requisitions/lists.py", "export.generate"):
         "the streamed CSV runs after the request's binding is gone: re-binds the same scope",
     # --- seeding and maintenance (CLI) -------------------------------------------------------
     ("portal/services/demo.py", "_user"):
         "idempotent demo seeding looks for an existing user by email (runs under system())",
+    ("portal/services/demo_sourcing.py", "_tatra"):
+        "idempotent demo seeding of the third supplier looks its user up by email (under "
+        "system(), `flask seed-demo` only)",
     ("portal/services/demo_requisitions.py", "_people"):
         "idempotent demo seeding of extra approvers looks them up by email (under system())",
     ("portal/cli.py", "register_cli.seed_demo_command"):

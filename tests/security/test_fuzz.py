@@ -236,6 +236,12 @@ def test_out_of_range_ids_in_urls_are_not_found(app, sample):
     """A 20-digit, zero-padded or non-ASCII id in a URL is a 404, before any view runs."""
     client = _client(app, sample, "admin")
     problems = []
+    # A path served by two rules (GET /orders/<id>/receipts and POST, two endpoints): werkzeug
+    # notes the other rule's methods before its converter refuses the id, and answers 405. No
+    # view runs either way, and nothing is told of any object.
+    rules_of_path: dict[str, int] = {}
+    for rule, _ in endpoints(app).values():
+        rules_of_path[rule.rule] = rules_of_path.get(rule.rule, 0) + 1
     for rule, methods in endpoints(app).values():
         ints = [n for n in rule.arguments if rule._converters[n].__class__.__name__ == "BoundedInt"]
         if not ints:
@@ -246,7 +252,8 @@ def test_out_of_range_ids_in_urls_are_not_found(app, sample):
                 path = path.replace(f"<int:{name}>", bad)
             for method in methods:
                 response = _send(client, method, path)
-                if response.status_code != 404:
+                allowed = {404, 405} if rules_of_path[rule.rule] > 1 else {404}
+                if response.status_code not in allowed:
                     problems.append(f"{method} {path}: {response.status_code}")
     assert not problems, problems
 

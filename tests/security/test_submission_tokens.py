@@ -22,7 +22,11 @@ from tests.security.test_role_matrix import EXPECTED, LOGIN
 ROUTES = route_table()
 CREATING = {"new", "add", "create", "invite", "import", "comment", "attach", "duplicate"}
 # Pages that add a record although their name does not say so.
-ALSO_CREATING = {"approvals.delegations": "the delegations page adds a delegation"}
+ALSO_CREATING = {
+    "approvals.delegations": "the delegations page adds a delegation",
+    "orders.from_agreements": "ordering from price agreements issues purchase orders",
+    "rfqs.amend": "an amendment is numbered and sent to every invited supplier: twice is two",
+}
 # Create routes of people not signed in: their single-use invitation token is the guard.
 NOT_SIGNED_IN = {
     "invitations.accept": "accepting a user invitation uses the invitation up",
@@ -40,6 +44,13 @@ FORM_PAGES = {
     "requisitions.attach": "requisitions.detail",
     "requisitions.comment": "requisitions.detail",
     "requisitions.duplicate": "requisitions.detail",
+    "rfqs.add_line": "rfqs.detail",
+    "rfqs.amend": "rfqs.detail",
+    "rfqs.attach": "rfqs.detail",
+    "rfqs.invite": "rfqs.detail",
+    "supplier.question_add": "supplier.rfq",
+    "orders.from_agreements": "orders.for_requisition",
+    "orders.add_receipt": "orders.detail",
 }
 
 
@@ -54,7 +65,9 @@ def test_the_create_routes_are_found():
     assert len(CREATE_ROUTES) >= 12, CREATE_ROUTES
     assert {"requisitions.new", "requisitions.add_line", "requisitions.comment", "catalog.new",
             "catalog.new_category", "cost_centers.new", "budgets.new", "admin.invite",
-            "suppliers.invite", "approvals.delegations"} <= set(CREATE_ROUTES)
+            "suppliers.invite", "approvals.delegations", "rfqs.new", "rfqs.add_line",
+            "rfqs.invite", "rfqs.attach", "supplier.question_add", "orders.from_agreements",
+            "orders.add_receipt"} <= set(CREATE_ROUTES)
 
 
 def test_every_create_route_is_marked_and_names_a_once_form(app):

@@ -33,8 +33,9 @@ from portal.tenancy import (
     bound,
     scope_for,
 )
-from tests.security.conftest import fingerprint
+from tests.security.conftest import body_text, fingerprint
 from tests.security.routes import (
+    _DRAFT,
     AGREEMENT_SUPPLIER,
     LINK_OF,
     endpoints,
@@ -42,6 +43,7 @@ from tests.security.routes import (
     route_table,
     url_values,
 )
+from tests.security.sourcing_sample import ORDER_SUPPLIER, QUOTE_SUPPLIER, RFQ_SUPPLIERS
 from tests.security.test_role_matrix import EXPECTED, observed
 
 # Who looks at whose objects: (persona, viewer, the role column of the matrix they play, the
@@ -109,15 +111,32 @@ def test_every_object_id_in_a_url_is_looked_up_before_the_role_check(app):
     assert not unknown, f"name the model of these URL arguments in portal/policies/web.py: {unknown}"
 
 
+# URL arguments naming a supplier's own part of an RFQ (its quote, the quote's files and
+# revisions, its question): only that supplier is a party, never the other invited ones.
+_QUOTE_ARGS = {"quote_id", "quote_file_id", "revision_id", "question_id"}
+_ORDER_ARGS = {"order_id", "document_id", "receipt_id"}
+_RFQ_ARGS = {"rfq_id", "rfq_line_id", "rfq_file_id"}
+# Routes on a draft RFQ (routes._DRAFT): no supplier is invited to the sample draft.
+_DRAFT_ROUTES = {name.replace("__", ".") for name in _DRAFT}
+
+
 def _party(sample, rule, viewer: str, owner: str) -> bool:
     """Whether `viewer`'s organisation is a party to the shared object the URL names.
 
-    Supplier links and price agreements are the shared objects routes name so far; a route
-    naming an RFQ, an order or an invoice joins here with its parties.
+    Supplier links, price agreements, RFQs (the invited suppliers; a quote, its files and
+    revisions, and a question only the supplier whose they are) and purchase orders (their
+    supplier) are the shared objects routes name.
     """
-    if "agreement_id" in rule.arguments:
+    arguments = set(rule.arguments)
+    if "agreement_id" in arguments:
         return viewer == AGREEMENT_SUPPLIER.get(owner)
-    return "link_id" in rule.arguments and viewer in LINK_OF[owner].split("-")
+    if arguments & _QUOTE_ARGS:
+        return viewer == QUOTE_SUPPLIER.get(owner)
+    if arguments & _ORDER_ARGS:
+        return viewer == ORDER_SUPPLIER.get(owner)
+    if arguments & _RFQ_ARGS:
+        return rule.endpoint not in _DRAFT_ROUTES and viewer in RFQ_SUPPLIERS.get(owner, ())
+    return "link_id" in arguments and viewer in LINK_OF[owner].split("-")
 
 
 def _expected(sample, endpoint: str, rule, email: str, role: str, owner: str) -> set:
@@ -133,21 +152,35 @@ def test_every_persona_gets_its_status_for_an_object(app, sample, endpoint):
     rule, methods = endpoints(app)[endpoint]
     before = fingerprint()
     wrong = []
-    for persona, email, role, owner in PERSONAS:
-        if persona == "owner":
+    # Outsiders first (nothing they send may change anything), then the parties to the object
+    # and the owner, who make the role matrix's request (which may change data).
+    ordered = sorted(PERSONAS, key=lambda p: (
+        p[0] == "owner", sample.org_key(p[1]) == p[3] or _party(sample, rule, sample.org_key(p[1]), p[3])))
+    checked = False
+    for persona, email, role, owner in ordered:
+        viewer = sample.org_key(email)
+        insider = viewer == owner or _party(sample, rule, viewer, owner)
+        if insider and not checked:
             assert fingerprint() == before, "an outsider's request changed data"
+            checked = True
         with app.test_request_context():
             url = url_for(endpoint, **url_values(sample, endpoint, rule, owner, email))
         client = sample.login(app.test_client(), email)
         expected = _expected(sample, endpoint, rule, email, role, owner)
-        if sample.org_key(email) == owner:
-            tried = ["GET" if "GET" in methods else "POST"]  # the role matrix's request
-        else:
-            tried = [m for m in ("GET", "POST") if m in methods]
+        # An insider makes the role matrix's request; an outsider tries every method.
+        tried = (["GET" if "GET" in methods else "POST"] if insider
+                 else [m for m in ("GET", "POST") if m in methods])
         for method in tried:
-            status = observed(client.open(url, method=method))
+            response = client.open(url, method=method)
+            status = observed(response)
             if status not in expected:
                 wrong.append(f"{persona} {email} {method} {url} -> {status}, not {expected}")
+            elif status == 200:
+                # A party reads the object, and nothing else of the others (a competitor's
+                # quote on the same RFQ, an order to another supplier).
+                leaked = sorted(w for w in sample.forbidden_text(viewer) if w in body_text(response))
+                if leaked:
+                    wrong.append(f"{persona} {email} {method} {url} shows {leaked}")
     assert not wrong, f"{endpoint}: another organisation's object must answer 404: {wrong}"
 
 
@@ -162,7 +195,7 @@ def test_list_pages_show_nothing_of_other_organisations(app, sample, endpoint):
         response = client.get(url)
         if response.status_code != 200:
             continue
-        body = response.get_data(as_text=True)
+        body = body_text(response)
         seen = sorted(w for w in sample.forbidden_text(sample.org_key(email)) if w in body)
         if seen:
             leaks.append(f"{email} sees {seen}")
@@ -237,3 +270,32 @@ def test_each_request_is_bound_to_the_signed_in_users_organisation(app, sample, 
     assert admin.get("/").text == f"{sample.orgs['globex']}:[]"
     # A visitor's request right after is bound to nobody.
     assert app.test_client().get("/login").text == "unbound"
+
+
+def test_the_sample_marks_show_where_they_may(app, sample):
+    """The shared marks are on the pages of those who may read them: otherwise the leak checks
+    above would look for text that no page ever shows."""
+    from tests.security.sourcing_sample import mark
+
+    ids = sample.ids
+    pages = [
+        ("sales@nordwind.example", f"/supplier/rfqs/{ids['rfq']['acme']}", mark("Rfq", "acme")),
+        ("sales@polbud.example", f"/supplier/rfqs/{ids['rfq']['acme']}", mark("Rfq", "acme")),
+        ("sales@nordwind.example", f"/supplier/rfqs/{ids['rfq']['acme']}/quote",
+         mark("Quote", "acme", "nordwind")),
+        ("sales@polbud.example", f"/supplier/rfqs/{ids['rfq']['acme']}/quote",
+         mark("Quote", "acme", "polbud")),
+        ("sales@nordwind.example", f"/supplier/rfqs/{ids['rfq']['acme']}",
+         mark("Clarification", "acme")),
+        ("sales@nordwind.example", f"/supplier/orders/{ids['order']['acme']}",
+         mark("Order", "acme", "nordwind")),
+        ("buyer@acme.example", f"/rfqs/{ids['rfq']['acme']}", mark("Question", "acme", "nordwind")),
+        ("buyer@acme.example", f"/orders/{ids['order']['acme']}", mark("Order", "acme", "nordwind")),
+        ("buyer@globex.example", "/rfqs/", mark("Rfq", "globex")),
+    ]
+    missing = []
+    for email, url, text in pages:
+        response = sample.login(app.test_client(), email).get(url)
+        if response.status_code != 200 or text not in response.get_data(as_text=True):
+            missing.append(f"{email} {url} ({response.status_code}): no {text}")
+    assert not missing, missing

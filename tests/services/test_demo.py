@@ -30,7 +30,8 @@ from tests.conftest import World
 from tests.kit import acting_for, services
 
 S = RequisitionStatus
-EXPOSED = {S.DRAFT, S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}
+# With the sourcing documents (demo_sourcing): requisitions out for quotes and ordered too.
+EXPOSED = {S.DRAFT, S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED, S.SOURCING, S.ORDERED}
 COUNTED = [Requisition, ApprovalTask, ApprovalAssignment, ApprovalStep, AuditEvent, Notification,
            Delegation, DecisionToken, User]
 

@@ -314,6 +314,81 @@ CASES += [
 ]
 
 
+def rfq(status="draft", sealed=True, opened=False):
+    """An RFQ of Acme in `status`."""
+    return SimpleNamespace(organization_id=ACME, status=status, sealed=sealed,
+                           opened_at="2026-12-05" if opened else None)
+
+
+# RFQs (the buyer's): buyers and admins run them, approvers read them; the state decides which
+# move is possible (portal.domain.rfq), the deadline is the services' to check.
+CASES += [
+    ("rfqs.view", APPROVER, None, True),
+    ("rfqs.view", SUPPLIER_ADMIN, None, False),
+    ("rfqs.create", BUYER, None, True),
+    ("rfqs.create", APPROVER, None, False),
+    ("rfqs.edit", ADMIN, rfq("draft"), True),
+    ("rfqs.edit", BUYER, rfq("open"), False),
+    ("rfqs.publish", BUYER, rfq("draft"), True),
+    ("rfqs.publish", BUYER, rfq("open"), False),
+    ("rfqs.amend", BUYER, rfq("open"), True),
+    ("rfqs.amend", BUYER, rfq("closed"), False),
+    ("rfqs.cancel", BUYER, rfq("closed"), True),
+    ("rfqs.cancel", BUYER, rfq("awarded"), False),
+    ("rfqs.close", BUYER, rfq("open"), True),
+    ("rfqs.close", APPROVER, rfq("open"), False),
+    ("rfqs.open_quotes", BUYER, rfq("closed"), True),
+    ("rfqs.open_quotes", BUYER, rfq("closed", opened=True), False),
+    ("rfqs.open_quotes", BUYER, rfq("closed", sealed=False), False),
+    ("rfqs.answer", BUYER, SimpleNamespace(organization_id=ACME, rfq=rfq("open")), True),
+    ("rfqs.answer", BUYER, SimpleNamespace(organization_id=ACME, rfq=rfq("cancelled")), False),
+    ("rfqs.answer", SUPPLIER_SALES, None, False),
+]
+
+
+def order(status="issued", link_status="active", proposed=False):
+    """A purchase order of Acme to Nordwind in `status`."""
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND, status=status,
+                           link=SimpleNamespace(status=link_status), buyer=SimpleNamespace(name="Acme"),
+                           proposed_delivery_date="2026-12-24" if proposed else None)
+
+
+# Purchase orders: the buyer's people read them, buyers and admins change them; the supplier
+# acknowledges or proposes a date while its link is active; the state decides (domain/orders).
+CASES += [
+    ("orders.view", APPROVER, order(), True),
+    ("orders.view", SUPPLIER_SALES, None, False),
+    ("orders.issue", BUYER, None, True),
+    ("orders.issue", APPROVER, None, False),
+    ("orders.cancel", BUYER, order("acknowledged"), True),
+    ("orders.cancel", BUYER, order("partially_received"), False),
+    ("orders.cancel", SUPPLIER_ADMIN, order(), False),
+    ("orders.revise", ADMIN, order("acknowledged"), True),
+    ("orders.revise", BUYER, order("received"), False),
+    ("orders.answer_proposal", BUYER, order(proposed=True), True),
+    ("orders.answer_proposal", BUYER, order(), False),
+    ("orders.answer_proposal", APPROVER, order(proposed=True), False),
+    ("orders.supplier_view", SUPPLIER_SALES, order(link_status="blocked"), True),
+    ("orders.supplier_view", BUYER, None, False),
+    ("orders.acknowledge", SUPPLIER_SALES, order(), True),
+    ("orders.acknowledge", SUPPLIER_SALES, order(link_status="blocked"), False),
+    ("orders.acknowledge", SUPPLIER_SALES, order("acknowledged"), False),
+    ("orders.acknowledge", BUYER, order(), False),
+    ("orders.propose_date", SUPPLIER_ADMIN, order("acknowledged"), True),
+    ("orders.propose_date", SUPPLIER_ADMIN, order("received"), False),
+    ("orders.from_agreements", BUYER, requisition(S.APPROVED), True),
+    ("orders.from_agreements", BUYER, requisition(S.DRAFT), False),
+    # goods receipts (helper F): buyers and admins, an issued order too, never a finished one
+    ("orders.receive", BUYER, order(), True),
+    ("orders.receive", ADMIN, order("partially_received"), True),
+    ("orders.receive", BUYER, order("received"), False),
+    ("orders.receive", BUYER, order("cancelled"), False),
+    ("orders.receive", APPROVER, order("acknowledged"), False),
+    ("orders.receive", SUPPLIER_SALES, order("acknowledged"), False),
+    ("orders.from_agreements", APPROVER, requisition(S.APPROVED), False),
+]
+
+
 def _case_id(case) -> str:
     action, user, obj, expected = case
     return f"{action}-{user.name}-{'obj' if obj is not None else 'none'}-{expected}"
@@ -364,6 +439,8 @@ REFUSALS = [
     ("budgets.manage", APPROVER, None, PermissionDenied, "Only company admins manage budgets"),
     ("approvals.policy", APPROVER, None, PermissionDenied, "Only company admins change the approval policy"),
     ("suppliers.manage", BUYER, None, PermissionDenied, "Only your company's admin can manage suppliers"),
+    ("rfqs.edit", BUYER, rfq("open"), InvalidTransition, "Only a draft RFQ can be changed"),
+    ("rfqs.amend", BUYER, rfq("draft"), InvalidTransition, "Only an open RFQ can be amended"),
 ]
 
 
@@ -389,3 +466,38 @@ def test_a_shared_document_is_the_addressed_suppliers_to_ask_about():
     shared = link(LinkStatus.ACTIVE)  # Acme's link to Nordwind
     assert type(check(SUPPLIER_ADMIN, "suppliers.block", shared)) is PermissionDenied
     assert type(check(GLOBEX_ADMIN, "suppliers.block", shared)) is NotFound
+
+
+def invitation(status="invited", link=LinkStatus.ACTIVE):
+    """Nordwind's invitation to an RFQ of Acme."""
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND, status=status,
+                           link=SimpleNamespace(status=link))
+
+
+def quote(status="draft", invitation_status="quoted"):
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND, status=status,
+                           invitation=invitation(invitation_status))
+
+
+# The supplier's side of an RFQ (portal/policies/quotes.py): its admins and salespeople quote,
+# decline and ask while the link is active; a blocked link reads only; decided RFQs are final.
+# The award (portal/policies/rfqs.py): buyers and admins, on an open or closed RFQ.
+CASES += [
+    ("quotes.view", SUPPLIER_SALES, None, True),
+    ("quotes.view", BUYER, None, False),
+    ("quotes.edit", SUPPLIER_SALES, invitation(), True),
+    ("quotes.edit", SUPPLIER_SALES, quote("submitted"), True),
+    ("quotes.edit", SUPPLIER_ADMIN, invitation(link=LinkStatus.BLOCKED), False),
+    ("quotes.edit", SUPPLIER_SALES, quote("awarded", "awarded"), False),
+    ("quotes.edit", BUYER, None, False),
+    ("quotes.decline", SUPPLIER_SALES, invitation(), True),
+    ("quotes.decline", SUPPLIER_SALES, invitation("quoted"), False),
+    ("quotes.decline", SUPPLIER_SALES, invitation(link=LinkStatus.BLOCKED), False),
+    ("quotes.ask", SUPPLIER_ADMIN, invitation(), True),
+    ("quotes.ask", SUPPLIER_ADMIN, invitation(link=LinkStatus.BLOCKED), False),
+    ("quotes.ask", APPROVER, None, False),
+    ("rfqs.award", BUYER, rfq("closed"), True),
+    ("rfqs.award", ADMIN, rfq("open"), True),
+    ("rfqs.award", BUYER, rfq("awarded"), False),
+    ("rfqs.award", APPROVER, rfq("closed"), False),
+]

@@ -26,9 +26,9 @@ def test_seed_demo_is_idempotent(app):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     after_first = _row_counts()
-    assert after_first["organizations"] == 4
+    assert after_first["organizations"] == 5  # Acme, Globex, Nordwind, Polbud and Tatra (sourcing)
     assert after_first["users"] >= 10
-    assert f"4 organisations, {after_first['users']} users" in first.output
+    assert f"5 organisations, {after_first['users']} users" in first.output
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output

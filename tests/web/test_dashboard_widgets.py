@@ -152,10 +152,11 @@ def test_the_admin_sees_the_steps_waiting_longest_and_on_whom(kit, login_as, app
     assert f"waiting on {kit.approver.full_name} for 1 day" in widget
 
 
-def test_the_supplier_sees_customers_and_their_changes_and_no_rfq_card(world, login_as):
+def test_the_supplier_sees_customers_and_their_changes_and_what_to_answer(world, login_as):
     hans = world.user("sales@nordwind")
     html = login_as(hans).get("/").text
-    assert "Requests for quotation" not in html and "RFQ" not in html
+    # RFQs exist now: the card shows what waits for a quote (tests/web/test_sourcing_dashboards.py)
+    assert "No requests waiting for your quote" in _widget(html, "to-answer-widget")
     customers = _widget(html, "customers-widget")
     assert rows(customers, "customer-item") == 2
     assert "Acme Manufacturing" in customers and "Globex Trading" in customers

@@ -3,7 +3,7 @@ from flask_login import login_required
 from portal.blueprints.dashboard import bp
 from portal.blueprints.edge import actor
 from portal.htmx import render
-from portal.services import dashboard
+from portal.services import dashboard, dashboard_sourcing
 
 
 @bp.route("/")
@@ -25,6 +25,10 @@ def index():
         "admin" in sections or dashboard.manages_cost_centers(user)
     ):
         context["budgets"] = dashboard.budget_watch(user)
+    if "sourcing" in sections:
+        context["sourcing"] = dashboard_sourcing.buyer_sourcing(user)
+    if "supplier_sourcing" in sections:
+        context["supplier_sourcing"] = dashboard_sourcing.supplier_sourcing(user)
     if "customers" in sections:
         context["customers"] = dashboard.customers(user)
         context["supplier_activity"] = dashboard.supplier_activity(user)

@@ -1,2 +1,95 @@
-"""(being written)"""
-from portal.blueprints.supplier import bp  # noqa: F401
+"""Purchase orders addressed to the supplier: its list (to acknowledge, open, all), an order's
+page, the acknowledgement, a proposal of another delivery date, and the stored PDF."""
+
+from flask import request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from portal.blueprints.edge import actor, form_action, or_404, page_size, saved, unit_of_work
+from portal.blueprints.orders.forms import ButtonForm, ProposeForm
+from portal.blueprints.orders.views import pdf_response
+from portal.blueprints.params import cursor_arg
+from portal.blueprints.supplier import bp
+from portal.domain import orders as rules
+from portal.domain.messages import N_
+from portal.htmx import fragment, render
+from portal.policies import authorize, require
+from portal.services.orders import actions, queries
+from portal.services.orders.documents import latest_document
+from portal.services.orders.issue import vat_summary
+
+TABS = (("to_acknowledge", N_("To acknowledge")), ("open", N_("Open")), ("all", N_("All")))
+
+
+def _order(order_id: int):
+    order = or_404(queries.get_for_supplier(order_id, actor()))
+    authorize("orders.supplier_view", order)
+    return order
+
+
+@bp.route("/orders")
+@login_required
+@require("orders.supplier_view")
+def orders():
+    view = request.args.get("view", "to_acknowledge")
+    view = view if view in queries.SUPPLIER_VIEWS else "to_acknowledge"
+    page = queries.supplier_order_page(actor(), view=view, cursor=cursor_arg(), per_page=page_size())
+    return render("supplier/orders.html", block=fragment("results"), page=page, view=view, tabs=TABS,
+                  args={"view": view}, status_labels=rules.STATUS_LABELS)
+
+
+def _page(order, **forms):
+    context = {"order": order, "summary": vat_summary(order), "events": queries.order_events(order),
+               "revisions": queries.revisions(order), "status_labels": rules.STATUS_LABELS,
+               "acknowledge_form": ButtonForm(), "propose_form": ProposeForm()}
+    context.update(forms)
+    return render("supplier/order.html", **context)
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+@require("orders.supplier_view")
+def order(order_id: int):
+    return _page(_order(order_id))
+
+
+@bp.route("/orders/<int:order_id>/pdf")
+@login_required
+@require("orders.supplier_view")
+def order_pdf(order_id: int):
+    return pdf_response(or_404(latest_document(_order(order_id))))
+
+
+@bp.route("/orders/<int:order_id>/documents/<int:document_id>")
+@login_required
+@require("orders.supplier_view")
+def order_document(order_id: int, document_id: int):
+    return pdf_response(or_404(queries.find_document(_order(order_id), document_id)))
+
+
+@bp.route("/orders/<int:order_id>/acknowledge", methods=["POST"])
+@login_required
+@require("orders.acknowledge")
+def order_acknowledge(order_id: int):
+    order = _order(order_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return _page(order), 422
+    with unit_of_work():
+        actions.acknowledge(order, actor())
+    return saved(_("Order %(number)s is acknowledged. %(buyer)s is told.", number=order.number,
+                   buyer=order.buyer.name), url_for("supplier.order", order_id=order.id))
+
+
+@bp.route("/orders/<int:order_id>/propose", methods=["POST"])
+@login_required
+@require("orders.propose_date")
+def order_propose(order_id: int):
+    order = _order(order_id)
+    form = ProposeForm()
+    return form_action(
+        form, lambda: actions.propose_date(order, actor(), delivery_date=form.delivery_date.data,
+                                           note=form.note.data or ""),
+        lambda _done: saved(_("Your proposed date is sent to %(buyer)s.", buyer=order.buyer.name),
+                            url_for("supplier.order", order_id=order.id)),
+    ) or (_page(order, propose_form=form), 422)

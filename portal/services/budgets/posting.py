@@ -206,6 +206,91 @@ def commit_for(budget: Budget, *, from_source: tuple[str, int] | None, source_ty
     db.session.flush()
 
 
+def take_over_reservation(budget: Budget, *, from_source: tuple[str, int] | None, release: Decimal,
+                          source_type: str, source_id: int, source_label: str, amount: Decimal, actor,
+                          refuse_overrun: bool, release_label: str = "") -> Msg | None:
+    """An order takes over `release` of a requisition's reservation (`from_source`) and commits
+    `amount` (the order's net for those lines): the difference is reserved or released to the cent.
+
+    When the commitment is more than the release and does not fit in what the budget has left:
+    with `refuse_overrun` (the block policy) BudgetExceeded, else posted as an overrun. The
+    commitment is one guarded UPDATE like `try_reserve`, so concurrent orders never take more
+    than the budget holds. Returns the shortfall message of an overrun, else None.
+    """
+    if from_source is not None and release > 0:
+        force_consume(budget, -release, EntryKind.RELEASE)
+        _post(budget, EntryKind.RELEASE, -release, source_type=from_source[0], source_id=from_source[1],
+              source_label=release_label or source_label, actor=actor, note=source_label)
+    return _commit(budget, amount, grows=amount > release, source_type=source_type, source_id=source_id,
+                   source_label=source_label, actor=actor, refuse_overrun=refuse_overrun)
+
+
+def _commit(budget: Budget, amount: Decimal, *, grows: bool, source_type: str, source_id: int,
+            source_label: str, actor, refuse_overrun: bool) -> Msg | None:
+    if amount == 0:
+        return None
+    if amount > 0 and grows:
+        with db.session.no_autoflush:
+            taken = db.session.execute(
+                update(Budget)
+                .where(Budget.id == budget.id, Budget.amount - Budget.consumed >= amount)
+                .values(_counted(budget, EntryKind.COMMIT, amount))
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+        _stale(budget)
+        if not taken:
+            db.session.refresh(budget)
+            shortfall = shortfall_message(budget.amount - budget.consumed, amount, budget.currency)
+            if refuse_overrun:
+                raise BudgetExceeded(shortfall)
+            force_consume(budget, amount, EntryKind.COMMIT)
+            _post(budget, EntryKind.COMMIT, amount, source_type=source_type, source_id=source_id,
+                  source_label=source_label, actor=actor, overrun=True, note=shortfall)
+            db.session.flush()
+            return shortfall
+    else:
+        force_consume(budget, amount, EntryKind.COMMIT)
+    _post(budget, EntryKind.COMMIT, amount, source_type=source_type, source_id=source_id,
+          source_label=source_label, actor=actor)
+    db.session.flush()
+    return None
+
+
+def adjust_commitment(budget: Budget, delta: Decimal, *, source_type: str, source_id: int, source_label: str,
+                      actor, refuse_overrun: bool) -> Msg | None:
+    """A revised order commits `delta` more (or gives back -`delta`) on `budget`: an increase
+    that does not fit is refused under `refuse_overrun` (block), else posted as an overrun
+    (its shortfall message returned)."""
+    return _commit(budget, delta, grows=True, source_type=source_type, source_id=source_id,
+                   source_label=source_label, actor=actor, refuse_overrun=refuse_overrun)
+
+
+def commitments_of(source_type: str, source_id: int) -> dict[int, Decimal]:
+    """budget id -> what a document (an order) holds committed there, from the ledger."""
+    return {budget_id: amount for budget_id, amount in db.session.execute(
+        select(BudgetEntry.budget_id, func.sum(BudgetEntry.amount))
+        .where(BudgetEntry.source_type == source_type, BudgetEntry.source_id == source_id,
+               BudgetEntry.kind == EntryKind.COMMIT)
+        .group_by(BudgetEntry.budget_id)
+    ).all() if amount}
+
+
+def release_commitment(source_type: str, source_id: int, actor, *, source_label: str, note: str = "") -> Decimal:
+    """Give back everything a document (a cancelled order) holds committed, budget by budget;
+    returns the amount released."""
+    released = Decimal("0.00")
+    for budget_id, held in commitments_of(source_type, source_id).items():
+        if held <= 0:
+            continue
+        budget = db.session.scalars(select(Budget).where(Budget.id == budget_id)).one()
+        force_consume(budget, -held, EntryKind.COMMIT)
+        _post(budget, EntryKind.COMMIT, -held, source_type=source_type, source_id=source_id,
+              source_label=source_label, actor=actor, note=note)
+        released += held
+    db.session.flush()
+    return released
+
+
 def actual_for(budget: Budget, *, commitment: tuple[str, int, Decimal] | None, source_type: str, source_id: int,
                source_label: str, amount: Decimal, actor) -> None:
     """An invoice is approved: convert the order's commitment into an actual of the invoice amount."""

@@ -1,4 +1,5 @@
-"""The sourcing clock: what "now" is for deadlines, sealed openings and late quotes.
+"""The business clock: what "now" is for RFQ deadlines, sealed openings, late quotes, order
+and receipt dates.
 
 Services take `now=None` and fall back to `clock.now()`; tests pass `now=` or replace `now`
 here (monkeypatch) to stand before or after a deadline without waiting for one.

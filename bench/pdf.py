@@ -1,0 +1,275 @@
+"""PO PDF benchmark: what the portal's purchase order PDF costs against a bare WeasyPrint render
+of the same lines, and what a download costs once the PDF is stored.
+
+- `portal`: CPU time (`time.process_time()`, median of `repeats` after a warm-up) of
+  `documents.render_order_pdf(order)` for an order of 20 and of 300 lines: the template in the
+  buyer's language, the print stylesheet, the vendored fonts, the restricted URL fetcher;
+- `bare`: `weasyprint.HTML(string=...).write_pdf()` of a minimal HTML table of the same lines
+  (position, description, part number, quantity, unit, unit price, VAT, net, gross as plain
+  text; the system's DejaVu Sans, WeasyPrint's defaults, no portal template);
+- `uncached`: the portal render with a fresh FontConfiguration and stylesheet each time (what
+  pdf.py's module-level cache saves);
+- `download`: reading the stored document of the 300-line order in a fresh session
+  (`latest_document` + `document_bytes`: SQL statements and CPU), which renders nothing.
+
+Target: portal / bare <= 1.2 for both sizes (`bench/report.py`).
+
+    python -m bench.pdf [repeats] [--save]   # JSON on stdout; --save puts it into
+                                             # bench/results/latest.json (targets recomputed)
+
+Without DATABASE_URL it runs on a throwaway SQLite database with the demo world (seeded once).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from html import escape
+
+from sqlalchemy import event, select
+
+SIZES = (20, 300)
+TARGET = 1.2
+DESCRIPTIONS = ("Śruba nierdzewna M8×40 ze łbem sześciokątnym", "Żarówka LED 9 W, ciepła biel",
+                "Kabel YDY 3×2,5 mm² (zwój 100 m)", "Rękawice robocze nitrylowe, rozmiar 10",
+                "Papier ksero A4 80 g/m², ryza 500 ark.", "Usługa montażu regałów magazynowych")
+UNITS = ("pcs", "kg", "m", "h", "box")
+CODES = ("23", "8", "5", "0", "zw", "23")
+
+
+def _cpu_ms(fns: dict, repeats: int) -> tuple[dict, dict]:
+    """Median CPU ms of each function, measured interleaved (one run of each per round, after
+    a warm-up round), so a neighbour's load on a shared machine falls on all of them alike.
+    As `timeit` does, the garbage collector is kept out of the timed runs (collected before
+    each): a full collection of this process's heap (the app, its metadata) costs 100-150 ms
+    and would fall on whichever run it happens to interrupt."""
+    outputs = {name: fn() for name, fn in fns.items()}
+    runs = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            gc.collect()
+            gc.disable()
+            try:
+                started = time.process_time()
+                fn()
+                runs[name].append((time.process_time() - started) * 1000)
+            finally:
+                gc.enable()
+    return {name: round(statistics.median(r), 1) for name, r in runs.items()}, outputs
+
+
+def make_order(buyer, supplier, lines: int, number: str):
+    """An issued order of `lines` lines (flushed, not committed)."""
+    from portal.domain.orders import line_amounts, order_totals
+    from portal.extensions import db
+    from portal.models import SupplierLink
+    from portal.models.base import utcnow
+    from portal.models.order import OrderSource, PurchaseOrder, PurchaseOrderLine
+
+    link = db.session.scalar(select(SupplierLink).where(
+        SupplierLink.organization_id == buyer.id, SupplierLink.supplier_id == supplier.id))
+    order = PurchaseOrder(
+        organization_id=buyer.id, supplier_id=supplier.id, link=link, number=number,
+        source=OrderSource.AGREEMENT, currency=link.currency, payment_terms=link.payment_terms,
+        delivery_address=f"{buyer.legal_name}\n{buyer.address_line}\n{buyer.postal_code} {buyer.city}",
+        notes="Bench order.", issued_at=utcnow(),
+    )
+    for i in range(1, lines + 1):
+        code = CODES[i % len(CODES)]
+        quantity, price = Decimal(i % 13 + 1), Decimal("3.4567") * (i % 29 + 1)
+        amounts = line_amounts(quantity, price, code, link.currency)
+        order.lines.append(PurchaseOrderLine(
+            position=i, description=f"{DESCRIPTIONS[i % len(DESCRIPTIONS)]} ({i})",
+            supplier_part_number=f"SP-{10000 + i}", quantity=quantity, unit=UNITS[i % len(UNITS)],
+            unit_price=price, vat_code=code, vat_rate=amounts.rate, net=amounts.net, vat=amounts.vat,
+            gross=amounts.gross))
+    totals = order_totals(((line.vat_code, line.net) for line in order.lines), currency=link.currency)
+    order.net_total, order.vat_total, order.gross_total = totals.net, totals.vat, totals.gross
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def bare_html(order) -> str:
+    """The same lines in a minimal HTML table: no template, no stylesheet beyond a font."""
+    rows = "".join(
+        f"<tr><td>{line.position}</td><td>{escape(line.description)}</td><td>{escape(line.supplier_part_number)}</td>"
+        f"<td>{line.quantity}</td><td>{line.unit}</td><td>{line.unit_price}</td><td>{line.vat_code}</td>"
+        f"<td>{line.net}</td><td>{line.gross}</td></tr>"
+        for line in order.lines)
+    return ("<!doctype html><html><head><meta charset=utf-8><style>body{font-family:'DejaVu Sans';font-size:8pt}"
+            "table{width:100%;border-collapse:collapse}</style></head><body>"
+            f"<h1>{escape(order.number)}</h1><table><thead><tr><th>No.</th><th>Description</th><th>Part no.</th>"
+            "<th>Qty</th><th>Unit</th><th>Unit price</th><th>VAT</th><th>Net</th><th>Gross</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></body></html>")
+
+
+def bare_document_html(order) -> str:
+    """The same document in minimal HTML: the lines table of `bare_html` plus the same header
+    and summary texts (parties with tax IDs, dates, terms, VAT per code, totals, notes) as plain
+    paragraphs and a table, unstyled."""
+    from portal.domain.orders import order_totals
+
+    summary = order_totals(((line.vat_code, line.net) for line in order.lines), freight=order.freight,
+                           currency=order.currency)
+
+    def party(org):
+        return (f"<p><b>{escape(org.legal_name)}</b><br>{escape(org.address_line)}<br>{escape(org.postal_code)} "
+                f"{escape(org.city)}, {org.country}<br>Tax ID: {org.tax_id}</p>")
+
+    vat_rows = "".join(f"<tr><td>{row.code.code}</td><td>{row.net}</td><td>{row.vat}</td><td>{row.gross}</td></tr>"
+                       for row in summary.per_code)
+    head = (f"<h1>Purchase order {escape(order.number)}</h1>{party(order.buyer)}{party(order.supplier)}"
+            f"<p>Issued {order.issued_at:%Y-%m-%d}. Delivery {order.delivery_date}. Currency {order.currency}. "
+            f"Terms {order.payment_terms.to_json()}.<br>{escape(order.delivery_address)}</p>")
+    tail = (f"<table><tr><th>VAT</th><th>Net</th><th>VAT</th><th>Gross</th></tr>{vat_rows}</table>"
+            f"<p>Total net {summary.net} {order.currency}<br>Total VAT {summary.vat}<br>"
+            f"Total gross {summary.gross}</p><p>{escape(order.notes)}</p>")
+    html = bare_html(order)
+    return html.replace("<body>", "<body>" + head, 1).replace("</body>", tail + "</body>", 1)
+
+
+def _uncached_render(order) -> bytes:
+    """The portal's render without pdf.py's cache: a new font configuration and stylesheet."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from portal import pdf
+    from portal.services.orders.documents import TEMPLATE, order_context
+
+    buyer = order.buyer
+    html = pdf.render_html(TEMPLATE, locale=buyer.locale, time_zone=buyer.time_zone, **order_context(order))
+    fonts = FontConfiguration()
+    css = CSS(filename=str(pdf.STYLESHEET), url_fetcher=pdf.fetcher(), font_config=fonts)
+    return HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.fetcher()).write_pdf(
+        stylesheets=[css], font_config=fonts)
+
+
+def _download(app, order_id: int) -> dict:
+    """Read the stored PDF in a fresh session, as a download does: statements and CPU."""
+    from portal.extensions import db
+    from portal.models.order import PurchaseOrder
+    from portal.services.orders import documents
+    from portal.tenancy import system
+
+    statements = [0]
+
+    def count(*_args, **_kwargs):
+        statements[0] += 1
+
+    runs, size = [], 0
+    for _ in range(5):
+        db.session.remove()
+        with system(db.session):
+            event.listen(db.engine, "before_cursor_execute", count)
+            statements[0] = 0
+            started = time.process_time()
+            order = db.session.get(PurchaseOrder, order_id)
+            data = documents.document_bytes(documents.latest_document(order))
+            runs.append((time.process_time() - started) * 1000)
+            event.remove(db.engine, "before_cursor_execute", count)
+            size = len(data)
+    return {"cpu_ms_median": round(statistics.median(runs), 2), "statements": statements[0], "bytes": size}
+
+
+def run(app, repeats: int = 5) -> dict:
+    """Measure in `app` (its database holds the demo world): see the module's docstring."""
+    from weasyprint import HTML
+
+    from portal.extensions import db
+    from portal.models import Organization, User
+    from portal.services.orders import documents
+    from portal.tenancy import system
+
+    result: dict = {"repeats": repeats, "target": f"<= {TARGET}x"}
+    with app.app_context(), system(db.session):
+        buyer = db.session.scalar(select(Organization).where(Organization.tax_id == "7792433504"))  # Acme
+        supplier = db.session.scalar(select(Organization).where(Organization.tax_id == "5270391800"))  # Polbud
+        if buyer is None or supplier is None:
+            return {"error": "the demo world (Acme, Polbud) is not in this database"}
+        actor = db.session.scalar(select(User).where(User.organization_id == buyer.id))
+        try:
+            for n in SIZES:
+                order = make_order(buyer, supplier, n, f"PO/BENCH/{n:05d}")
+                html, whole = bare_html(order), bare_document_html(order)
+                ms, out = _cpu_ms({
+                    "portal": lambda order=order: documents.render_order_pdf(order),
+                    "bare": lambda html=html: HTML(string=html).write_pdf(),
+                    "bare_document": lambda whole=whole: HTML(string=whole).write_pdf(),
+                    "uncached": lambda order=order: _uncached_render(order),
+                }, repeats)
+                result[f"lines_{n}"] = {
+                    "portal_cpu_ms": ms["portal"], "bare_cpu_ms": ms["bare"],
+                    "ratio": round(ms["portal"] / ms["bare"], 3),
+                    "bare_document_cpu_ms": ms["bare_document"],
+                    "ratio_to_bare_document": round(ms["portal"] / ms["bare_document"], 3),
+                    "uncached_cpu_ms": ms["uncached"], "cache_saves_ms": round(ms["uncached"] - ms["portal"], 1),
+                    "portal_bytes": len(out["portal"]), "bare_bytes": len(out["bare"]),
+                }
+            stored = documents.store_document(order, actor)
+            db.session.commit()
+            result["download"] = _download(app, stored.order_id)
+        finally:
+            db.session.rollback()
+            with system(db.session):
+                from portal.models.order import PurchaseOrder
+
+                for order in db.session.scalars(select(PurchaseOrder).where(PurchaseOrder.number.like("PO/BENCH/%"))):
+                    db.session.delete(order)
+                db.session.commit()
+    return result
+
+
+def _app():
+    from portal import create_app
+    from portal.extensions import db
+
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/portal-bench-pdf.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        from portal.models import Organization
+        from portal.services.demo import seed_demo
+        from portal.tenancy import system
+
+        db.create_all()
+        with system(db.session):
+            if db.session.scalar(select(Organization).limit(1)) is None:
+                seed_demo(documents=False)
+                db.session.commit()
+        db.session.remove()
+    return app
+
+
+def save(result: dict) -> None:
+    """Put `result` into bench/results/latest.json as `pdf` and recompute the targets."""
+    from bench import report
+
+    path = report.RESULTS / "latest.json"
+    data = json.loads(path.read_text()) if path.exists() else None
+    if data is None:
+        print("no bench/results/latest.json to record into", file=sys.stderr)
+        return
+    data["pdf"] = result
+    data["targets"] = report.targets(data)
+    report.write(data)
+
+
+def main(argv: list[str]) -> int:
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    repeats = next((int(a) for a in argv if a.isdigit()), 5)
+    result = run(_app(), repeats)
+    print(json.dumps(result, indent=2))
+    if "--save" in argv:
+        save(result)
+    return 0 if "error" not in result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
