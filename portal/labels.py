@@ -52,6 +52,8 @@ EVENT_LABELS = {
     "agreement.created": _l("added the price agreement"),
     "agreement.updated": _l("changed the price agreement"),
     "agreement.ended": _l("ended the price agreement"),
+    "agreement.proposed": _l("proposed new prices"),
+    "agreement.proposal_decided": _l("decided the proposed prices"),
     "supplier.invitation_revoked": _l("revoked a supplier invitation"),
     "supplier.invitation_resent": _l("resent a supplier invitation"),
     "user.invitation_resent": _l("resent an invitation"),

@@ -43,6 +43,8 @@ EVENT_OBJECTS: dict[str, str] = {
     "agreement.created": "PriceAgreement",
     "agreement.updated": "PriceAgreement",
     "agreement.ended": "PriceAgreement",
+    "agreement.proposed": "PriceProposal",
+    "agreement.proposal_decided": "PriceProposal",
     # catalog, categories, cost centres
     "item.created": "Item",
     "item.updated": "Item",

@@ -422,7 +422,10 @@ class BudgetImpact:
 
     @property
     def exceeds(self) -> bool:
-        return any(r.available_after is not None and r.available_after < 0 for r in self.rows)
+        """An award that asks a budget for more than it has left. Releasing never exceeds:
+        a budget already below zero (an approved overrun) is not the award's doing."""
+        return any(r.difference > 0 and r.available_after is not None and r.available_after < 0
+                   for r in self.rows)
 
 
 def budget_impact(currency: str, award: Award, sources: Iterable[Source]) -> BudgetImpact:

@@ -116,3 +116,12 @@ __all__ += [
     "GoodsReceipt", "GoodsReceiptLine", "OrderSource", "OrderStatus", "PurchaseOrder",
     "PurchaseOrderDocument", "PurchaseOrderLine",
 ]
+
+from portal.models.price_proposal import (  # noqa: E402
+    LineDecision,
+    PriceProposal,
+    PriceProposalLine,
+    ProposalStatus,
+)
+
+__all__ += ["LineDecision", "PriceProposal", "PriceProposalLine", "ProposalStatus"]

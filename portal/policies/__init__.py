@@ -24,6 +24,7 @@ from portal.policies import (  # noqa: F401  (registers rules)
     budgets,
     catalog,
     orders,
+    price_proposals,
     quotes,
     requisitions,
     rfqs,

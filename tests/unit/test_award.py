@@ -226,3 +226,16 @@ def test_budget_impact_typed_lines_are_untracked_and_overrun_is_flagged():
     assert impact.untracked == D("10.00")
     assert impact.rows[0].awarded == D("50.01") and impact.rows[0].difference == D("10.01")
     assert impact.rows[0].available_after == D("-5.01") and impact.exceeds
+
+
+def test_an_award_that_releases_never_reads_as_exceeding_an_overrun_budget():
+    """A budget already below zero (an approved overrun) stays below zero after an award that
+    gives part of the reservation back: the award asks for nothing, so it is not flagged."""
+    ls = [LineIn(1, 1, "A", D("2"), requisition_id=7)]
+    m = rules.build_matrix("PLN", ls, [offer(9, "S", {1: "10"})])
+    award = rules.check_award(m, {1: 9})
+    impact = rules.budget_impact("PLN", award, [Source(7, "R7", D("40.00"), budget_id=1,
+                                                        available_before=D("-100.00"))])
+    assert impact.rows[0].difference == D("-20.00")
+    assert impact.rows[0].available_after == D("-80.00")
+    assert not impact.exceeds
