@@ -34,11 +34,18 @@ def _reminders():
     return send_reminders()
 
 
+def _close_rfqs():
+    from portal.jobs.deadlines import close_expired_rfqs
+
+    return close_expired_rfqs()
+
+
 # Job name -> function. The names are what `flask jobs run NAME` and the schedules use.
 JOBS: dict[str, Callable] = {
     "deliver-outbox": _deliver,  # one outbox row (its id)
     "outbox-sweep": _sweep,  # every due outbox row
     "send-reminders": _reminders,  # approval reminders and escalations, every buying company
+    "close-expired-rfqs": _close_rfqs,  # RFQs past their response deadline, every buying company
 }
 
 

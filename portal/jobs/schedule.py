@@ -23,6 +23,7 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("outbox-sweep", 60),
     Schedule("send-reminders", 3600),
+    Schedule("close-expired-rfqs", 300),
 )
 
 

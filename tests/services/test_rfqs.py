@@ -457,3 +457,22 @@ def test_get_for_buyer_is_the_owner_only(world, buyer):
         assert rfqs.get_for_buyer(rfq.id) is None
     with as_org(world.nordwind):  # invited, but this is the buyer's read
         assert rfqs.get_for_buyer(rfq.id) is None
+
+
+def test_the_deadline_job_closes_every_company_s_expired_rfqs_once(world):
+    """`close-expired-rfqs` (portal/jobs/deadlines.py): an open RFQ past its deadline is recorded
+    closed as of its deadline, in its own company's scope; a second run closes nothing."""
+    from portal.jobs.deadlines import close_expired_rfqs
+
+    with as_org(world.acme):
+        rfq = published_rfq(world)
+        deadline = rfq.deadline
+        rfq_id = rfq.id
+        db.session.commit()
+    after = deadline + timedelta(minutes=1)
+    first = dict(close_expired_rfqs(now=after))
+    assert first[world.acme.id] >= 1
+    with as_org(world.acme):
+        closed = db.session.get(Rfq, rfq_id)
+        assert closed.status == "closed" and closed.closed_at == deadline
+    assert all(n == 0 for n in dict(close_expired_rfqs(now=after)).values())
