@@ -48,6 +48,10 @@ EXPECTED = {
     "agreements.end": row(LOGIN, 403, 403, R, 403),  # POST
     "agreements.index": row(LOGIN, 200, 200, 200, 403),
     "agreements.new": row(LOGIN, 403, 403, 200, 403),
+    # price-list proposals (Acme's sample proposal is Nordwind's, open): buyers read, the admin
+    # decides; the supplier proposes on its customer page and reads it on its own pages
+    "agreements.proposal": row(LOGIN, 200, 200, 200, 403),
+    "agreements.proposals": row(LOGIN, 200, 200, 200, 403),
     # approvals
     "approvals.badge": row(286, 286, 200, 200, 286),
     "approvals.bulk": row(LOGIN, 403, R, R, 403),  # POST
@@ -165,6 +169,7 @@ EXPECTED = {
     "rfqs.download": row(LOGIN, 200, 200, 200, 403),
     "rfqs.edit": row(LOGIN, 200, 403, 200, 404),
     "rfqs.index": row(LOGIN, 200, 200, 200, 403),
+    "rfqs.export": row(LOGIN, 200, 200, 200, 403),
     "rfqs.invite": row(LOGIN, 422, 403, 422, 404),  # POST
     "rfqs.new": row(LOGIN, 200, 403, 200, 403),
     "rfqs.open_quotes": row(LOGIN, R, 403, R, 403),  # POST (before the deadline: refused)
@@ -174,6 +179,10 @@ EXPECTED = {
     # supplier
     "supplier.customer": row(LOGIN, 403, 403, 403, 200),
     "supplier.customers": row(LOGIN, 403, 403, 403, 200),
+    "supplier.propose": row(LOGIN, 403, 403, 403, 422),  # POST (no file)
+    "supplier.proposal": row(LOGIN, 403, 403, 403, 200),
+    "supplier.proposal_template": row(LOGIN, 403, 403, 403, 200),
+    "supplier.withdraw_proposal": row(LOGIN, 403, 403, 403, R),  # POST
     "supplier.join": row(200, 200, 200, 200, 200),
     # supplier: RFQs and quotes (Acme's open RFQ; Nordwind's submitted quote, its file and
     # revision) and orders (Acme's order to Nordwind)

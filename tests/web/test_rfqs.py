@@ -97,6 +97,22 @@ def test_list_tabs_search_and_fragment(world, login_as):
     assert client.get(f"/rfqs/?supplier={world.polbud.id}").text.count('data-testid="rfq-row"') == 1
 
 
+def test_list_exports_the_current_view_as_csv_without_prices(world, login_as):
+    draft = draft_id(world)
+    opened = open_id(world)
+    client = login_as(world.user("buyer@acme"))
+    everything = client.get("/rfqs/export")
+    assert everything.status_code == 200 and everything.mimetype == "text/csv"
+    text = everything.get_data(as_text=True)
+    assert text.startswith("\ufeffNumber,Title,Status,Sealed,Response deadline,Suppliers invited,Answered")
+    assert load(draft).number in text and load(opened).number in text
+    assert "Open for quotes" in text and ",2,0," in text  # two invited, none answered yet
+    drafts = client.get("/rfqs/export?view=drafts").get_data(as_text=True)
+    assert load(draft).number in drafts and load(opened).number not in drafts
+    assert 'href="/rfqs/export?view=open"' in client.get("/rfqs/?view=open").text
+    assert login_as(world.user("sales@nordwind")).get("/rfqs/export").status_code == 403
+
+
 def test_list_pages_by_cursor(world, login_as, app):
     app.config["PAGE_SIZE"], before = 2, app.config["PAGE_SIZE"]
     try:

@@ -15,11 +15,13 @@ from io import BytesIO
 from flask import current_app, flash, redirect, request, send_file, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from portal.blueprints.edge import (
     actor,
+    csv_response,
     form_status,
     load_or_404,
     message_text,
@@ -87,6 +89,28 @@ def index():
     return render("rfqs/index.html", block=fragment("results"), page=page, filters=filters,
                   args=args, links=links, now=now, rules=rules,
                   counts=rfq_queries.response_counts(page.items))
+
+
+# What each phase of an RFQ reads as in a CSV (the list shows the same words as badges).
+_PHASE_WORDS = {"draft": _l("Draft"), "open": _l("Open for quotes"), "deadline_passed": _l("Deadline passed"),
+                "closed": _l("Closed"), "awarded": _l("Awarded"), "cancelled": _l("Cancelled")}
+
+
+@bp.route("/export")
+@login_required
+@require("rfqs.view")
+def export():
+    """The current list view as CSV (every page of it): no prices, as the list."""
+    view = request.args.get("view", "all")
+    view = view if view in rfq_queries.VIEWS else "all"
+    now = clock.now()
+    header = [_("Number"), _("Title"), _("Status"), _("Sealed"), _("Response deadline"),
+              _("Suppliers invited"), _("Answered"), _("Currency"), _("Created")]
+    rows = ([r.number, r.title, _PHASE_WORDS[rules.phase(r, now)], _("yes") if r.sealed else _("no"),
+             r.deadline, invited, answered, r.currency, r.created_at]
+            for r, (invited, answered) in rfq_queries.export_rows(
+                actor(), view=view, q=text_arg("q", max_length=100), supplier_id=id_arg("supplier"), now=now))
+    return csv_response(f"rfqs-{view}.csv", header, rows)
 
 
 # --- a new RFQ ---------------------------------------------------------------------------------

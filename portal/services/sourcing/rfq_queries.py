@@ -106,6 +106,22 @@ def rfq_page(actor, *, view: str = "all", q: str = "", supplier_id: int | None =
     return keyset(stmt, order, cursor=cursor, per_page=per_page, count=count, parts=parts)
 
 
+def export_rows(actor, *, view: str = "all", q: str = "", supplier_id: int | None = None,
+                now: datetime | None = None, chunk: int = 500):
+    """Every RFQ of a list view (for its CSV), read page by page on the list's index, each with
+    its (invited, answered) counts."""
+    cursor = None
+    while True:
+        page = rfq_page(actor, view=view, q=q, supplier_id=supplier_id, cursor=cursor,
+                        per_page=chunk, now=now, count=False)
+        counts = response_counts(page.items)
+        for rfq in page.items:
+            yield rfq, counts.get(rfq.id, (0, 0))
+        if page.next is None:
+            return
+        cursor = page.next
+
+
 def response_counts(rfqs) -> dict[int, tuple[int, int]]:
     """rfq id -> (suppliers invited, of them answered: quoted or declined), one query for a
     page of RFQs (no names, no prices)."""
