@@ -359,3 +359,16 @@ def keyset(query, order: Order, *, cursor: str | None = None, per_page: int = LI
     return KeysetPage(items=items, next=nxt, prev=prev, total=min(total, count_cap) if more else total,
                       more=more, per_page=per_page)
 
+
+
+def every_page(page_of, *, chunk: int = 500, **kwargs):
+    """Every item of a keyset list, read page by page (for a CSV of the whole view): `page_of`
+    is the list's page function, called with `cursor`, `per_page` and `count=False` besides
+    `kwargs`, so each read walks the list's own index."""
+    cursor = None
+    while True:
+        page = page_of(cursor=cursor, per_page=chunk, count=False, **kwargs)
+        yield from page.items
+        if page.next is None:
+            return
+        cursor = page.next

@@ -192,6 +192,7 @@ EXPECTED = {
     "supplier.order_pdf": row(LOGIN, 403, 403, 403, 200),
     "supplier.order_propose": row(LOGIN, 403, 403, 403, 422),  # POST (no date)
     "supplier.orders": row(LOGIN, 403, 403, 403, 200),
+    "supplier.orders_export": row(LOGIN, 403, 403, 403, 200),
     "supplier.question_add": row(LOGIN, 403, 403, 403, 422),  # POST (no question)
     "supplier.quote": row(LOGIN, 403, 403, 403, 200),
     "supplier.quote_confirm": row(LOGIN, 403, 403, 403, R),  # POST (nothing to confirm: flash)

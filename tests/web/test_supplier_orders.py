@@ -44,6 +44,18 @@ def test_supplier_lists_its_orders_by_tab(world, seller):
     assert seller.get("/supplier/orders?view=open").status_code == 200
 
 
+def test_supplier_exports_its_orders_of_a_tab_as_csv(world, seller):
+    mine = issue(world)
+    theirs = issue(world, supplier="nordwind")
+    assert 'href="/supplier/orders/export?view=to_acknowledge"' in seller.get("/supplier/orders").text
+    csv = seller.get("/supplier/orders/export?view=all")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    text = csv.get_data(as_text=True)
+    assert text.startswith("\ufeffNumber;Customer;Status") or text.startswith("\ufeffNumber,Customer,Status")
+    assert load(mine).number in text and load(theirs).number not in text
+    assert world.acme.name in text
+
+
 def test_supplier_acknowledges_and_downloads_the_pdf(world, seller):
     order_id = issue(world)
     page = seller.get(f"/supplier/orders/{order_id}")

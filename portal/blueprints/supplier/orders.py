@@ -5,7 +5,7 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from portal.blueprints.edge import actor, form_action, or_404, page_size, saved, unit_of_work
+from portal.blueprints.edge import actor, csv_response, form_action, or_404, page_size, saved, unit_of_work
 from portal.blueprints.orders.forms import ButtonForm, ProposeForm
 from portal.blueprints.orders.views import pdf_response
 from portal.blueprints.params import cursor_arg
@@ -36,6 +36,22 @@ def orders():
     page = queries.supplier_order_page(actor(), view=view, cursor=cursor_arg(), per_page=page_size())
     return render("supplier/orders.html", block=fragment("results"), page=page, view=view, tabs=TABS,
                   args={"view": view}, status_labels=rules.STATUS_LABELS)
+
+
+@bp.route("/orders/export")
+@login_required
+@require("orders.supplier_view")
+def orders_export():
+    """The current tab of the supplier's orders as CSV (every page of it)."""
+    view = request.args.get("view", "to_acknowledge")
+    view = view if view in queries.SUPPLIER_VIEWS else "to_acknowledge"
+    header = [_("Number"), _("Customer"), _("Status"), _("Revision"), _("Issued"), _("Delivery date"),
+              _("Currency"), _("Net"), _("VAT"), _("Gross")]
+    rows = ([o.number, o.buyer.name, _(rules.STATUS_LABELS[o.status][0]), o.revision,
+             o.issued_at.date() if o.issued_at else None, o.delivery_date, o.currency,
+             o.net_total, o.vat_total, o.gross_total]
+            for o in queries.supplier_export_rows(actor(), view=view))
+    return csv_response(f"orders-{view}.csv", header, rows)
 
 
 def _page(order, **forms):

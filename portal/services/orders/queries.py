@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,7 +22,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Requisition, RequisitionLine
 from portal.models.order import OrderStatus, PurchaseOrder, PurchaseOrderDocument, PurchaseOrderLine
 from portal.services.orders.actions import decode_changes
-from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, keyset
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, every_page, keyset
 
 S = OrderStatus
 VIEWS = ("all", "to_acknowledge", "to_receive", "received", "cancelled", "open")
@@ -98,14 +99,12 @@ def supplier_order_page(actor, *, view: str = "to_acknowledge", cursor: str | No
 def export_rows(actor, *, view: str = "all", supplier_id: int | None = None, q: str = "",
                 chunk: int = 500) -> Iterator[PurchaseOrder]:
     """Every order of a buyer's list view (for its CSV), read page by page on the list's index."""
-    cursor = None
-    while True:
-        page = order_page(actor, view=view, supplier_id=supplier_id, q=q, cursor=cursor,
-                          per_page=chunk, count=False)
-        yield from page.items
-        if page.next is None:
-            return
-        cursor = page.next
+    return every_page(partial(order_page, actor), chunk=chunk, view=view, supplier_id=supplier_id, q=q)
+
+
+def supplier_export_rows(actor, *, view: str = "all", chunk: int = 500) -> Iterator[PurchaseOrder]:
+    """Every order of a supplier's list view (for its CSV), read page by page on its index."""
+    return every_page(partial(supplier_order_page, actor), chunk=chunk, view=view)
 
 
 def to_acknowledge_count(actor, cap: int = 99) -> int:

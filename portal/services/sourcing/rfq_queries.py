@@ -7,6 +7,7 @@ supplier invited to an RFQ never reads it through these (its pages use the quote
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -24,7 +25,7 @@ from portal.models.rfq import (
     RfqStatus,
 )
 from portal.services import clock
-from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, every_page, keyset
 from portal.tenancy.scope import current_scope
 
 VIEWS = ("all", "drafts", "open", "closing_soon", "awaiting_award", "awarded", "cancelled")
@@ -109,17 +110,22 @@ def rfq_page(actor, *, view: str = "all", q: str = "", supplier_id: int | None =
 def export_rows(actor, *, view: str = "all", q: str = "", supplier_id: int | None = None,
                 now: datetime | None = None, chunk: int = 500):
     """Every RFQ of a list view (for its CSV), read page by page on the list's index, each with
-    its (invited, answered) counts."""
-    cursor = None
-    while True:
-        page = rfq_page(actor, view=view, q=q, supplier_id=supplier_id, cursor=cursor,
-                        per_page=chunk, now=now, count=False)
-        counts = response_counts(page.items)
-        for rfq in page.items:
-            yield rfq, counts.get(rfq.id, (0, 0))
-        if page.next is None:
-            return
-        cursor = page.next
+    its (invited, answered) counts (one query per page)."""
+    pages = every_page(partial(rfq_page, actor), chunk=chunk, view=view, q=q, supplier_id=supplier_id,
+                       now=now)
+    batch: list = []
+    for rfq in pages:
+        batch.append(rfq)
+        if len(batch) == chunk:
+            yield from _with_counts(batch)
+            batch = []
+    yield from _with_counts(batch)
+
+
+def _with_counts(rfqs: list):
+    counts = response_counts(rfqs)
+    for rfq in rfqs:
+        yield rfq, counts.get(rfq.id, (0, 0))
 
 
 def response_counts(rfqs) -> dict[int, tuple[int, int]]:
