@@ -414,6 +414,21 @@ def test_answer_a_question_publishes_it_anonymously(world, login_as):
     assert client.post(f"/rfqs/{rfq_id}/questions/99999/answer").status_code == 404
 
 
+def test_the_history_names_the_supplier_company_for_its_people(world, login_as):
+    """The buyer cannot load a supplier's users: their events read as their company."""
+    from portal.services.sourcing import quotes
+
+    rfq_id = open_id(world)
+    with as_org(world.nordwind):
+        quotes.ask_question(load(rfq_id), world.user("sales@nordwind"), body="Czy można dostawę w 2 partiach?",
+                            now=NOW)
+        db.session.commit()
+    page = login_as(world.user("buyer@acme")).get(f"/rfqs/{rfq_id}")
+    history = page.text[page.text.index('id="history-title"'):]
+    assert "Nordwind Supplies" in history and "asked a clarification question" in history
+    assert "System" not in history
+
+
 def test_compare_link_only_once_prices_are_visible(world, login_as, app):
     rfq_id = open_id(world, sealed=False)
     page = login_as(world.user("buyer@acme")).get(f"/rfqs/{rfq_id}")
