@@ -75,6 +75,12 @@ ALLOWED: dict[tuple[str, str], str] = {
         "(returned to services only, never rendered to the other side)",
     ("portal/services/suppliers.py", "_attach_actors"):
         "names the supplier-side actors of timeline events the filter already admitted",
+    ("portal/services/price_proposals.py", "_buyer_items"):
+        "a supplier proposing prices to a customer (its own active link, checked first) matches "
+        "the rows' SKUs against that customer's active items: only those SKUs, that customer",
+    ("portal/services/price_proposals.py", "item_names"):
+        "the names of the items of a proposal the tenant filter admitted (its lines' item ids, "
+        "the proposal's buyer only), so the supplier sees what each proposed price is for",
     ("portal/services/agreements.py", "item_labels"):
         "SKU, name and unit of the buyer's items named by price agreements the filter already "
         "admitted to the supplier they are addressed to (three columns, those ids only)",
@@ -115,6 +121,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # --- background jobs (portal/jobs): no request, no signed-in user ----------------------
     ("portal/jobs/reminders.py", "send_reminders"):
         "the reminder job runs once per buying organisation, bound to each in turn",
+    ("portal/jobs/deadlines.py", "close_expired_rfqs"):
+        "the RFQ deadline job runs once per buying organisation, bound to each in turn",
     ("portal/jobs/outbox.py", "_own_session"):
         "outbox delivery uses a session of its own (it runs inside another session's commit); "
         "the outbox is not tenant-owned",

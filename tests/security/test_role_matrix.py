@@ -165,6 +165,8 @@ EXPECTED = {
     "rfqs.close": row(LOGIN, R, 403, R, 403),  # POST (before the deadline: refused, flash)
     "rfqs.compare": row(LOGIN, 200, 200, 200, 403),
     "rfqs.compare_csv": row(LOGIN, R, R, R, 403),  # sealed: back to the comparison page
+    # the sample RFQ is sealed and unopened: its offer documents are closed like its prices
+    "rfqs.quote_file": row(LOGIN, 404, 404, 404, 403),
     "rfqs.detail": row(LOGIN, 200, 200, 200, 403),
     "rfqs.download": row(LOGIN, 200, 200, 200, 403),
     "rfqs.edit": row(LOGIN, 200, 403, 200, 404),

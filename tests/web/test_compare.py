@@ -195,3 +195,41 @@ def test_compare_page_statements_do_not_grow_with_lines(english, login_as):
     few, many = statements(1), statements(4)
     assert many == few, (few, many)
     assert few <= 12, few  # user, RFQ, quotes (+ lines), lines, agreements, requisitions, budgets
+
+
+def _attach_offer(quote_id: int, name: str = "oferta-polbud.pdf") -> int:
+    from portal.models.rfq import Quote, QuoteAttachment
+
+    with system(db.session):
+        quote = db.session.get(Quote, quote_id)
+        document = QuoteAttachment(quote_id=quote.id, filename=name, content_type="application/pdf",
+                                   size=12, data=b"%PDF-1.4 oferta", uploaded_by_id=quote.created_by_id)
+        db.session.add(document)
+        db.session.commit()
+        return document.id
+
+
+def test_the_buyer_reads_each_quote_s_notes_and_downloads_its_offer_documents(english, login_as):
+    built = build_rfq(english)
+    polbud = built.quotes["Polbud"]
+    file_id = _attach_offer(polbud)
+    client = login_as(english.user("buyer@acme"))
+    page = client.get(f"/rfqs/{built.rfq_id}/compare")
+    assert page.text.count('data-testid="quote-detail"') == 3 and "oferta-polbud.pdf" in page.text
+    url = f"/rfqs/{built.rfq_id}/quotes/{polbud}/files/{file_id}"
+    assert f'href="{url}"' in page.text
+    download = client.get(url)
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 oferta"
+    # Another quote's id with this file, or another company: nothing.
+    nordwind = built.quotes["Nordwind Supplies"]
+    assert client.get(f"/rfqs/{built.rfq_id}/quotes/{nordwind}/files/{file_id}").status_code == 404
+    assert login_as(english.user("buyer@globex")).get(url).status_code == 404
+
+
+def test_a_sealed_rfq_keeps_its_offer_documents_closed_like_its_prices(english, login_as):
+    built = build_rfq(english, sealed=True, opened=False)
+    polbud = built.quotes["Polbud"]
+    file_id = _attach_offer(polbud)
+    client = login_as(english.user("buyer@acme"))
+    assert "oferta-polbud.pdf" not in client.get(f"/rfqs/{built.rfq_id}/compare").text
+    assert client.get(f"/rfqs/{built.rfq_id}/quotes/{polbud}/files/{file_id}").status_code == 404

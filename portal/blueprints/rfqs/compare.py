@@ -11,7 +11,9 @@ flash on this page, nothing written.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from io import BytesIO
+
+from flask import flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
@@ -83,6 +85,17 @@ def compare(rfq_id: int):
     if choices:
         view = awarding.compare(rfq, choices=choices)
     return _page(rfq, view, choices=choices)
+
+
+@bp.route("/<int:rfq_id>/quotes/<int:quote_id>/files/<int:quote_file_id>")
+@login_required
+@require("rfqs.view")
+def quote_file(rfq_id: int, quote_id: int, quote_file_id: int):
+    """A supplier's offer document, once the RFQ's quotes are open to the buyer (404 before)."""
+    rfq = _own_rfq(rfq_id)
+    document = or_404(awarding.quote_document(rfq, quote_id, quote_file_id))
+    return send_file(BytesIO(document.data), mimetype=document.content_type or "application/octet-stream",
+                     as_attachment=True, download_name=document.filename, max_age=0)
 
 
 @bp.route("/<int:rfq_id>/compare.csv")

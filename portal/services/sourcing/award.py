@@ -165,6 +165,8 @@ class Comparison:
     sealed: bool
     awardable: bool
     may_open: bool
+    # The quotes compared (notes, validity, charges, offer documents), once prices are visible.
+    quotes: tuple[Quote, ...] = ()
 
 
 def compare(rfq: Rfq, *, now: datetime | None = None,
@@ -175,10 +177,23 @@ def compare(rfq: Rfq, *, now: datetime | None = None,
     if not rfq_rules.buyer_sees_prices(rfq, now):
         return Comparison(rfq, None, None, True, False, rfq_rules.may_open(rfq, now))
     lines = _lines(rfq)
-    matrix = _matrix(rfq, lines, submitted_quotes(rfq, now=now), now)
+    quotes = submitted_quotes(rfq, now=now)
+    matrix = _matrix(rfq, lines, quotes, now)
     impact = _impact(matrix, lines, choices) if matrix.columns else None
     return Comparison(rfq, matrix, impact, False,
-                      rfq_rules.awaiting_award(rfq, now) and bool(matrix.columns), False)
+                      rfq_rules.awaiting_award(rfq, now) and bool(matrix.columns), False, tuple(quotes))
+
+
+def quote_document(rfq: Rfq, quote_id: int, file_id: int, *, now: datetime | None = None):
+    """An offer document of a quote the buyer may read (submitted, the RFQ's prices visible),
+    or None: a sealed RFQ's documents stay closed like its prices, a draft's are never shown."""
+    now = now or clock.now()
+    if not rfq_rules.buyer_sees_prices(rfq, now):
+        return None
+    quote = next((q for q in submitted_quotes(rfq, now=now) if q.id == quote_id), None)
+    if quote is None:
+        return None
+    return next((a for a in quote.attachments if a.id == file_id), None)
 
 
 def existing_awards(rfq: Rfq) -> list[RfqAward]:
