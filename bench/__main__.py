@@ -272,7 +272,10 @@ def rerun(args, sizes: list[int], databases: list[str]) -> int:
                 log(f"{database} N={n} is not in the last full run: not recorded")
                 continue
             replaced = {p["name"]: p for p in fresh["pages"]}
-            run["pages"] = [replaced.get(p["name"], p) for p in run["pages"]]
+            known = {p["name"] for p in run["pages"]}
+            # Pages measured before keep their place; pages new since the last full run join it.
+            run["pages"] = [replaced.get(p["name"], p) for p in run["pages"]] + [
+                p for p in fresh["pages"] if p["name"] not in known]
     previous.setdefault("reruns", []).append({
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "pages": [p[0] for p in chosen],
         "sizes": sizes, "databases": databases, "duration": args.duration})
