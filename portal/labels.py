@@ -197,6 +197,7 @@ OBJECT_TYPE_LABELS = {
     "Invitation": _l("Invitation"),
     "SupplierLink": _l("Supplier"),
     "PriceAgreement": _l("Price agreement"),
+    "PriceProposal": _l("Price proposal"),
     "Rfq": _l("RFQ"),
     "Quote": _l("Quote"),
     "PurchaseOrder": _l("Purchase order"),

@@ -119,7 +119,7 @@ EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
 # The object types the audit log filters by, in the order the filter offers them.
 OBJECT_TYPES: tuple[str, ...] = (
     "Requisition", "Budget", "ApprovalPolicy", "Delegation", "User", "Invitation",
-    "SupplierLink", "PriceAgreement", "Rfq", "Quote", "PurchaseOrder", "Item", "Category",
+    "SupplierLink", "PriceAgreement", "PriceProposal", "Rfq", "Quote", "PurchaseOrder", "Item", "Category",
     "CostCenter", "Organization",
 )
 

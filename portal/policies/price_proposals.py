@@ -1,14 +1,15 @@
 """Rules of price-list proposals: a supplier proposes new prices to one customer (a link),
 the customer's admin accepts or rejects them line by line.
 
-obj: a SupplierLink (proposing) or a PriceProposal (withdrawing, deciding, reading)."""
+obj: the supplier's link to the customer (proposing) or a PriceProposal (withdrawing,
+deciding, reading)."""
 
 from __future__ import annotations
 
 from portal.domain.messages import N_
 from portal.domain.roles import Role
 from portal.errors import InvalidTransition
-from portal.models.org import LinkStatus, SupplierLink
+from portal.models.org import LinkStatus
 from portal.models.price_proposal import ProposalStatus
 from portal.policies.core import buyer_admin, buyer_with, is_supplier_org, refuse, rule
 from portal.policies.quotes import supplier_seller
@@ -32,9 +33,7 @@ def _propose(user, obj):
     """A supplier's admin or salesperson proposes prices to a customer whose link is active."""
     if not supplier_seller(user):
         return False
-    if isinstance(obj, SupplierLink):
-        return _link_refusal(obj) or True
-    return True
+    return _link_refusal(obj) or True
 
 
 @rule("price_proposals.withdraw")

@@ -43,6 +43,7 @@ _URL_OBJECTS = {
     "order_id": "PurchaseOrder",
     "document_id": "PurchaseOrderDocument",
     "receipt_id": "GoodsReceipt",
+    "proposal_id": "PriceProposal",
 }
 
 

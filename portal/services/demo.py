@@ -14,7 +14,7 @@ from portal.domain.terms import PaymentTerms
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
 from portal.services import mail, orgs, suppliers, users
-from portal.services.demo_agreements import seed_agreements
+from portal.services.demo_agreements import seed_agreements, seed_proposals
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
 from portal.services.demo_requisitions import seed_requisitions
@@ -115,6 +115,8 @@ def seed_demo(*, documents: bool = True) -> dict:
         world["budgets"] = created_budgets
         seed_supplier_history(world)
         world["agreements"] = seed_agreements(world)
+        with mail.suppressed():
+            seed_proposals(world)
         # After the agreements and the approved requisitions they source from: RFQs in every
         # state, quotes, awards, orders and receipts (and the third supplier, Tatra).
         seed_sourcing(world)

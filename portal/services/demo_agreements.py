@@ -62,3 +62,46 @@ def seed_agreements(world) -> dict[str, list[PriceAgreement]]:
         created.setdefault(buyer, []).append(agreement)
     db.session.flush()
     return created
+
+
+# Price-list proposals (CSV uploads by suppliers): (buyer, supplier, note, rows, decisions by SKU:
+# (accept, reason) or None to leave the line open). Prices as plain decimals; days from today.
+PROPOSALS = [
+    ("acme", "nordwind", "Cennik na nowy rok",
+     [("MRO-LOZ-6204", "3.05", "EUR", 30, "6204-2RS-NW", "10"),
+      ("IT-STAC-USBC", "172.50", "EUR", 30, "DOCK-USBC-100W", "12")], {}),
+    ("acme", "polbud", "Aktualizacja cen oleju i transportu",
+     [("MRO-OLEJ-HLP46", "285.00", "PLN", 10, "HLP46-20L", "5"),
+      ("SRV-TRANSPORT", "235.00", "PLN", 20, "TR-PAL-KRAJ", "2")],
+     {"MRO-OLEJ-HLP46": (True, ""),
+      "SRV-TRANSPORT": (False, "Podwyżka ponad uzgodniony wskaźnik; prosimy o nową ofertę.")}),
+]
+
+
+def seed_proposals(world) -> None:
+    """Price-list proposals: Nordwind's new prices for Acme still open (the buyer's admin decides
+    them on Price agreements → Proposals), Polbud's decided line by line (one price accepted into
+    an agreement, one rejected with a reason). Run inside `tenancy.system()`; skipped when Acme
+    has proposals already."""
+    from portal.models import PriceProposal
+    from portal.services import price_proposals
+
+    orgs, users = world["orgs"], world["users"]
+    if db.session.scalar(select(PriceProposal.id).where(
+            PriceProposal.organization_id == orgs["acme"].id).limit(1)) is not None:
+        return
+    today = agreements.today()
+    header = "sku,unit_price,currency,valid_from,supplier_part_number,lead_time_days\r\n"
+    for buyer, supplier, note, rows, decisions in PROPOSALS:
+        link = db.session.scalar(select(SupplierLink).where(
+            SupplierLink.organization_id == orgs[buyer].id, SupplierLink.supplier_id == orgs[supplier].id))
+        text = header + "".join(
+            f"{sku},{price},{currency},{(today + timedelta(days=days)).isoformat()},{part},{lead}\r\n"
+            for sku, price, currency, days, part, lead in rows)
+        proposal = price_proposals.propose(link, users[f"sales@{supplier}.example"],
+                                           filename=f"cennik-{supplier}.csv", data=text.encode(), note=note)
+        if decisions:
+            by_sku = {line.sku: line.id for line in proposal.lines}
+            price_proposals.decide(proposal, users[f"admin@{buyer}.example"],
+                                   decisions={by_sku[sku]: d for sku, d in decisions.items()})
+    db.session.flush()

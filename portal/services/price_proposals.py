@@ -117,9 +117,10 @@ def _date(value: str) -> date:
     return date.fromisoformat(value)
 
 
-def parse(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[list[ParsedRow], list[RowProblem]]:
-    """The rows of a price-list CSV and the problems of its values (not yet its SKUs). Raises
-    ProposalRefused for a file that cannot be read at all."""
+def parse(data: bytes, *, max_rows: int = MAX_ROWS
+          ) -> tuple[list[ParsedRow], list[RowProblem], list[tuple[int, str]]]:
+    """The good rows of a price-list CSV, the problems of its values, and every row's SKU (not
+    yet checked against a catalog). Raises ProposalRefused for a file that cannot be read."""
     if len(data) > MAX_BYTES:
         raise ProposalRefused(Msg(N_("The file is larger than 1 MB. Split it into smaller files.")))
     try:
@@ -137,6 +138,7 @@ def parse(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[list[ParsedRow], li
                                   {"columns": ", ".join(missing)}))
     rows: list[ParsedRow] = []
     problems: list[RowProblem] = []
+    skus: list[tuple[int, str]] = []
     seen: dict[tuple[str, str], int] = {}
     for number, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -153,6 +155,8 @@ def parse(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[list[ParsedRow], li
         sku = values.get("sku", "")
         if not sku:
             bad("sku", N_("Enter the SKU."))
+        else:
+            skus.append((number, sku))
         price = None
         try:
             price = parse_decimal(values.get("unit_price", ""))
@@ -200,7 +204,7 @@ def parse(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[list[ParsedRow], li
                 seen[key] = number
         if len(problems) == before:
             rows.append(ParsedRow(number, sku, price, currency, start, end, part, lead))
-    return rows, problems
+    return rows, problems, skus
 
 
 def _buyer_items(buyer_id: int, skus) -> dict[str, Item]:
@@ -240,13 +244,14 @@ def propose(link: SupplierLink, actor, *, filename: str, data: bytes, note: str 
     enforce(actor, "price_proposals.propose", link)
     if link.supplier_id != actor.organization_id:
         raise NotFound(Msg(N_("There is no such customer.")))
-    rows, problems = parse(data)
-    items = _buyer_items(link.organization_id, [r.sku for r in rows])
+    rows, problems, skus = parse(data)
+    items = _buyer_items(link.organization_id, [sku for _n, sku in skus])
+    for number, sku in skus:
+        if sku.casefold() not in items:
+            problems.append(RowProblem(number, "sku", Msg(
+                N_("%(sku)s is not in this customer's catalog."), {"sku": sku})))
     for row in rows:
         row.item = items.get(row.sku.casefold())
-        if row.item is None:
-            problems.append(RowProblem(row.row, "sku", Msg(
-                N_("%(sku)s is not in this customer's catalog."), {"sku": row.sku})))
     if problems:
         problems.sort(key=lambda p: p.row)
         raise ProposalRefused(Msg(N_("The file was not accepted: correct the rows below and "

@@ -103,6 +103,7 @@ ID_PROVIDERS = {
     "order_id": _owned("order", orders__receipt="received_order"),
     "document_id": _owned("document"),
     "receipt_id": _owned("receipt"),
+    "proposal_id": _owned("price_proposal"),
 }
 # An approved requisition covered by price agreements for the routes that order from them.
 ID_PROVIDERS["requisition_id"] = _owned(

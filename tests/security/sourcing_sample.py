@@ -167,3 +167,22 @@ def build_sourcing(sample, key: str, orgs: dict, people: dict, *, add, share) ->
         assert direct.agreement_coverage(covered).complete, "the covered requisition lacks agreements"
         add("covered_requisition", key, covered.id)
         db.session.flush()
+
+    # An open price-list proposal from the order supplier (routes name it with the orders:
+    # ORDER_SUPPLIER is its party), for an item the buyer agreed a price
+    # for (its note is read by the buyer and that supplier only).
+    from portal.services import price_proposals, suppliers
+
+    supplier_org = orgs[supplier]
+    proposal_mark = mark("Proposal", key, supplier)
+    share(proposal_mark, {key, supplier})
+    seller = people[f"sales@{supplier}.example"]
+    sku, currency = agreement.item.sku, agreement.currency
+    with bound(db.session, scope_for(db.session, supplier_org)):
+        own_link = suppliers.get_customer_link(seller, link.id)
+        row = f"{sku},1.2345,{currency},{(today + timedelta(days=60)).isoformat()},,,5"
+        proposal = price_proposals.propose(
+            own_link, seller, filename="prices.csv", note=f"Note {proposal_mark}",
+            data=f"sku,unit_price,currency,valid_from,valid_to,supplier_part_number,lead_time_days\r\n{row}\r\n".encode())
+        add("price_proposal", key, proposal.id)
+        db.session.flush()

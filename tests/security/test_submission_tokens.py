@@ -26,6 +26,7 @@ ALSO_CREATING = {
     "approvals.delegations": "the delegations page adds a delegation",
     "orders.from_agreements": "ordering from price agreements issues purchase orders",
     "rfqs.amend": "an amendment is numbered and sent to every invited supplier: twice is two",
+    "supplier.propose": "a price-list upload makes a proposal the customer is told of",
 }
 # Create routes of people not signed in: their single-use invitation token is the guard.
 NOT_SIGNED_IN = {
@@ -51,6 +52,7 @@ FORM_PAGES = {
     "supplier.question_add": "supplier.rfq",
     "orders.from_agreements": "orders.for_requisition",
     "orders.add_receipt": "orders.detail",
+    "supplier.propose": "supplier.customer",
 }
 
 

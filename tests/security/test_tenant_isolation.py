@@ -114,7 +114,7 @@ def test_every_object_id_in_a_url_is_looked_up_before_the_role_check(app):
 # URL arguments naming a supplier's own part of an RFQ (its quote, the quote's files and
 # revisions, its question): only that supplier is a party, never the other invited ones.
 _QUOTE_ARGS = {"quote_id", "quote_file_id", "revision_id", "question_id"}
-_ORDER_ARGS = {"order_id", "document_id", "receipt_id"}
+_ORDER_ARGS = {"order_id", "document_id", "receipt_id", "proposal_id"}
 _RFQ_ARGS = {"rfq_id", "rfq_line_id", "rfq_file_id"}
 # Routes on a draft RFQ (routes._DRAFT): no supplier is invited to the sample draft.
 _DRAFT_ROUTES = {name.replace("__", ".") for name in _DRAFT}
@@ -124,8 +124,8 @@ def _party(sample, rule, viewer: str, owner: str) -> bool:
     """Whether `viewer`'s organisation is a party to the shared object the URL names.
 
     Supplier links, price agreements, RFQs (the invited suppliers; a quote, its files and
-    revisions, and a question only the supplier whose they are) and purchase orders (their
-    supplier) are the shared objects routes name.
+    revisions, and a question only the supplier whose they are), purchase orders and price-list
+    proposals (their supplier) are the shared objects routes name.
     """
     arguments = set(rule.arguments)
     if "agreement_id" in arguments:

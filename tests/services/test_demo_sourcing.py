@@ -205,3 +205,22 @@ def test_seeding_again_adds_no_sourcing(demo):
         after = (db.session.scalar(select(func.count(Rfq.id))),
                  db.session.scalar(select(func.count(PurchaseOrder.id))))
     assert after == before and before == (10, 5)
+
+
+def test_price_list_proposals_open_and_decided_line_by_line(demo):
+    """Nordwind's new prices wait for Acme's admin; Polbud's were decided: one price became an
+    agreement, the other was rejected with the reason the supplier reads."""
+    from portal.models import LineDecision, PriceAgreement, PriceProposal, ProposalStatus
+
+    with acting_for(demo.acme):
+        proposals = {p.supplier_id: p for p in db.session.scalars(select(PriceProposal))}
+        open_one, decided = proposals[demo.nordwind.id], proposals[demo.polbud.id]
+        assert open_one.status == ProposalStatus.OPEN
+        assert {line.decision for line in open_one.lines} == {LineDecision.PENDING}
+        assert decided.status == ProposalStatus.DECIDED
+        by_sku = {line.sku: line for line in decided.lines}
+        accepted, rejected = by_sku["MRO-OLEJ-HLP46"], by_sku["SRV-TRANSPORT"]
+        assert accepted.decision == LineDecision.ACCEPTED and rejected.decision == LineDecision.REJECTED
+        assert rejected.decision_reason
+        made = db.session.get(PriceAgreement, accepted.agreement_id)
+        assert made.unit_price == Decimal("285.00") and made.supplier_id == demo.polbud.id

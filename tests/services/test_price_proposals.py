@@ -249,9 +249,8 @@ def test_only_a_buyer_admin_decides_and_another_company_gets_404(world):
         with pytest.raises(NotFound):
             price_proposals.get_proposal(proposal_id)
         assert price_proposals.list_proposals().items == []
-    with as_org(world.polbud):
-        with pytest.raises(NotFound):
-            price_proposals.get_proposal(proposal_id)
+    with as_org(world.polbud), pytest.raises(NotFound):
+        price_proposals.get_proposal(proposal_id)
 
 
 def test_the_supplier_withdraws_its_open_proposal(world):
@@ -281,3 +280,13 @@ def test_lists_and_open_count(world):
         link = suppliers.get_customer_link(world.user("sales@nordwind"),
                                            link_of(world.acme, world.nordwind).id)
         assert len(price_proposals.list_for_link(link).items) == 2
+
+
+def test_every_problem_of_every_row_is_listed_with_its_column(world):
+    data = csv_bytes(("NIE-MA", "abc", "XYZ", "jutro"), ("", "1", "EUR", "2027-01-01"),
+                     header="Indeks;Cena;Waluta;Ważna od", sep=";")
+    with pytest.raises(ProposalRefused) as refused:
+        propose(world, data)
+    found = [(p.row, p.column) for p in refused.value.problems]
+    assert found == [(2, "unit_price"), (2, "currency"), (2, "valid_from"), (2, "sku"),
+                     (3, "sku")]

@@ -501,3 +501,28 @@ CASES += [
     ("rfqs.award", BUYER, rfq("awarded"), False),
     ("rfqs.award", APPROVER, rfq("closed"), False),
 ]
+
+
+def proposal(status="open"):
+    """Nordwind's price-list proposal to Acme."""
+    return SimpleNamespace(organization_id=ACME, supplier_id=NORDWIND, status=status)
+
+
+# Price-list proposals (portal/policies/price_proposals.py): the supplier's admins and
+# salespeople propose on an active link and withdraw while open; the buyer's admin decides an
+# open one; buyers and approvers read.
+CASES += [
+    ("price_proposals.propose", SUPPLIER_SALES, link(LinkStatus.ACTIVE), True),
+    ("price_proposals.propose", SUPPLIER_ADMIN, link(LinkStatus.BLOCKED), False),
+    ("price_proposals.propose", ADMIN, None, False),
+    ("price_proposals.withdraw", SUPPLIER_SALES, proposal(), True),
+    ("price_proposals.withdraw", SUPPLIER_SALES, proposal("decided"), False),
+    ("price_proposals.withdraw", ADMIN, proposal(), False),
+    ("price_proposals.view", APPROVER, proposal(), True),
+    ("price_proposals.view", SUPPLIER_SALES, proposal(), True),
+    ("price_proposals.view", GLOBEX_ADMIN, proposal(), False),
+    ("price_proposals.decide", ADMIN, proposal(), True),
+    ("price_proposals.decide", ADMIN, proposal("withdrawn"), False),
+    ("price_proposals.decide", BUYER, proposal(), False),
+    ("price_proposals.decide", SUPPLIER_ADMIN, proposal(), False),
+]

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
-from portal.blueprints.agreements import views  # noqa: E402, F401
+from portal.blueprints.agreements import proposals, views  # noqa: E402, F401

@@ -40,7 +40,15 @@ def index():
     args = {k: v for k, v in filters.items() if v}
     return render("agreements/index.html", block=fragment("results"), page=page, filters=filters,
                   args=args, link=link, links=agreements.active_links(actor()),
-                  today=agreements.today())
+                  today=agreements.today(), open_proposals=_open_proposals())
+
+
+def _open_proposals() -> int | None:
+    """How many supplier price proposals wait (the link to them), for those who read them."""
+    from portal.policies import can
+    from portal.services import price_proposals
+
+    return price_proposals.open_count() if can(actor(), "price_proposals.view") else None
 
 
 @bp.route("/<int:agreement_id>")

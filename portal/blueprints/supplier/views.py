@@ -38,7 +38,9 @@ def customers():
 @require("customers.view")
 def customer(link_id: int):
     link = suppliers.get_customer_link(actor(), link_id)
-    return render("supplier/customer.html", link=link, buyer=link.buyer)
+    from portal.blueprints.supplier.proposals import customer_context
+
+    return render("supplier/customer.html", link=link, buyer=link.buyer, **customer_context(link))
 
 
 def _gone(invitation):
