@@ -175,6 +175,30 @@ def active_links(actor) -> list[SupplierLink]:
     ))
 
 
+# How many suppliers a list's filter offers: a company with more picks one from its page.
+FILTER_LINKS = 100
+
+
+def filter_links(actor, *, selected: int | None = None, by: str = "supplier_id",
+                 limit: int = FILTER_LINKS) -> tuple[list[SupplierLink], bool]:
+    """The suppliers a list's filter offers: at most `limit` of the company's active links, read
+    in the links' own order (a bounded read however many suppliers the company has), shown by
+    name; the link `selected` (its `by` value: supplier_id or id) is always among them. `more`
+    says the company has more than `limit` (each supplier's page links to its filtered lists)."""
+    base = (select(SupplierLink).options(joinedload(SupplierLink.supplier))
+            .where(SupplierLink.organization_id == actor.organization_id,
+                   SupplierLink.status == LinkStatus.ACTIVE))
+    links = list(db.session.scalars(base.order_by(SupplierLink.id).limit(limit + 1)))
+    more = len(links) > limit
+    links = links[:limit]
+    if selected is not None and all(getattr(link, by) != selected for link in links):
+        chosen = db.session.scalars(base.where(getattr(SupplierLink, by) == selected)).first()
+        if chosen is not None:
+            links.append(chosen)
+    links.sort(key=lambda link: (link.supplier.name.casefold(), link.id))
+    return links, more
+
+
 # --- the supplier's side ------------------------------------------------------------------------
 
 

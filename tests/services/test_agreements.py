@@ -243,3 +243,21 @@ def test_list_filters_by_link_and_state(world, acme):
     for state in ("valid", "future", "expired"):
         assert len(agreements.list_agreements(state=state).items) == 1
     assert link.status == LinkStatus.ACTIVE
+
+
+def test_a_list_filter_offers_a_bounded_number_of_suppliers_and_always_the_chosen_one(world):
+    """A company with thousands of suppliers must not load them all for a list's filter (it
+    took the lists from 15 ms to 400 ms at a million requisitions): at most `limit` links, by
+    name, `more` set, and the selected supplier always offered."""
+    with as_org(world.acme):
+        admin = world.user("admin@acme")
+        every, more = agreements.filter_links(admin)
+        assert not more and len(every) >= 2
+        assert [lk.supplier.name.casefold() for lk in every] == sorted(lk.supplier.name.casefold() for lk in every)
+        few, more = agreements.filter_links(admin, limit=1)
+        assert more and len(few) == 1
+        last = every[-1] if every[-1].id != few[0].id else every[0]
+        chosen, _ = agreements.filter_links(admin, limit=1, selected=last.supplier_id)
+        assert {lk.id for lk in chosen} == {few[0].id, last.id}
+        by_id, _ = agreements.filter_links(admin, limit=1, selected=last.id, by="id")
+        assert last.id in {lk.id for lk in by_id}

@@ -39,8 +39,13 @@ def index():
                                       cursor=cursor_arg(), per_page=page_size())
     args = {k: v for k, v in filters.items() if v}
     return render("agreements/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=args, link=link, links=agreements.active_links(actor()),
+                  args=args, link=link, **_filter_links(filters["link"]),
                   today=agreements.today(), open_proposals=_open_proposals())
+
+
+def _filter_links(selected: int | None) -> dict:
+    links, more = agreements.filter_links(actor(), selected=selected, by="id")
+    return {"links": links, "more_links": more}
 
 
 def _open_proposals() -> int | None:

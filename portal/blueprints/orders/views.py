@@ -58,8 +58,9 @@ def index():
     filters = _filters()
     page = queries.order_page(actor(), view=filters["view"], supplier_id=filters["supplier"], q=filters["q"],
                               cursor=cursor_arg(), per_page=page_size(), budget_id=filters["budget"])
+    links, more_links = agreements.filter_links(actor(), selected=filters["supplier"])
     return render("orders/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=_args(filters), links=agreements.active_links(actor()), tabs=TABS,
+                  args=_args(filters), links=links, more_links=more_links, tabs=TABS,
                   status_labels=rules.STATUS_LABELS)
 
 

@@ -80,14 +80,14 @@ def index():
     view = view if view in rfq_queries.VIEWS else "all"
     q = text_arg("q", max_length=100)
     supplier = id_arg("supplier")
-    links = agreements.active_links(actor())
+    links, more_links = agreements.filter_links(actor(), selected=supplier)
     now = clock.now()
     page = rfqs.rfq_page(actor(), view=view, q=q, supplier_id=supplier, cursor=cursor_arg(),
                          per_page=page_size(), now=now)
     filters = {"view": view, "q": q, "supplier": supplier}
     args = {k: v for k, v in filters.items() if v and not (k == "view" and v == "all")}
     return render("rfqs/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=args, links=links, now=now, rules=rules,
+                  args=args, links=links, more_links=more_links, now=now, rules=rules,
                   counts=rfq_queries.response_counts(page.items))
 
 
@@ -340,10 +340,8 @@ def invite(rfq_id: int):
     form = InviteForm()
     link = None
     if form.link_id.data is not None:
-        link = next((lk for lk in agreements.active_links(actor()) if lk.id == form.link_id.data),
-                    None)
-        if link is None:  # not active, or not ours: the service names the problem
-            link = db.session.get(SupplierLink, form.link_id.data)
+        # Not active, or not ours (None): the service names the problem.
+        link = db.session.get(SupplierLink, form.link_id.data)
     return _act(rfq, lambda: rfqs.invite(rfq, actor(), link),
                 _("The supplier is invited."), form=form, form_name="invite_form",
                 anchor="suppliers")
