@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import weakref
 
-from sqlalchemy import and_, event, exists, false, inspect, or_, select, tuple_
+from sqlalchemy import and_, event, exists, false, inspect, or_
 from sqlalchemy.orm import (
     Session,
     with_loader_criteria,
@@ -90,8 +90,21 @@ def _criteria(cls, scope: TenantScope | None, orm: bool = True):
     if issubclass(cls, TenantChild):
         # Visible exactly when the parent is, under the parent's own criteria (recursively).
         local = _relationship(cls, cls.__tenant_parent__).local_remote_pairs[0][0]
-        return _attribute(cls, local, orm).in_(_parent_ids(cls, scope))
+        return _visible_parent(cls, scope, _attribute(cls, local, orm))
     return None
+
+
+def _visible_parent(cls, scope: TenantScope | None, key):
+    """EXISTS (the parent `key` names, visible to `scope`): correlated on the child's key, so a
+    database looks the one parent up by its primary key instead of collecting the ids of every
+    parent the scope sees (SQLite materialises an `IN (SELECT …)` whole: 50 000 orders read to
+    serve one order's PDF). The parent's table is never correlated away to an outer query that
+    happens to join it: the check is always of the child's own parent."""
+    relationship = _relationship(cls, cls.__tenant_parent__)
+    remote = relationship.local_remote_pairs[0][1]
+    parent = relationship.mapper
+    return (exists().where(remote == key, _criteria(parent.class_, scope, orm=False))
+            .correlate_except(parent.local_table))
 
 
 def _link_key(cls) -> str:
@@ -110,36 +123,25 @@ def _link_key(cls) -> str:
     return key
 
 
-@functools.lru_cache(maxsize=512)
-def _parent_ids(cls, scope: TenantScope | None):
-    """SELECT of the keys of the parents of `cls` that `scope` sees."""
-    relationship = _relationship(cls, cls.__tenant_parent__)
-    remote = relationship.local_remote_pairs[0][1]
-    return select(remote).where(_criteria(relationship.mapper.class_, scope, orm=False))
+def _child_criteria(remote, parent_criteria, parent_table):
+    """`_visible_parent` as a loader criteria lambda (its closure: SQL elements only)."""
+    return lambda cls: (exists().where(remote == getattr(cls, cls._tenancy_key), parent_criteria)
+                        .correlate_except(parent_table))
 
 
-@functools.lru_cache(maxsize=512)
-def _invitations(cls, org_id: int):
-    """SELECT of (document key, owner) of the participation rows addressed to `org_id`."""
-    relationship = _relationship(cls, cls.__participants__)
-    participants = relationship.mapper.local_table
-    remote = relationship.local_remote_pairs[0][1]
-    return select(remote, participants.c.organization_id).where(
-        participants.c.supplier_id == org_id
-    )
-
-
-def _child_criteria(parent_ids):
-    return lambda cls: getattr(cls, cls._tenancy_key).in_(parent_ids)
-
-
-def _multi_party_criteria(org_id, buyer_ids, invitations):
+def _multi_party_criteria(org_id, buyer_ids, participants, remote):
+    """The owner's documents, or a linked buyer's with a participation row addressed to this
+    organisation: EXISTS correlated on the document (one lookup per document by the
+    participation table's key, not the set of every document the organisation is invited to)."""
     if buyer_ids:
         return lambda cls: or_(
             cls.organization_id == org_id,
             and_(
                 cls.organization_id.in_(buyer_ids),
-                tuple_(getattr(cls, cls._tenancy_key), cls.organization_id).in_(invitations),
+                exists().where(remote == getattr(cls, cls._tenancy_key),
+                               participants.c.supplier_id == org_id,
+                               participants.c.organization_id == cls.organization_id)
+                .correlate_except(participants),
             ),
         )
     return lambda cls: or_(cls.organization_id == org_id, false())
@@ -159,9 +161,14 @@ def _per_class_options(scope: TenantScope | None) -> list:
             continue
         _link_key(cls)
         if issubclass(cls, MultiPartyDocument):
-            criteria = _multi_party_criteria(org_id, buyer_ids, _invitations(cls, org_id))
+            participation = _relationship(cls, cls.__participants__)
+            criteria = _multi_party_criteria(org_id, buyer_ids, participation.mapper.local_table,
+                                             participation.local_remote_pairs[0][1])
         else:
-            criteria = _child_criteria(_parent_ids(cls, scope))
+            parent = _relationship(cls, cls.__tenant_parent__)
+            criteria = _child_criteria(parent.local_remote_pairs[0][1],
+                                       _criteria(parent.mapper.class_, scope, orm=False),
+                                       parent.mapper.local_table)
         options.append(with_loader_criteria(cls, criteria, include_aliases=True))
     return options
 

@@ -526,3 +526,31 @@ def test_bound_to_uses_the_organisations_own_scope(world):
     with bound(db.session, TenantScope(world.acme.id)):
         assert current_scope(db.session).org_id == world.acme.id
     assert current_scope(db.session) is None
+
+
+def test_children_and_multi_party_documents_are_checked_by_a_correlated_lookup(world):
+    """A child row is visible when its own parent is: EXISTS correlated on the child's key (an
+    `IN (SELECT` every visible parent's id`)` made SQLite read 50 000 orders to serve one order's
+    PDF at a million requisitions); an RFQ for a supplier likewise by its own participation row."""
+    from sqlalchemy import event, select
+
+    from portal.models import PurchaseOrderDocument, Rfq
+    from tests.conftest import as_org
+
+    seen = []
+
+    def remember(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        with as_org(world.acme):
+            db.session.scalars(select(PurchaseOrderDocument).where(PurchaseOrderDocument.order_id == 1)).all()
+        with as_org(world.nordwind):
+            db.session.scalars(select(Rfq).limit(1)).all()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    documents = next(sql for sql in seen if "FROM purchase_order_documents" in sql)
+    rfqs = next(sql for sql in seen if "FROM rfqs" in sql)
+    assert "EXISTS (SELECT" in documents and "order_id IN (SELECT" not in documents
+    assert "EXISTS (SELECT" in rfqs and ") IN (SELECT" not in rfqs
