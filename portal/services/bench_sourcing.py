@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from decimal import ROUND_HALF_UP, Decimal
 
 from portal.domain.orders import NUMBER_KIND as PO_KIND  # noqa: F401 - bench_seed sets its counter
 from portal.domain.orders import format_number as po_number
@@ -70,7 +71,7 @@ class Sourcing:
         fixed = load.fixed
         # Per requisition line kind (bench_rows.Company.line_kinds): description, unit, quantity
         # (whole units and stored), list unit price in 10^-4 units.
-        self.kinds = [(description, unit, quantity, fixed(quantity * 1000, 3), int(float(price) * 10000 + 0.5))
+        self.kinds = [(description, unit, quantity, fixed(quantity * 1000, 3), _ten_thousandths(price))
                       for description, unit, price in ITEMS for quantity in range(1, MAX_QUANTITY + 1)]
         self.vat_rate, self.nothing = fixed(2300, 2), fixed(0, 2)
 
@@ -461,3 +462,8 @@ def _restate(rows: list, statuses: dict, column: int) -> None:
             if len(statuses) == 1:
                 return
             statuses = {k: v for k, v in statuses.items() if k != row[0]}
+
+
+def _ten_thousandths(price: str) -> int:
+    """A list price ("18.50") in 10^-4 units, exactly (half-up)."""
+    return int((Decimal(price) * 10000).to_integral_value(ROUND_HALF_UP))
