@@ -266,7 +266,8 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
     from portal.blueprints.approvals import bp as approvals_bp
+    from portal.blueprints.invoices import bp as invoices_bp
     from portal.blueprints.notifications import bp as notifications_bp
 
-    for bp in (approvals_bp, notifications_bp):
+    for bp in (approvals_bp, notifications_bp, invoices_bp):
         app.register_blueprint(bp)

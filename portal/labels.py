@@ -184,6 +184,18 @@ EVENT_LABELS.update({
     "requisition.ordered": _l("ordered the requisition"),
     "requisition.unordered": _l("approved the requisition again: its orders were cancelled"),
     "requisition.closed": _l("closed the requisition"),
+    "order.credit_override": _l("issued the order over the supplier's credit limit"),
+    "invoice.drafted": _l("drafted the invoice"),
+    "invoice.updated": _l("changed the invoice draft"),
+    "invoice.deleted": _l("deleted the invoice draft"),
+    "invoice.issued": _l("issued the invoice"),
+    "invoice.credited": _l("issued a credit note"),
+    "invoice.approved": _l("approved the invoice for payment"),
+    "invoice.match_overridden": _l("approved the invoice despite the mismatch"),
+    "invoice.disputed": _l("disputed the invoice"),
+    "invoice.payment_recorded": _l("recorded a payment"),
+    "invoice.paid": _l("marked the invoice paid"),
+    "invoice.reminder_sent": _l("sent a payment reminder"),
 })
 
 
@@ -201,6 +213,7 @@ OBJECT_TYPE_LABELS = {
     "Rfq": _l("RFQ"),
     "Quote": _l("Quote"),
     "PurchaseOrder": _l("Purchase order"),
+    "Invoice": _l("Invoice"),
     "Item": _l("Catalog item"),
     "Category": _l("Category"),
     "CostCenter": _l("Cost centre"),

@@ -112,6 +112,19 @@ EVENT_OBJECTS: dict[str, str] = {
     "requisition.ordered": "Requisition",
     "requisition.unordered": "Requisition",
     "requisition.closed": "Requisition",
+    "order.credit_override": "PurchaseOrder",
+    # invoicing: invoices, credit notes, payments
+    "invoice.drafted": "Invoice",
+    "invoice.updated": "Invoice",
+    "invoice.deleted": "Invoice",
+    "invoice.issued": "Invoice",
+    "invoice.credited": "Invoice",
+    "invoice.approved": "Invoice",
+    "invoice.match_overridden": "Invoice",
+    "invoice.disputed": "Invoice",
+    "invoice.payment_recorded": "Invoice",
+    "invoice.paid": "Invoice",
+    "invoice.reminder_sent": "Invoice",
 }
 
 EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
@@ -119,7 +132,7 @@ EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
 # The object types the audit log filters by, in the order the filter offers them.
 OBJECT_TYPES: tuple[str, ...] = (
     "Requisition", "Budget", "ApprovalPolicy", "Delegation", "User", "Invitation",
-    "SupplierLink", "PriceAgreement", "PriceProposal", "Rfq", "Quote", "PurchaseOrder", "Item", "Category",
+    "SupplierLink", "PriceAgreement", "PriceProposal", "Rfq", "Quote", "PurchaseOrder", "Invoice", "Item", "Category",
     "CostCenter", "Organization",
 )
 

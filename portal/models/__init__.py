@@ -125,3 +125,20 @@ from portal.models.price_proposal import (  # noqa: E402
 )
 
 __all__ += ["LineDecision", "PriceProposal", "PriceProposalLine", "ProposalStatus"]
+
+from portal.models.invoice import (  # noqa: E402
+    Invoice,
+    InvoiceDocument,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceReminder,
+    InvoiceStatus,
+    MatchStatus,
+    Payment,
+)
+from portal.models.org import InvoicingMode  # noqa: E402
+
+__all__ += [
+    "Invoice", "InvoiceDocument", "InvoiceKind", "InvoiceLine", "InvoiceReminder", "InvoiceStatus",
+    "InvoicingMode", "MatchStatus", "Payment",
+]

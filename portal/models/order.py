@@ -92,6 +92,9 @@ class PurchaseOrder(Timestamped, SharedDocument, db.Model):
     proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    # Issued over the link's credit limit: the buyer admin who allowed it and why.
+    credit_override_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    credit_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     link: Mapped[SupplierLink] = relationship()

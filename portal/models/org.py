@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
 from portal.models.base import Timestamped
-from portal.models.types import Amount, PaymentTermsType
+from portal.models.types import Amount, Exact, PaymentTermsType
 from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument, register_org_models
 
 
@@ -39,6 +39,14 @@ def enum_column(enum_cls, length: int = 20):
     )
 
 
+class InvoicingMode(StrEnum):
+    """How a supplier invoices a buyer: one invoice per order, or one per month (drafted by the
+    monthly run from received, not yet invoiced lines)."""
+
+    PER_ORDER = "per_order"
+    MONTHLY = "monthly"
+
+
 class Organization(Timestamped, db.Model):
     """A company using the portal: a buyer (tenant) or a supplier serving buyers."""
 
@@ -57,6 +65,9 @@ class Organization(Timestamped, db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="en")
     # The IANA zone deadlines and dates are set and shown in for this organisation's users.
     time_zone: Mapped[str] = mapped_column(String(50), default="Europe/Warsaw", server_default="Europe/Warsaw")
+    # A supplier's bank account printed on its invoices (IBAN, validated; stored without spaces).
+    iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
+    bank_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("country", "tax_id"),)
 
@@ -87,6 +98,10 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
     payment_terms: Mapped[PaymentTerms] = mapped_column(PaymentTermsType(), default=NET_30)
     currency: Mapped[str] = mapped_column(String(3))
     credit_limit: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
+    invoicing: Mapped[InvoicingMode] = mapped_column(
+        enum_column(InvoicingMode), default=InvoicingMode.PER_ORDER, server_default="per_order")
+    # How far an invoiced unit price may differ from the order's, in percent (0 = exactly).
+    price_tolerance: Mapped[Decimal] = mapped_column(Exact(5, 2), default=Decimal("0"), server_default="0")
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     buyer: Mapped[Organization] = relationship(foreign_keys="SupplierLink.organization_id")
@@ -95,6 +110,7 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
     __table_args__ = (
         UniqueConstraint("organization_id", "supplier_id"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
+        CheckConstraint("price_tolerance >= 0 AND price_tolerance <= 100", name="price_tolerance"),
     )
 
 

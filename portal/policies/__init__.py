@@ -7,6 +7,8 @@ templates (`can(...)`) and services (`enforce(actor, action, obj)`).
     catalog.py       catalog items, categories, cost centres
     agreements.py    price agreements
     orders.py        purchase orders
+    invoices.py      the buyer's invoices: approve, dispute, pay, statements
+    supplier_invoices.py  the supplier's invoices: draft, issue, credit notes
     rfqs.py          the buyer's RFQs
     quotes.py        the supplier's side of an RFQ: quoting, declining, questions
     budgets.py       budgets
@@ -23,11 +25,13 @@ from portal.policies import (  # noqa: F401  (registers rules)
     approvals,
     budgets,
     catalog,
+    invoices,
     orders,
     price_proposals,
     quotes,
     requisitions,
     rfqs,
+    supplier_invoices,
     suppliers,
 )
 from portal.policies.core import RULES, can, check, enforce, rule

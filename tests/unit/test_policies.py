@@ -389,6 +389,15 @@ CASES += [
 ]
 
 
+# Invoicing, the buyer's side (helper E): portal/policies/invoices.py
+CASES += [
+]
+
+# Invoicing, the supplier's side (helper B): portal/policies/supplier_invoices.py
+CASES += [
+]
+
+
 def _case_id(case) -> str:
     action, user, obj, expected = case
     return f"{action}-{user.name}-{'obj' if obj is not None else 'none'}-{expected}"

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("supplier", __name__, url_prefix="/supplier")
 
-from portal.blueprints.supplier import orders, proposals, quotes, views  # noqa: E402,F401
+from portal.blueprints.supplier import invoices, orders, proposals, quotes, statements, views  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""The buyer's aging report and statements of account per supplier."""
+
+from portal.blueprints.invoices import bp  # noqa: F401
