@@ -182,7 +182,7 @@ def upgrade():
         batch_op.add_column(sa.Column('invoicing', sa.Enum('per_order', 'monthly', name='invoicingmode', native_enum=False, create_constraint=True, length=20), server_default='per_order', nullable=False))
         batch_op.add_column(sa.Column('price_tolerance', portal.models.types.Exact(precision=5, scale=2), server_default='0', nullable=False))
         batch_op.create_check_constraint(
-            batch_op.f('ck_supplier_links_price_tolerance'), 'price_tolerance >= 0 AND price_tolerance <= 100')
+            batch_op.f('ck_supplier_links_price_tolerance'), 'price_tolerance >= 0')
 
     # ### end Alembic commands ###
 

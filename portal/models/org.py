@@ -110,7 +110,7 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
     __table_args__ = (
         UniqueConstraint("organization_id", "supplier_id"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
-        CheckConstraint("price_tolerance >= 0 AND price_tolerance <= 100", name="price_tolerance"),
+        CheckConstraint("price_tolerance >= 0", name="price_tolerance"),
     )
 
 
