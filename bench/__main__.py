@@ -53,6 +53,8 @@ PAGES = [
     # Sourcing (issue 10): lists, the comparison matrix of a decided RFQ with three quotes, and
     # the PO PDF as downloaded (served from storage, never rendered on request).
     ("price agreements (admin)", "admin", "/agreements/", "list"),
+    ("price-list proposals: open (admin)", "admin", "/agreements/proposals", "list"),
+    ("price-list proposals: all (admin)", "admin", "/agreements/proposals?status=all", "list"),
     ("rfqs: all (buyer)", "buyer", "/rfqs/", "list"),
     ("rfqs: open (buyer)", "buyer", "/rfqs/?view=open", "list"),
     ("supplier: rfqs", "supplier", "/supplier/rfqs", "list"),
@@ -62,6 +64,17 @@ PAGES = [
     ("rfq comparison matrix", "buyer", "@compare", "page"),
     ("PO PDF download (buyer)", "buyer", "@po_pdf", "page"),
     ("PO PDF download (supplier)", "supplier", "@supplier_po_pdf", "page"),
+    # Invoicing (issue 11): the buyer's and the supplier's lists (a status tab, the derived
+    # overdue tab, everything), aging per counterparty and a statement of account.
+    ("invoices: to approve (admin)", "admin", "/invoices/", "list"),
+    ("invoices: overdue (admin)", "admin", "/invoices/?tab=overdue", "list"),
+    ("invoices: all (admin)", "admin", "/invoices/?tab=all", "list"),
+    ("invoices: aging (admin)", "admin", "/invoices/aging", "list"),
+    ("invoices: statement (admin)", "admin", "@statement", "page"),
+    ("supplier: invoices", "supplier", "/supplier/invoices?tab=issued", "list"),
+    ("supplier: invoices, all", "supplier", "/supplier/invoices?tab=all", "list"),
+    ("supplier: invoice aging", "supplier", "/supplier/invoices/aging", "list"),
+    ("supplier: statement", "supplier", "@supplier_statement", "page"),
 ]
 # The large company of the data sets (services.bench_seed).
 COMPANY = "Acme Manufacturing"
@@ -84,6 +97,15 @@ LOOKUPS = {
                          "JOIN users u ON u.organization_id = p.supplier_id "
                          "JOIN organizations o ON o.id = p.organization_id "
                          "WHERE o.name = :company AND u.email = :supplier ORDER BY d.id LIMIT 1"),
+    # The company's link with the bench supplier (Nordwind): its statement of account.
+    "@statement": ("/invoices/statements/{}",
+                   "SELECT l.id FROM supplier_links l JOIN organizations o ON o.id = l.organization_id "
+                   "JOIN users u ON u.organization_id = l.supplier_id "
+                   "WHERE o.name = :company AND u.email = :supplier ORDER BY l.id LIMIT 1"),
+    "@supplier_statement": ("/supplier/statements/{}",
+                            "SELECT l.id FROM supplier_links l JOIN organizations o ON o.id = l.organization_id "
+                            "JOIN users u ON u.organization_id = l.supplier_id "
+                            "WHERE o.name = :company AND u.email = :supplier ORDER BY l.id LIMIT 1"),
 }
 
 

@@ -14,8 +14,18 @@ of the same lines, and what a download costs once the PDF is stored.
 
 Target: portal / bare <= 1.2 for both sizes (`bench/report.py`).
 
+Invoices (`invoice` in the result; `run_invoices`): issuing a one-page and a ten-page invoice of
+Polbud (Polish seller) to Acme: `issue_cpu_ms` is `invoicing.documents.store_documents(invoice)`
+(render the PDF in the invoice's language, store it with its SHA-256, and the KSeF FA(3) XML;
+the stored documents are deleted, untimed, before each run), `render_cpu_ms` the PDF render
+alone, `xml_cpu_ms` the XML alone, against `bare_cpu_ms` (the same lines in a minimal HTML table,
+as `bare_html`) and `bare_document_cpu_ms` (the same texts — parties, dates, terms, bank account,
+lines, VAT per rate, totals, amount in words — as unstyled HTML). Target: a one-page invoice's
+issue / bare <= 1.2.
+
     python -m bench.pdf [repeats] [--save]   # JSON on stdout; --save puts it into
                                              # bench/results/latest.json (targets recomputed)
+    python -m bench.pdf [repeats] --invoices # the invoices alone
 
 Without DATABASE_URL it runs on a throwaway SQLite database with the demo world (seeded once).
 """
@@ -30,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date
 from decimal import Decimal
 from html import escape
 
@@ -179,6 +190,176 @@ def _download(app, order_id: int) -> dict:
     return {"cpu_ms_median": round(statistics.median(runs), 2), "statements": statements[0], "bytes": size}
 
 
+# Lines of the benchmark invoices: one page and ten pages of the invoice template.
+INVOICE_SIZES = {"1_page": 12, "10_pages": 330}
+
+
+def make_invoice(seller, buyer, lines: int, number: str):
+    """An issued invoice of `seller` to `buyer` with `lines` lines (flushed, not committed)."""
+    from portal.domain.orders import line_amounts
+    from portal.domain.vat import totals_by_code
+    from portal.extensions import db
+    from portal.models import SupplierLink, User
+    from portal.models.invoice import Invoice, InvoiceLine, InvoiceStatus
+
+    link = db.session.scalar(select(SupplierLink).where(
+        SupplierLink.organization_id == buyer.id, SupplierLink.supplier_id == seller.id))
+    author = db.session.scalar(select(User).where(User.organization_id == seller.id).limit(1))
+    issued = date(2026, 12, 5)
+
+    def party(org):
+        return {"name": org.name, "legal_name": org.legal_name, "tax_id": org.tax_id,
+                "address_line": org.address_line, "postal_code": org.postal_code, "city": org.city,
+                "country": org.country}
+
+    invoice = Invoice(
+        number=number, status=InvoiceStatus.ISSUED, organization_id=buyer.id, supplier_id=seller.id, link=link,
+        language=buyer.locale or "pl", currency=link.currency, payment_terms=link.payment_terms,
+        issue_date=issued, sale_date=issued, due_date=link.payment_terms.due_date(issued),
+        parties={"seller": party(seller) | {"iban": "PL61109010140000071219812874",
+                                            "bank": "Santander Bank Polska S.A."},
+                 "buyer": party(buyer)},
+        bank_account="PL61109010140000071219812874", notes="Bench invoice.", created_by_id=author.id,
+        issued_by_id=author.id,
+    )
+    for i in range(1, lines + 1):
+        code = CODES[i % len(CODES)]
+        quantity, price = Decimal(i % 13 + 1), Decimal("3.4567") * (i % 29 + 1)
+        amounts = line_amounts(quantity, price, code, link.currency)
+        invoice.lines.append(InvoiceLine(
+            position=i, description=f"{DESCRIPTIONS[i % len(DESCRIPTIONS)]} ({i})", quantity=quantity,
+            unit=UNITS[i % len(UNITS)], unit_price=price, vat_code=code, vat_rate=amounts.rate, net=amounts.net,
+            vat=amounts.vat, gross=amounts.gross))
+    totals = totals_by_code(((line.vat_code, line.net) for line in invoice.lines), link.currency)
+    invoice.net_total, invoice.vat_total, invoice.gross_total = totals.net, totals.vat, totals.gross
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+def bare_invoice_html(invoice) -> str:
+    """The invoice's lines in a minimal HTML table: no template, no stylesheet beyond a font."""
+    rows = "".join(
+        f"<tr><td>{line.position}</td><td>{escape(line.description)}</td><td>{line.quantity}</td><td>{line.unit}</td>"
+        f"<td>{line.unit_price}</td><td>{line.net}</td><td>{line.vat_code}</td><td>{line.vat}</td><td>{line.gross}</td></tr>"
+        for line in invoice.lines)
+    return ("<!doctype html><html><head><meta charset=utf-8><style>body{font-family:'DejaVu Sans';font-size:8pt}"
+            "table{width:100%;border-collapse:collapse}</style></head><body>"
+            f"<h1>{escape(invoice.number)}</h1><table><thead><tr><th>No.</th><th>Description</th><th>Qty</th>"
+            "<th>Unit</th><th>Unit price</th><th>Net</th><th>VAT</th><th>VAT amount</th><th>Gross</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></body></html>")
+
+
+def bare_invoice_document_html(invoice) -> str:
+    """The same invoice in minimal HTML: the lines of `bare_invoice_html` plus the same texts
+    (parties with tax IDs, dates, terms, bank account, VAT per rate, totals, in words), unstyled."""
+    from portal.domain.invoicing import amount_in_words
+    from portal.domain.vat import totals_by_code
+
+    summary = totals_by_code(((line.vat_code, line.net) for line in invoice.lines), invoice.currency)
+    seller, buyer = invoice.parties["seller"], invoice.parties["buyer"]
+
+    def party(title, org):
+        return (f"<p>{title}<br><b>{escape(org['legal_name'])}</b><br>{escape(org['address_line'])}<br>"
+                f"{escape(org['postal_code'])} {escape(org['city'])}, {org['country']}<br>NIP: {org['tax_id']}</p>")
+
+    vat_rows = "".join(f"<tr><td>{row.code.code}</td><td>{row.net}</td><td>{row.vat}</td><td>{row.gross}</td></tr>"
+                       for row in summary.per_code)
+    head = (f"<h1>Invoice {escape(invoice.number)}</h1><p>{escape(seller['city'])}, {invoice.issue_date}</p>"
+            f"{party('Seller', seller)}{party('Buyer', buyer)}"
+            f"<p>Issue date {invoice.issue_date}</p><p>Date of supply {invoice.sale_date}</p>"
+            f"<p>Pay by {invoice.due_date}</p><p>Currency {invoice.currency}</p>"
+            f"<p>Terms {invoice.payment_terms.to_json()}, bank transfer</p><p>Account {invoice.bank_account}<br>"
+            f"{escape(seller['bank'])}</p>")
+    tail = (f"<table><tr><th>VAT</th><th>Net</th><th>VAT</th><th>Gross</th></tr>{vat_rows}"
+            f"<tr><td>Total</td><td>{summary.net}</td><td>{summary.vat}</td><td>{summary.gross}</td></tr></table>"
+            f"<p>Total net {summary.net} {invoice.currency}<br>Total VAT {summary.vat}<br>"
+            f"Total gross {summary.gross}<br>Amount due {summary.gross}</p>"
+            f"<p>In words: {amount_in_words(summary.gross, invoice.currency, 'pl')}</p>"
+            f"<p>Pay {summary.gross} by {invoice.due_date}, quoting {escape(invoice.number)}.</p>"
+            f"<p>{escape(invoice.notes)}</p>")
+    html = bare_invoice_html(invoice)
+    return html.replace("<body>", "<body>" + head, 1).replace("</body>", tail + "</body>", 1)
+
+
+def _pages(data: bytes) -> int | None:
+    """The number of pages of a PDF (poppler's pdfinfo), None without it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdfinfo") is None:
+        return None
+    out = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True, check=False).stdout.decode()
+    return next((int(line.split()[-1]) for line in out.splitlines() if line.startswith("Pages:")), None)
+
+
+def run_invoices(repeats: int = 5) -> dict:
+    """Issue (render + store) a one-page and a ten-page invoice: see the module's docstring.
+    Runs inside an app context (in the system scope); leaves nothing behind (rolled back)."""
+    from portal.extensions import db
+    from portal.tenancy import system
+
+    with system(db.session):
+        return _run_invoices(repeats)
+
+
+def _run_invoices(repeats: int) -> dict:
+    from weasyprint import HTML
+
+    from portal.extensions import db
+    from portal.models import Organization
+    from portal.models.invoice import InvoiceDocument
+    from portal.services.invoicing import documents, ksef
+
+    seller = db.session.scalar(select(Organization).where(Organization.tax_id == "5270391800"))  # Polbud
+    buyer = db.session.scalar(select(Organization).where(Organization.tax_id == "7792433504"))  # Acme
+    result: dict = {}
+    try:
+        for name, lines in INVOICE_SIZES.items():
+            invoice = make_invoice(seller, buyer, lines, f"FV/BENCH/{lines:06d}")
+            bare, whole = bare_invoice_html(invoice), bare_invoice_document_html(invoice)
+
+            def fresh(invoice=invoice):
+                db.session.execute(InvoiceDocument.__table__.delete().where(InvoiceDocument.invoice_id == invoice.id))
+                db.session.expire(invoice, ["documents"])
+
+            def issue(invoice=invoice):
+                documents.store_documents(invoice)
+                return documents.document(invoice).data
+
+            runs = {key: [] for key in ("issue", "render", "xml", "bare", "bare_document")}
+            fns = {"issue": issue, "render": lambda invoice=invoice: documents.render_invoice_pdf(invoice),
+                   "xml": lambda invoice=invoice: ksef.fa3_xml(invoice),
+                   "bare": lambda bare=bare: HTML(string=bare).write_pdf(),
+                   "bare_document": lambda whole=whole: HTML(string=whole).write_pdf()}
+            fresh()
+            outputs = {key: fn() for key, fn in fns.items()}  # warm-up
+            for _ in range(repeats):
+                for key, fn in fns.items():
+                    if key == "issue":
+                        fresh()
+                    gc.collect()
+                    gc.disable()
+                    try:
+                        started = time.process_time()
+                        fn()
+                        runs[key].append((time.process_time() - started) * 1000)
+                    finally:
+                        gc.enable()
+            ms = {key: round(statistics.median(r), 1) for key, r in runs.items()}
+            result[f"invoice_{name}"] = {
+                "lines": lines, "pages": _pages(outputs["issue"]),
+                "issue_cpu_ms": ms["issue"], "render_cpu_ms": ms["render"], "xml_cpu_ms": ms["xml"],
+                "bare_cpu_ms": ms["bare"], "ratio": round(ms["issue"] / ms["bare"], 3),
+                "bare_document_cpu_ms": ms["bare_document"],
+                "ratio_to_bare_document": round(ms["issue"] / ms["bare_document"], 3),
+                "pdf_bytes": len(outputs["issue"]),
+            }
+    finally:
+        db.session.rollback()
+    return result
+
+
 def run(app, repeats: int = 5) -> dict:
     """Measure in `app` (its database holds the demo world): see the module's docstring."""
     from weasyprint import HTML
@@ -216,6 +397,7 @@ def run(app, repeats: int = 5) -> dict:
             stored = documents.store_document(order, actor)
             db.session.commit()
             result["download"] = _download(app, stored.order_id)
+            result["invoice"] = run_invoices(repeats)
         finally:
             db.session.rollback()
             with system(db.session):
@@ -264,6 +446,11 @@ def save(result: dict) -> None:
 def main(argv: list[str]) -> int:
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     repeats = next((int(a) for a in argv if a.isdigit()), 5)
+    if "--invoices" in argv:  # the invoice part alone (not saved)
+        app = _app()
+        with app.app_context():
+            print(json.dumps(run_invoices(repeats), indent=2))
+        return 0
     result = run(_app(), repeats)
     print(json.dumps(result, indent=2))
     if "--save" in argv:

@@ -86,6 +86,7 @@ def register_cli(app: Flask) -> None:
         _run_reminders()
 
     app.cli.add_command(jobs_group)
+    app.cli.add_command(invoices_group)
 
 
 def _run_reminders() -> None:
@@ -99,6 +100,42 @@ def _run_reminders() -> None:
             click.echo(f"Organisation {org_id}: {counts['reminded']} reminded, "
                        f"{counts['escalated']} escalated.")
     click.echo(f"Reminders sent for {reminded} steps; {escalated} escalated.")
+
+
+@click.group("invoices")
+def invoices_group():
+    """Invoicing: the monthly run of consolidated drafts."""
+
+
+@invoices_group.command("draft-monthly")
+@click.option("--month", "period", default=None, metavar="YYYY-MM",
+              help="The month to invoice (default: last month). It must be over.")
+@with_appcontext
+def draft_monthly_command(period: str | None):
+    """Draft each monthly-invoicing supplier's consolidated invoice per buyer for a month, on the
+    job runner (idempotent: a second run for the same month drafts nothing)."""
+    from portal.jobs import runner_for
+    from portal.jobs.runner import InProcessRunner, run_job
+    from portal.services import clock
+    from portal.services.invoicing.monthly import MonthlyRunError, last_month, parse_period
+    from portal.services.orders.receiving import today_for
+
+    today = today_for(None, clock.now())
+    period = (period or last_month(today)).strip()
+    try:
+        parse_period(period, today=today)
+    except MonthlyRunError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    runner = runner_for()
+    if not isinstance(runner, InProcessRunner):
+        runner.enqueue("draft-monthly-invoices", period)
+        click.echo(f"Monthly invoices for {period}: queued on the job workers.")
+        return
+    results = run_job("draft-monthly-invoices", period)
+    for supplier_id, drafted in results:
+        click.echo(f"Supplier {supplier_id}: {drafted} draft(s).")
+    click.echo(f"Monthly invoices for {period}: {sum(d for _s, d in results)} draft(s) for "
+               f"{len(results)} supplier(s).")
 
 
 @click.group("jobs")

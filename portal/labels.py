@@ -26,6 +26,11 @@ LINK_STATUS_LABELS = {
     "blocked": _l("Blocked"),
 }
 
+INVOICING_LABELS = {
+    "per_order": _l("One invoice per order"),
+    "monthly": _l("One invoice a month"),
+}
+
 EVENT_LABELS = {
     "budget.created": _l("created the budget"),
     "budget.revised": _l("revised the budget"),
@@ -54,6 +59,7 @@ EVENT_LABELS = {
     "agreement.ended": _l("ended the price agreement"),
     "agreement.proposed": _l("proposed new prices"),
     "agreement.proposal_decided": _l("decided the proposed prices"),
+    "agreement.proposal_withdrawn": _l("withdrew the proposed prices"),
     "supplier.invitation_revoked": _l("revoked a supplier invitation"),
     "supplier.invitation_resent": _l("resent a supplier invitation"),
     "user.invitation_resent": _l("resent an invitation"),
@@ -184,7 +190,7 @@ EVENT_LABELS.update({
     "requisition.ordered": _l("ordered the requisition"),
     "requisition.unordered": _l("approved the requisition again: its orders were cancelled"),
     "requisition.closed": _l("closed the requisition"),
-    "order.credit_override": _l("issued the order over the supplier's credit limit"),
+    "order.credit_override": _l("issued the order over the credit limit"),
     "invoice.drafted": _l("drafted the invoice"),
     "invoice.updated": _l("changed the invoice draft"),
     "invoice.deleted": _l("deleted the invoice draft"),
@@ -253,6 +259,11 @@ FIELD_LABELS = {
     "approval_limit": _l("Approval limit"),
     "terms": _l("Payment terms"),
     "credit_limit": _l("Credit limit"),
+    "invoicing": _l("Invoicing"),
+    "price_tolerance": _l("Price tolerance (%)"),
+    "time_zone": _l("Time zone"),
+    "iban": _l("Bank account (IBAN)"),
+    "bank_name": _l("Bank name"),
     "amount": _l("Amount"),
     "code": _l("Code"),
     "manager_id": _l("Manager"),
@@ -287,10 +298,10 @@ QUORUM_LABELS = {
 
 # Amounts some older events stored as text ("10000.00").
 _NUMBER_FIELDS = frozenset({"approval_limit", "credit_limit", "list_price", "default_vat_rate",
-                            "unit_price"})
+                            "unit_price", "price_tolerance"})
 
 _VALUE_LABELS = {"approver_kind": APPROVER_KIND_LABELS, "quorum": QUORUM_LABELS,
-                 "roles": ROLE_LABELS}
+                 "roles": ROLE_LABELS, "invoicing": INVOICING_LABELS}
 
 
 def approver_picker_note(left_out: int) -> str:
@@ -347,6 +358,28 @@ def requisition_status_kind(status) -> str:
     return REQUISITION_STATUS_KINDS.get(str(status), "neutral")
 
 
+# The phases of an RFQ as the buyer reads them (portal.domain.rfq.phase): the list's and the
+# pages' badges and the CSV export. (The supplier's own words: templates/supplier/_rfq_macros.html.)
+RFQ_PHASE_LABELS = {
+    "draft": _l("Draft"),
+    "open": _l("Open for quotes"),
+    "deadline_passed": _l("Deadline passed"),
+    "closed": _l("Closed"),
+    "awarded": _l("Awarded"),
+    "cancelled": _l("Cancelled"),
+}
+RFQ_PHASE_KINDS = {"draft": "neutral", "open": "info", "deadline_passed": "warn", "closed": "warn",
+                   "awarded": "ok", "cancelled": "muted"}
+
+
+def rfq_phase_label(phase) -> str:
+    return str(RFQ_PHASE_LABELS.get(str(phase), str(phase)))
+
+
+def rfq_phase_kind(phase) -> str:
+    return RFQ_PHASE_KINDS.get(str(phase), "neutral")
+
+
 def role_label(role) -> str:
     return str(ROLE_LABELS.get(str(role), str(role)))
 
@@ -395,3 +428,4 @@ def install(app) -> None:
         requisition_status_label=requisition_status_label,
         requisition_status_kind=requisition_status_kind,
     )
+    app.jinja_env.globals.update(rfq_phase_label=rfq_phase_label, rfq_phase_kind=rfq_phase_kind)

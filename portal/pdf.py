@@ -32,7 +32,7 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 
 from portal.i18n import format_locale, template_context
@@ -125,6 +125,22 @@ def page_counter_css(text: str) -> Markup:
         elif piece:
             parts.append(css_string(piece))
     return Markup(" ".join(parts) or '""')  # noqa: S704 - every piece escaped by css_string
+
+
+@lru_cache(maxsize=8)
+def _page_counter_sheet(text: str):
+    from weasyprint import CSS
+
+    return CSS(string=f"@page {{ @bottom-right {{ content: {page_counter_css(text)}; }} }}", url_fetcher=fetcher())
+
+
+def page_counter_stylesheet(locale: str | None = None):
+    """A parsed stylesheet writing "Page X of Y" (in `locale`; the viewer's when None) into the
+    pages' bottom-right margin box, parsed once per language: for a template without a
+    per-document <style> (templates/pdf/invoice.html)."""
+    with _language(locale):
+        text = gettext("Page %(page)s of %(pages)s", page="{page}", pages="{pages}")
+    return _page_counter_sheet(str(text))
 
 
 def country_name(code: str | None) -> str:

@@ -45,6 +45,7 @@ EVENT_OBJECTS: dict[str, str] = {
     "agreement.ended": "PriceAgreement",
     "agreement.proposed": "PriceProposal",
     "agreement.proposal_decided": "PriceProposal",
+    "agreement.proposal_withdrawn": "PriceProposal",
     # catalog, categories, cost centres
     "item.created": "Item",
     "item.updated": "Item",

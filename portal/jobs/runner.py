@@ -40,12 +40,26 @@ def _close_rfqs():
     return close_expired_rfqs()
 
 
+def _invoice_reminders():
+    from portal.jobs.payment_reminders import send_payment_reminders
+
+    return send_payment_reminders()
+
+
+def _draft_monthly_invoices(period: str | None = None):
+    from portal.services.invoicing.monthly import draft_monthly
+
+    return draft_monthly(period)
+
+
 # Job name -> function. The names are what `flask jobs run NAME` and the schedules use.
 JOBS: dict[str, Callable] = {
     "deliver-outbox": _deliver,  # one outbox row (its id)
     "outbox-sweep": _sweep,  # every due outbox row
     "send-reminders": _reminders,  # approval reminders and escalations, every buying company
     "close-expired-rfqs": _close_rfqs,  # RFQs past their response deadline, every buying company
+    "send-invoice-reminders": _invoice_reminders,  # payment reminders (due soon, due, overdue), every buyer
+    "draft-monthly-invoices": _draft_monthly_invoices,  # a month's consolidated drafts (its YYYY-MM; none = last)
 }
 
 

@@ -24,6 +24,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("outbox-sweep", 60),
     Schedule("send-reminders", 3600),
     Schedule("close-expired-rfqs", 300),
+    Schedule("send-invoice-reminders", 86400),
 )
 
 

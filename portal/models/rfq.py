@@ -147,6 +147,11 @@ class RfqInvitation(Timestamped, SharedDocument, db.Model):
     first_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The last amendment this supplier confirmed or revised against.
     seen_amendment: Mapped[int] = mapped_column(default=0)
+    # The RFQ's status and deadline, copied here (kept in step by every service that changes
+    # them: portal/services/sourcing `mirror_on_invitations`) so the supplier's lists filter
+    # and sort one supplier's invitations from an index of their own, without the RFQ.
+    rfq_status: Mapped[RfqStatus] = mapped_column(enum_column(RfqStatus), default=RfqStatus.DRAFT)
+    rfq_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     rfq: Mapped[Rfq] = relationship(back_populates="invitations")
     link: Mapped[SupplierLink] = relationship()
@@ -157,6 +162,12 @@ class RfqInvitation(Timestamped, SharedDocument, db.Model):
         # The supplier's lists: RFQs to answer (by status), newest first.
         Index("ix_rfq_invitations_supplier_status_created", "supplier_id", "status", "created_at", "id"),
         Index("ix_rfq_invitations_supplier_created", "supplier_id", "created_at", "id"),
+        # "To answer" (invited, RFQ open, before its deadline), soonest deadline first.
+        Index("ix_rfq_invitations_supplier_status_rfq_deadline",
+              "supplier_id", "status", "rfq_status", "rfq_deadline", "id"),
+        # "Answered" (RFQ open or closed), newest first: one range per RFQ status.
+        Index("ix_rfq_invitations_supplier_rfq_status_created",
+              "supplier_id", "rfq_status", "created_at", "id"),
     )
 
 

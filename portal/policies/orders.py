@@ -110,6 +110,12 @@ def _orders_from_agreements(user, req):
     return True
 
 
+@rule("orders.credit_override")
+def _orders_credit_override(user, link):
+    """The buyer's admin issues an order over the supplier's credit limit (with a reason)."""
+    return buyer_with(user, Role.ADMIN) and same_org(user, link)
+
+
 @rule("orders.receive")
 def _orders_receive(user, obj):
     """A buyer or admin records goods received on the company's order (helper F: receiving).

@@ -44,6 +44,8 @@ _URL_OBJECTS = {
     "document_id": "PurchaseOrderDocument",
     "receipt_id": "GoodsReceipt",
     "proposal_id": "PriceProposal",
+    # invoicing (an invoice or a credit note)
+    "invoice_id": "Invoice",
 }
 
 

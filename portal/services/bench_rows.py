@@ -14,6 +14,7 @@ import random
 from decimal import Decimal
 
 from portal.domain.requisition import RequisitionStatus as S
+from portal.services.bench_invoicing import COLUMNS as INVOICING_COLUMNS
 from portal.services.bench_load import Clock, Loader, fixed_text
 
 LONG_TIMELINE_TITLE = "Bench: long timeline"
@@ -92,6 +93,14 @@ COLUMNS = {
         "id", "organization_id", "supplier_id", "link_id", "item_id", "unit_price", "currency", "tiers",
         "valid_from", "valid_to", "supplier_part_number", "lead_time_days", "created_by_id", "updated_at",
         "created_at"),
+    # Price-list proposals from Nordwind (Partners.agreement), each of one line.
+    "price_proposals": (
+        "id", "organization_id", "supplier_id", "link_id", "status", "note", "filename", "submitted_by_id",
+        "decided_at", "decided_by_id", "updated_at", "created_at"),
+    "price_proposal_lines": (
+        "id", "proposal_id", "item_id", "sku", "supplier_part_number", "unit_price", "currency", "valid_from",
+        "valid_to", "lead_time_days", "tiers", "current_agreement_id", "current_price", "decision",
+        "decision_reason", "agreement_id"),
     # Sourcing (services.bench_sourcing), parents before children: the rows of one batch name
     # each other.
     "rfqs": (
@@ -104,7 +113,7 @@ COLUMNS = {
         "notes"),
     "rfq_invitations": (
         "id", "organization_id", "supplier_id", "rfq_id", "link_id", "status", "decline_reason", "responded_at",
-        "first_viewed_at", "seen_amendment", "created_at"),
+        "first_viewed_at", "seen_amendment", "created_at", "rfq_status", "rfq_deadline"),
     "quotes": (
         "id", "organization_id", "supplier_id", "rfq_id", "invitation_id", "status", "supplier_reference",
         "currency", "valid_until", "notes", "freight", "other_charges", "charges_note", "net_total", "partial",
@@ -129,6 +138,8 @@ COLUMNS = {
         "order_line_id", "awarded_by_id", "created_at"),
     "goods_receipts": ("id", "order_id", "received_on", "note", "received_by_id", "created_at"),
     "goods_receipt_lines": ("id", "receipt_id", "order_line_id", "quantity", "rejected_quantity", "reject_reason"),
+    # Invoicing (services.bench_invoicing), after the orders its lines name.
+    **INVOICING_COLUMNS,
 }
 REQUESTER = COLUMNS["requisitions"].index("requester_id")
 SLOT, RAW = "\x01", "\x02"
@@ -402,6 +413,7 @@ class Partners:
         self.links: list[tuple] = []
         self.nordwind: tuple | None = None
         self.items: list[tuple[int, int]] = []  # (item id, list price in 10^-4 units)
+        self.skus: dict[int, str] = {}  # of the active items (price-list proposals name them)
         self.products = []
         for code, products in PRODUCTS.items():
             if code not in categories:
@@ -472,6 +484,7 @@ class Partners:
             self.at(self._when())))
         if n % 4 != 3:
             self.items.append((item_id, raw[price]))
+            self.skus[item_id] = f"{prefix}-{item_id:07d}"
 
     def agreement(self, out: dict, n: int) -> None:
         """A price agreement with an active supplier (Nordwind's every fourth) for an active item of
@@ -498,7 +511,32 @@ class Partners:
             end = None if rnd() < 0.3 else now + (30 + int(rnd() * 330)) * DAY
         tiers = f'[["100", "{fixed_text(price * 95 // 100, 4)}"]]' if n % 3 == 0 else "[]"
         created = min(start, now - DAY)
+        agreement_id = next(self.ids["price_agreements"])
         out["price_agreements"].append((
-            next(self.ids["price_agreements"]), self.org, supplier, link_id, item_id, self.fixed(price, 4), currency,
+            agreement_id, self.org, supplier, link_id, item_id, self.fixed(price, 4), currency,
             tiers, self.date(start), None if end is None else self.date(end), f"SP-{item_id:07d}",
             1 + int(rnd() * 30), self.admin, self.at(created), self.at(created)))
+        if link is self.nordwind and n % 8 == 0 and link[4] is not None:
+            self._proposal(out, n // 8, link, item_id, agreement_id, price, created)
+
+    def _proposal(self, out: dict, n: int, link: tuple, item_id: int, agreement_id: int, price: int,
+                  created: int) -> None:
+        """Nordwind's price-list proposal of a new price for an item it has an agreement on, sent
+        after the agreement: open (3 in 10), decided (5: the line rejected) or withdrawn (2)."""
+        rnd, now = self.random, self.now
+        link_id, supplier, currency, _, user = link
+        status = "open" if n % 10 < 3 else "decided" if n % 10 < 8 else "withdrawn"
+        sent = created + int(rnd() * max(now - HOUR - created, 0))
+        decided = sent + int(rnd() * (now - sent)) if status == "decided" else None
+        updated = decided if decided is not None else sent + (now - sent) // 2 if status == "withdrawn" else sent
+        proposal_id = next(self.ids["price_proposals"])
+        out["price_proposals"].append((
+            proposal_id, self.org, supplier, link_id, status, "Cennik na kolejny kwartał.",
+            f"cennik-{proposal_id}.csv", user, None if decided is None else self.at(decided),
+            None if decided is None else self.admin, self.at(updated), self.at(sent)))
+        proposed = max(price * (95 + int(rnd() * 11)) // 100, 100)
+        out["price_proposal_lines"].append((
+            next(self.ids["price_proposal_lines"]), proposal_id, item_id, self.skus[item_id], f"SP-{item_id:07d}",
+            self.fixed(proposed, 4), currency, self.date(sent + 14 * DAY), None, 7, "[]", agreement_id,
+            self.fixed(price, 4), "rejected" if decided is not None else "pending",
+            "Cena powyżej budżetu." if decided is not None else "", None))

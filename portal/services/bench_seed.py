@@ -37,6 +37,7 @@ from portal.models.catalog import Category, CostCenter
 from portal.models.policy_version import ApprovalPolicyVersion
 from portal.models.requisition import DocumentCounter
 from portal.models.user import UserRole
+from portal.services.bench_invoicing import Invoicing
 from portal.services.bench_load import Clock, Loader
 from portal.services.bench_rows import COLUMNS, DAY, LONG_TIMELINE_TITLE, REQUESTER, SOURCED, Company, Partners
 from portal.services.bench_sourcing import PO_KIND, RFQ_KIND, Sourcing
@@ -133,6 +134,9 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
                         buyers=acme_world["requesters"], links=partners.links, nordwind=partners.nordwind,
                         since=start, now=now, year=year, rfq_last=_counter(conn, acme.id, year, RFQ_KIND),
                         po_last=_counter(conn, acme.id, year, PO_KIND))
+    sourcing.invoicing = Invoicing(load, clock, ids, random.Random(seed + 3), org=acme.id,
+                                   admin=_user_id(conn, "admin@acme.example"), now=now, year=year,
+                                   counter=lambda supplier, kind: _counter(conn, supplier, year, kind))
     counter = _counter(conn, acme.id, year)
     long_timeline = None
     for i in range(requisitions):
@@ -153,6 +157,8 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
     rfq_last, po_last = sourcing.numbers()
     _set_counter(conn, acme.id, year, rfq_last, RFQ_KIND)
     _set_counter(conn, acme.id, year, po_last, PO_KIND)
+    for (supplier, kind), last in sourcing.invoicing.numbers().items():
+        _set_counter(conn, supplier, year, last, kind)
     for n in range(noise_companies):
         noise = Company(load, clock, ids, rng, now=now, with_activation=with_activation,
                         **_noise_world(conn, ids, n, start_dt, nordwind))

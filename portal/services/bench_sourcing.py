@@ -66,6 +66,7 @@ class Sourcing:
         self.others = [link for link in links if link is not nordwind] or ([nordwind] if nordwind else [])
         self.since, self.now, self.year = since, now, year
         self.rfq_last, self.po_last = rfq_last, po_last
+        self.invoicing = None  # services.bench_invoicing.Invoicing: delivered orders' invoices
         self.seen = self.rfqs = self.orders = self.cancelled = 0
         self.pools: dict = {state: [] for state in (S.APPROVED, S.SOURCING, S.ORDERED, S.CLOSED)}
         fixed = load.fixed
@@ -243,7 +244,7 @@ class Sourcing:
                 viewed = responded - HOUR
             out["rfq_invitations"].append((
                 inv_id, self.org, supplier, rfq_id, link_id, status, reason, _at(at, responded), _at(at, viewed), 0,
-                at(published)))
+                at(published), state, _at(at, deadline)))  # the RFQ's status and deadline, as the services copy them
         return submitted
 
     def _quote(self, out, rfq_id, inv_id, supplier, user, rfq_lines, moment, deadline, draft) -> tuple:
@@ -379,7 +380,7 @@ class Sourcing:
         buyer = self.buyers[int(rnd() * len(self.buyers))]
         rows, line_ids = out["purchase_order_lines"].append, ids["purchase_order_lines"]
         net_total = vat_total = 0
-        made, receiving = [], []
+        made, receiving, billable = [], [], []
         for position, (req_line, rfq_line, kind, price) in enumerate(lines, 1):
             description, unit, quantity, stored, _ = self.kinds[kind]
             net = (quantity * price + 50) // 100
@@ -394,6 +395,8 @@ class Sourcing:
                 accepted = got = rejected = 0
             line_id = next(line_ids)
             made.append(line_id)
+            if accepted:
+                billable.append((line_id, description, unit, accepted, price))
             rows((line_id, order_id, position, req_line, rfq_line, None, description, "", stored, unit,
                   fixed(price, 4), "23", self.vat_rate, fixed(net, 2), fixed(vat, 2), fixed(net + vat, 2),
                   None, fixed(accepted * 1000, 3), fixed(rejected * 1000, 3)))
@@ -419,6 +422,8 @@ class Sourcing:
             None if acknowledged is None else user, None if proposed is None else self.date(delivery + 7 * DAY),
             PROPOSAL if proposed else "", _at(at, proposed), _at(at, cancelled), CANCEL_ORDER if cancelled else "",
             at(updated), at(issued)))
+        if self.invoicing is not None and billable:
+            self.invoicing.invoice(out, order_id, link, currency, min(issued + 5 * DAY, now - HOUR), billable)
         return made
 
     def _receipts(self, out, order_id, receiving, first, buyer, *, split: bool) -> None:

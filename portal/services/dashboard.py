@@ -307,8 +307,10 @@ def supplier_activity(actor, *, limit: int = ACTIVITY) -> list[tuple[AuditEvent,
 def widgets_for(actor) -> list[str]:
     """Which dashboard sections the user sees, in order."""
     if actor.organization.is_supplier:
-        # RFQs to answer and orders to acknowledge (portal/services/dashboard_sourcing.py).
-        return ["supplier_sourcing", "customers"] + (["admin"] if can(actor, "users.manage") else [])
+        # RFQs to answer and orders to acknowledge (portal/services/dashboard_sourcing.py), then
+        # invoices: drafts to issue and overdue ones (portal/blueprints/supplier/invoices.py).
+        admin = ["admin"] if can(actor, "users.manage") else []
+        return ["supplier_sourcing", "supplier_invoicing", "customers", *admin]
     sections = []
     if can(actor, "requisitions.create"):
         sections.append("buyer")

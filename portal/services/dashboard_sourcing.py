@@ -131,23 +131,26 @@ def _supplier_statements(limit: int) -> dict:
     # A buyer that blocked the supplier is no customer to work for: its RFQs and orders are
     # read on their pages, never offered here as work to do (answering is refused).
     active = SupplierLink.status == LinkStatus.ACTIVE
-    waiting = (select(RfqInvitation).join(RfqInvitation.rfq)
+    waiting = (select(RfqInvitation)
                .join(SupplierLink, SupplierLink.id == RfqInvitation.link_id)
                .where(RfqInvitation.supplier_id == supplier,
                       RfqInvitation.status == InvitationStatus.INVITED,
-                      Rfq.status == RfqStatus.OPEN, Rfq.deadline > now, active))
+                      # the RFQ's status and deadline as copied on the invitation: read from
+                      # ix_rfq_invitations_supplier_status_rfq_deadline, in its order
+                      RfqInvitation.rfq_status == RfqStatus.OPEN, RfqInvitation.rfq_deadline > now,
+                      active))
     issued = (select(PurchaseOrder).join(SupplierLink, SupplierLink.id == PurchaseOrder.link_id)
               .where(PurchaseOrder.supplier_id == supplier,
                      PurchaseOrder.status == OrderStatus.ISSUED, active))
     return {
-        "to_answer": waiting.options(
+        "to_answer": waiting.join(RfqInvitation.rfq).options(
             contains_eager(RfqInvitation.rfq),
             joinedload(RfqInvitation.link).joinedload(SupplierLink.buyer),
             # a draft quote started on it (one per RFQ and supplier)
         ).add_columns(select(Quote.id).where(
             Quote.rfq_id == RfqInvitation.rfq_id, Quote.supplier_id == supplier,
             Quote.status == QuoteStatus.DRAFT).limit(1).scalar_subquery())
-        .order_by(Rfq.deadline, Rfq.id).limit(limit),
+        .order_by(RfqInvitation.rfq_deadline, RfqInvitation.id).limit(limit),
         # ix_purchase_orders_supplier_status_created: waiting longest first.
         "to_acknowledge": issued.options(joinedload(PurchaseOrder.buyer))
         .order_by(PurchaseOrder.created_at, PurchaseOrder.id).limit(limit),

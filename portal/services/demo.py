@@ -17,6 +17,7 @@ from portal.services import mail, orgs, suppliers, users
 from portal.services.demo_agreements import seed_agreements, seed_proposals
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
+from portal.services.demo_invoicing import seed_invoicing
 from portal.services.demo_requisitions import seed_requisitions
 from portal.services.demo_sourcing import seed_sourcing
 from portal.tenancy import ALL_TENANTS
@@ -120,6 +121,8 @@ def seed_demo(*, documents: bool = True) -> dict:
         # After the agreements and the approved requisitions they source from: RFQs in every
         # state, quotes, awards, orders and receipts (and the third supplier, Tatra).
         seed_sourcing(world)
+        # After the orders and receipts: invoices in every state, payments, credit notes.
+        seed_invoicing(world)
     return world
 
 

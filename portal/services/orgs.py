@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import available_timezones
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal.domain.bank import InvalidIban, normalize_iban
+from portal.domain.bank import bank_name as lookup_bank_name
 from portal.domain.messages import N_, Msg
 from portal.domain.taxid import InvalidTaxId, normalize_tax_id
 from portal.errors import ValidationProblem
@@ -17,10 +22,16 @@ PROFILE_FIELDS = (
     "name", "legal_name", "tax_id", "address_line", "postal_code", "city", "country", "currency",
     "locale",
 )
+# Changed only when the form sends them: the time zone, and a supplier's bank account.
+SETTINGS_FIELDS = ("time_zone", "iban", "bank_name")
 
 
 class TaxIdProblem(ValidationProblem):
     """The tax ID is not valid for the country, or another organisation already uses it."""
+
+
+class IbanProblem(ValidationProblem):
+    """The bank account number is not a valid IBAN (or missing beside a bank's name)."""
 
 
 def _clean(data: dict) -> dict:
@@ -61,15 +72,56 @@ def create_organization(*, kind: OrgKind, actor=None, **data) -> Organization:
     return org
 
 
-def update_profile(org: Organization, *, actor, **data) -> Organization:
-    """Update the company profile; the tax ID is validated and stays unique."""
+def _clean_settings(org: Organization, time_zone: str | None, iban: str | None,
+                    bank_name: str | None) -> dict:
+    """The time zone and (a supplier's) bank account, validated; None leaves a field as it is.
+
+    The IBAN is stored compact; the bank's name, when left empty, is looked up from the IBAN.
+    A buying company has no bank account here (nobody pays it through the portal).
+    """
+    clean = {}
+    if time_zone is not None:
+        if time_zone.strip() not in time_zones() and time_zone.strip() != org.time_zone:
+            raise ValidationProblem(Msg(N_("Choose a time zone from the list.")))
+        clean["time_zone"] = time_zone.strip()
+    if org.kind != OrgKind.SUPPLIER:
+        return clean
+    if iban is not None:
+        bank = (bank_name if bank_name is not None else org.bank_name or "").strip()
+        if not iban.strip():
+            if bank_name is not None and bank:
+                raise IbanProblem(Msg(N_("Enter the IBAN.")))
+            clean.update(iban="", bank_name="")
+            return clean
+        try:
+            clean["iban"] = normalize_iban(iban)
+        except InvalidIban as exc:
+            raise IbanProblem(exc.msg) from exc
+        clean["bank_name"] = bank[:100] or (lookup_bank_name(clean["iban"]) or "")[:100]
+    elif bank_name is not None:
+        clean["bank_name"] = bank_name.strip()[:100]
+    return clean
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zones a company may choose (Region/City names)."""
+    return frozenset(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def update_profile(org: Organization, *, actor, time_zone: str | None = None, iban: str | None = None,
+                   bank_name: str | None = None, **data) -> Organization:
+    """Update the company profile; the tax ID is validated and stays unique. The time zone and
+    a supplier's bank account (`iban`, `bank_name`) change only when given."""
     clean = _clean(data)
     if tax_id_taken(clean["country"], clean["tax_id"], except_id=org.id):
         raise TaxIdProblem(Msg(N_("An organisation with this tax ID is already registered.")))
-    before = {k: getattr(org, k) for k in PROFILE_FIELDS}
+    clean.update(_clean_settings(org, time_zone, iban, bank_name))
+    fields = [k for k in (*PROFILE_FIELDS, *SETTINGS_FIELDS) if k in clean]
+    before = {k: getattr(org, k) for k in fields}
     for key, value in clean.items():
         setattr(org, key, value)
-    changed = {k: [before[k], clean[k]] for k in PROFILE_FIELDS if before[k] != clean[k]}
+    changed = {k: [before[k], clean[k]] for k in fields if before[k] != clean[k]}
     if changed:
         audit.record(
             actor=actor, action="org.updated", obj=org, organization_id=org.id, summary=changed

@@ -289,6 +289,8 @@ def withdraw(proposal: PriceProposal, actor) -> PriceProposal:
     proposal.status = ProposalStatus.WITHDRAWN
     proposal.updated_at = utcnow()
     db.session.flush()
+    audit.record(actor=actor, action="agreement.proposal_withdrawn", obj=proposal,
+                 summary={"lines": len(proposal.lines), "filename": proposal.filename})
     return proposal
 
 

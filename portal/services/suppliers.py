@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Invitation,
+    InvoicingMode,
     LinkStatus,
     Organization,
     OrgKind,
@@ -27,7 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.types import Amount
-from portal.money import Money, is_currency, round_money
+from portal.money import Money, is_currency, round_money, round_places
 from portal.policies import enforce
 from portal.policies.core import is_party
 from portal.services import audit
@@ -67,6 +68,22 @@ def check_terms(payment_terms: PaymentTerms, currency: str, credit_limit: Decima
         raise ValidationProblem(Msg(N_("The credit limit cannot be negative.")))
     if credit_limit is not None and credit_limit > MAX_CREDIT_LIMIT:
         raise ValidationProblem(Msg(N_("The credit limit is too large.")))
+
+
+def _invoicing_mode(value) -> InvoicingMode:
+    try:
+        return InvoicingMode(str(value))
+    except ValueError:
+        raise ValidationProblem(Msg(N_("Choose how the supplier invoices."))) from None
+
+
+def _price_tolerance(value: Decimal) -> Decimal:
+    """A price tolerance as stored: 0 to 100 percent with at most two decimals."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0 or value > 100:
+        raise ValidationProblem(Msg(N_("The price tolerance is a percentage from 0 to 100.")))
+    if round_places(value, 2) != value:
+        raise ValidationProblem(Msg(N_("The price tolerance has at most two decimals.")))
+    return round_places(value, 2)
 
 
 def normalize_limit(credit_limit: Decimal | None) -> Decimal | None:
@@ -191,24 +208,36 @@ def update_terms(
     payment_terms: PaymentTerms,
     currency: str,
     credit_limit: Decimal | None,
+    invoicing: InvoicingMode | str | None = None,
+    price_tolerance: Decimal | None = None,
 ) -> SupplierLink:
-    """Renegotiated terms: payment terms, currency, credit limit. Buyer's admin only.
+    """Renegotiated terms: payment terms, currency, credit limit, how the supplier invoices
+    (per order or monthly) and the unit-price tolerance of the invoice match (None: unchanged).
+    Buyer's admin only.
 
     The audit summary keeps the terms in their stored JSON form, before and after.
     """
     _require_manager(actor, link)
     check_terms(payment_terms, currency, credit_limit)
     credit_limit = normalize_limit(credit_limit)
+    invoicing = link.invoicing if invoicing is None else _invoicing_mode(invoicing)
+    price_tolerance = (link.price_tolerance if price_tolerance is None
+                       else _price_tolerance(price_tolerance))
 
-    def snapshot(terms, cur, limit):
+    def snapshot(terms, cur, limit, mode, tolerance):
         limit = str(limit) if limit is not None else None
-        return {"terms": terms.to_json(), "currency": cur, "credit_limit": limit}
+        return {"terms": terms.to_json(), "currency": cur, "credit_limit": limit,
+                "invoicing": str(InvoicingMode(mode or InvoicingMode.PER_ORDER)),
+                "price_tolerance": str(round_places(tolerance or Decimal(0), 2))}
 
-    before = snapshot(link.payment_terms, link.currency, link.credit_limit)
-    after = snapshot(payment_terms, currency, credit_limit)
+    before = snapshot(link.payment_terms, link.currency, link.credit_limit, link.invoicing,
+                      link.price_tolerance)
+    after = snapshot(payment_terms, currency, credit_limit, invoicing, price_tolerance)
     link.payment_terms = payment_terms
     link.currency = currency
     link.credit_limit = credit_limit
+    link.invoicing = invoicing
+    link.price_tolerance = price_tolerance
     if before != after:
         audit.record(
             actor=actor, action="supplier.terms_changed", obj=link,

@@ -108,9 +108,10 @@ def test_running_the_outbox_sweep_twice_does_nothing_the_second_time(app, world,
 
 
 def test_the_scheduled_jobs_are_known_jobs():
-    assert {s.job for s in SCHEDULES} == {"outbox-sweep", "send-reminders", "close-expired-rfqs"} <= set(JOBS)
+    assert {s.job for s in SCHEDULES} == {"outbox-sweep", "send-reminders", "close-expired-rfqs",
+                                          "send-invoice-reminders"} <= set(JOBS)
     assert {s.job: s.every_seconds for s in SCHEDULES} == {
-        "outbox-sweep": 60, "send-reminders": 3600, "close-expired-rfqs": 300}
+        "outbox-sweep": 60, "send-reminders": 3600, "close-expired-rfqs": 300, "send-invoice-reminders": 86400}
 
 
 def test_the_scheduler_enqueues_each_job_once_per_period():
@@ -118,14 +119,14 @@ def test_the_scheduler_enqueues_each_job_once_per_period():
     runner = Held()
     scheduler = Scheduler(runner, clock=lambda: now[0])
     every = ["outbox-sweep", "send-reminders", "close-expired-rfqs"]
-    assert scheduler.tick() == every
+    assert scheduler.tick() == [*every, "send-invoice-reminders"]  # the daily job's day begins too
     assert scheduler.tick() == []
     assert scheduler.seconds_to_next() == pytest.approx(60, abs=0.1)
     now[0] += 60
     assert scheduler.tick() == ["outbox-sweep"]
     now[0] += 3600
     assert scheduler.tick() == every
-    assert [job for job, *_ in runner.jobs] == [*every, "outbox-sweep", *every]
+    assert [job for job, *_ in runner.jobs] == [*every, "send-invoice-reminders", "outbox-sweep", *every]
 
 
 def test_two_schedulers_on_one_redis_enqueue_a_period_once(redis):

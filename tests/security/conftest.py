@@ -59,6 +59,7 @@ from portal.services import (
 from portal.services import mail as mail_service
 from portal.services.demo import seed_demo
 from portal.tenancy import bound, scope_for, system
+from tests.security.invoicing_sample import build_invoicing
 from tests.security.sourcing_sample import build_sourcing
 
 BUYERS = ("acme", "globex")
@@ -299,6 +300,10 @@ def build_sample(app) -> Sample:
             build_sourcing(sample, key, orgs, people,
                            add=lambda kind, key, value: _add(sample, kind, key, value),
                            share=lambda text, readers: sample.shared.__setitem__(text, set(readers)))
+        for key in BUYERS:
+            build_invoicing(sample, key, orgs, people,
+                            add=lambda kind, key, value: _add(sample, kind, key, value),
+                            share=lambda text, readers: sample.shared.__setitem__(text, set(readers)))
         for key in SUPPLIERS:
             _build_supplier(sample, key, orgs[key], people)
         with system(db.session):
@@ -319,7 +324,10 @@ def build_sample(app) -> Sample:
 def _dump() -> list:
     with db.engine.connect() as conn:
         return [
-            (table, [dict(row) for row in conn.execute(table.select()).mappings()])
+            # By primary key: a row referring to another of its own table (a credit note to
+            # its invoice) comes after it, so PostgreSQL's foreign keys accept the restore.
+            (table, [dict(row) for row in conn.execute(
+                table.select().order_by(*table.primary_key.columns)).mappings()])
             for table in db.metadata.sorted_tables
         ]
 

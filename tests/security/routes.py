@@ -61,6 +61,12 @@ _DRAFT = {f"rfqs__{name}": "rfq_draft" for name in (
     "edit", "add_line", "remove_line", "invite", "uninvite", "attach", "publish")}
 
 
+# The supplier's routes that change a draft invoice name the sample draft (Nordwind's, never
+# shown to the buyer); the issued invoice refuses them.
+_INVOICE_DRAFT = {f"supplier__invoice_{name}": "invoice_draft"
+                  for name in ("edit", "delete", "issue", "totals")}
+
+
 def _invitation(sample: Sample, endpoint: str, org: str, email: str):
     kind = "supplier_invitation" if endpoint.startswith("suppliers.") else "invitation"
     ids = sample.ids[kind]
@@ -104,6 +110,9 @@ ID_PROVIDERS = {
     "document_id": _owned("document"),
     "receipt_id": _owned("receipt"),
     "proposal_id": _owned("price_proposal"),
+    # invoicing (tests/security/invoicing_sample.py): the issued invoice, awaiting the buyer;
+    # payments go to the approved one; the supplier's draft routes name its draft
+    "invoice_id": _owned("invoice", invoices__pay="paid_invoice", **_INVOICE_DRAFT),
 }
 # An approved requisition covered by price agreements for the routes that order from them.
 ID_PROVIDERS["requisition_id"] = _owned(

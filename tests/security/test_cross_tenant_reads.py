@@ -102,6 +102,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("portal/services/demo_sourcing.py", "_tatra"):
         "idempotent demo seeding of the third supplier looks its user up by email (under "
         "system(), `flask seed-demo` only)",
+    ("portal/services/demo_invoicing.py", "_Invoicing.scope"):
+        "demo seeding (`flask seed-demo`, under system()) runs each invoicing step as the "
+        "organisation whose person acts: the supplier drafts and issues, the buyer approves and pays",
     ("portal/services/demo_requisitions.py", "_people"):
         "idempotent demo seeding of extra approvers looks them up by email (under system())",
     ("portal/cli.py", "register_cli.seed_demo_command"):
@@ -123,6 +126,12 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the reminder job runs once per buying organisation, bound to each in turn",
     ("portal/jobs/deadlines.py", "close_expired_rfqs"):
         "the RFQ deadline job runs once per buying organisation, bound to each in turn",
+    ("portal/jobs/payment_reminders.py", "send_payment_reminders"):
+        "the payment-reminder job runs once per buying organisation, bound to each in turn "
+        "(its own transaction each); it reminds that organisation of its own open invoices",
+    ("portal/services/invoicing/monthly.py", "draft_monthly"):
+        "the monthly invoicing run drafts once per supplier organisation, bound to each in turn "
+        "(its own transaction each), from that supplier's own links and received order lines",
     ("portal/jobs/outbox.py", "_own_session"):
         "outbox delivery uses a session of its own (it runs inside another session's commit); "
         "the outbox is not tenant-owned",

@@ -111,6 +111,21 @@ EXPECTED = {
     "dashboard.index": row(LOGIN, 200, 200, 200, 200),
     # invitations
     "invitations.accept": row(200, 200, 200, 200, 200),
+    # invoices (Acme's sample invoice is Nordwind's, issued and awaiting approval, one unit
+    # credited; payments name the approved, partly paid one; Nordwind (German) has no KSeF XML;
+    # the statement names the Acme-Polbud link). Everyone of the buying company reads;
+    # approvers and admins approve, buyers too dispute, admins record payments.
+    "invoices.aging": row(LOGIN, 200, 200, 200, 403),
+    "invoices.approve": row(LOGIN, 403, R, R, 403),  # POST (matched: approved)
+    "invoices.detail": row(LOGIN, 200, 200, 200, 403),
+    "invoices.dispute": row(LOGIN, 422, 422, 422, 403),  # POST (no reason)
+    "invoices.export": row(LOGIN, 200, 200, 200, 403),
+    "invoices.index": row(LOGIN, 200, 200, 200, 403),
+    "invoices.pay": row(LOGIN, 403, 403, 422, 403),  # POST (no date, no amount)
+    "invoices.pdf": row(LOGIN, 200, 200, 200, 403),
+    "invoices.statement": row(LOGIN, 200, 200, 200, 403),
+    "invoices.statement_pdf": row(LOGIN, 200, 200, 200, 403),
+    "invoices.xml": row(LOGIN, 404, 404, 404, 403),
     # notifications
     "notifications.badge": row(286, 200, 200, 200, 200),
     "notifications.index": row(LOGIN, 200, 200, 200, 200),
@@ -186,6 +201,22 @@ EXPECTED = {
     "supplier.proposal_template": row(LOGIN, 403, 403, 403, 200),
     "supplier.withdraw_proposal": row(LOGIN, 403, 403, 403, R),  # POST
     "supplier.join": row(200, 200, 200, 200, 200),
+    # supplier: invoices (Nordwind's issued invoice to Acme; the routes changing a draft name
+    # its draft; the statement names the Acme-Nordwind link)
+    "supplier.invoice": row(LOGIN, 403, 403, 403, 200),
+    "supplier.invoice_aging": row(LOGIN, 403, 403, 403, 200),
+    "supplier.invoice_credit_note": row(LOGIN, 403, 403, 403, 422),  # POST (no reason)
+    "supplier.invoice_delete": row(LOGIN, 403, 403, 403, R),  # POST
+    "supplier.invoice_edit": row(LOGIN, 403, 403, 403, 422),  # POST (no lines)
+    "supplier.invoice_issue": row(LOGIN, 403, 403, 403, R),  # POST
+    "supplier.invoice_new": row(LOGIN, 403, 403, 403, 200),
+    "supplier.invoice_pdf": row(LOGIN, 403, 403, 403, 200),
+    "supplier.invoice_totals": row(LOGIN, 403, 403, 403, R),  # POST (htmx only: else to the invoice)
+    "supplier.invoice_xml": row(LOGIN, 403, 403, 403, 404),
+    "supplier.invoices": row(LOGIN, 403, 403, 403, 200),
+    "supplier.invoices_export": row(LOGIN, 403, 403, 403, 200),
+    "supplier.statement": row(LOGIN, 403, 403, 403, 200),
+    "supplier.statement_pdf": row(LOGIN, 403, 403, 403, 200),
     # supplier: RFQs and quotes (Acme's open RFQ; Nordwind's submitted quote, its file and
     # revision) and orders (Acme's order to Nordwind)
     "supplier.order": row(LOGIN, 403, 403, 403, 200),
@@ -213,14 +244,15 @@ EXPECTED = {
     "suppliers.invite": row(LOGIN, 403, 403, 200, 403),
     "suppliers.resend_invitation": row(LOGIN, 403, 403, R, 404),  # POST
     "suppliers.revoke_invitation": row(LOGIN, 403, 403, R, 404),  # POST
-    "suppliers.terms": row(LOGIN, 403, 403, 422, 403),  # POST
+    "suppliers.terms": row(LOGIN, 403, 403, R, 403),  # POST (a field left out keeps the link's value)
     "suppliers.terms_preview": row(LOGIN, 403, 403, 200, 403),
     "suppliers.unblock": row(LOGIN, 403, 403, R, 403),  # POST
 }
 # fmt: on
 # Routes whose first allowed request takes away what the next roles' requests name (the line
-# removed): the sample rows are put back before each role.
-FRESH_PER_ROLE = {"rfqs.remove_line"}
+# removed, the invoice approved, the draft deleted): the sample rows are put back before each
+# role (and, in the isolation suite, before each party's request).
+FRESH_PER_ROLE = {"rfqs.remove_line", "invoices.approve", "supplier.invoice_delete"}
 
 
 def observed(response):

@@ -16,7 +16,7 @@ from flask import url_for
 
 from portal.blueprints.once import OnceForm, create_views
 from tests.security.conftest import ROLE_USERS
-from tests.security.routes import endpoints, route_table, url_values
+from tests.security.routes import LINK_OF, endpoints, route_table, url_values
 from tests.security.test_role_matrix import EXPECTED, LOGIN
 
 ROUTES = route_table()
@@ -27,6 +27,8 @@ ALSO_CREATING = {
     "orders.from_agreements": "ordering from price agreements issues purchase orders",
     "rfqs.amend": "an amendment is numbered and sent to every invited supplier: twice is two",
     "supplier.propose": "a price-list upload makes a proposal the customer is told of",
+    "invoices.pay": "a payment recorded twice would be paid twice",
+    "supplier.invoice_credit_note": "a credit note is numbered and reduces what the buyer owes: twice is two",
 }
 # Create routes of people not signed in: their single-use invitation token is the guard.
 NOT_SIGNED_IN = {
@@ -53,6 +55,17 @@ FORM_PAGES = {
     "orders.from_agreements": "orders.for_requisition",
     "orders.add_receipt": "orders.detail",
     "supplier.propose": "supplier.customer",
+    "invoices.pay": "invoices.detail",
+    "supplier.invoice_credit_note": "supplier.invoice",
+}
+
+
+# Pages that show the create form only for an object chosen in the query string: endpoint ->
+# (sample, organisation) -> the query.
+FORM_QUERY = {
+    # New invoice: the form lists the chosen customer's received orders (invoicing_sample
+    # leaves one open on Acme's link).
+    "supplier.invoice_new": lambda sample, org: {"customer": sample.ids["link"][LINK_OF[org]]},
 }
 
 
@@ -95,7 +108,8 @@ def test_every_create_form_carries_a_fresh_submission_token(app, sample, endpoin
     values = url_values(sample, endpoint, rule, sample.org_key(email), email)
     with app.test_request_context():
         action = url_for(endpoint, **values)
-        page = url_for(FORM_PAGES.get(endpoint, endpoint), **values)
+        query = FORM_QUERY[endpoint](sample, sample.org_key(email)) if endpoint in FORM_QUERY else {}
+        page = url_for(FORM_PAGES.get(endpoint, endpoint), **values, **query)
     client = sample.login(app.test_client(), email)
     tokens = []
     for _ in range(2):

@@ -172,7 +172,8 @@ def build_rfq(world, *, sealed: bool = False, opened: bool = True, status: str =
             invitation = RfqInvitation(organization_id=acme.id, supplier_id=supplier.id,
                                        rfq_id=rfq.id, link_id=link.id,
                                        status=InvitationStatus.QUOTED,
-                                       responded_at=deadline - timedelta(days=1))
+                                       responded_at=deadline - timedelta(days=1),
+                                       rfq_status=rfq.status, rfq_deadline=rfq.deadline)
             db.session.add(invitation)
             db.session.flush()
             unit_prices, lead, freight, other = prices[name]

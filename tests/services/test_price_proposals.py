@@ -269,6 +269,23 @@ def test_the_supplier_withdraws_its_open_proposal(world):
             price_proposals.decide(proposal, world.user("admin@acme"), decisions={})
 
 
+def test_a_withdrawal_is_recorded_in_the_audit_trail_once(world):
+    proposal_id = propose(world, csv_bytes(GOOD))
+    sales = world.user("sales@nordwind")
+    with as_org(world.nordwind):
+        price_proposals.withdraw(price_proposals.get_proposal(proposal_id), sales)
+        db.session.commit()
+        with pytest.raises(InvalidTransition):  # a second withdrawal records nothing
+            price_proposals.withdraw(price_proposals.get_proposal(proposal_id), sales)
+        db.session.rollback()
+    with as_system():
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "agreement.proposal_withdrawn")).all()
+        assert [(e.object_type, e.object_id, e.actor_id) for e in events] == [
+            ("PriceProposal", proposal_id, sales.id)]
+        assert events[0].summary["lines"] == 1  # GOOD: one row
+
+
 def test_lists_and_open_count(world):
     first = propose(world, csv_bytes(GOOD))
     second = propose(world, csv_bytes(GOOD))

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Invitation,
+    InvoicingMode,
     LinkStatus,
     Organization,
     OrgKind,
@@ -505,12 +506,38 @@ def test_update_terms_audits_only_real_changes(world):
     [event] = _events("supplier.terms_changed")
     assert event.summary == {
         "before": {"terms": {"kind": "net", "days": 45}, "currency": "PLN",
-                   "credit_limit": "500000.00"},
-        "after": {"terms": {"kind": "net", "days": 60}, "currency": "EUR", "credit_limit": None},
+                   "credit_limit": "500000.00", "invoicing": "per_order", "price_tolerance": "0.00"},
+        "after": {"terms": {"kind": "net", "days": 60}, "currency": "EUR", "credit_limit": None,
+                  "invoicing": "per_order", "price_tolerance": "0.00"},
     }
     link = _link(world.acme, world.polbud)
     assert (link.payment_terms, link.currency, link.credit_limit) == (
         PaymentTerms.net(60), "EUR", None)
+
+
+def test_update_terms_sets_invoicing_and_price_tolerance(world):
+    admin = world.user("admin@acme")
+    with as_org(world.acme):
+        link = suppliers.get_link(admin, _link(world.acme, world.polbud).id)
+        terms = {"payment_terms": link.payment_terms, "currency": link.currency,
+                 "credit_limit": link.credit_limit}
+        suppliers.update_terms(link, actor=admin, **terms, invoicing=InvoicingMode.MONTHLY,
+                               price_tolerance=Decimal("0.75"))
+        db.session.commit()
+        [event] = _events("supplier.terms_changed")
+        assert event.summary["before"]["invoicing"] == "per_order"
+        assert event.summary["after"]["invoicing"] == "monthly"
+        assert (event.summary["before"]["price_tolerance"], event.summary["after"]["price_tolerance"]) == (
+            "0.00", "0.75")
+        # Left out: unchanged.
+        suppliers.update_terms(link, actor=admin, **terms)
+        db.session.commit()
+        assert len(_events("supplier.terms_changed")) == 1
+        for bad in (Decimal("-1"), Decimal("100.01"), Decimal("2.555")):
+            with pytest.raises(ValidationProblem):
+                suppliers.update_terms(link, actor=admin, **terms, price_tolerance=bad)
+    link = _link(world.acme, world.polbud)
+    assert (link.invoicing, link.price_tolerance) == (InvoicingMode.MONTHLY, Decimal("0.75"))
 
 
 # --- reading ------------------------------------------------------------------------------------

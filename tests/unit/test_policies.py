@@ -386,15 +386,89 @@ CASES += [
     ("orders.receive", APPROVER, order("acknowledged"), False),
     ("orders.receive", SUPPLIER_SALES, order("acknowledged"), False),
     ("orders.from_agreements", APPROVER, requisition(S.APPROVED), False),
+    # over the supplier's credit limit (helper A): only the buyer's admin, on its own link
+    ("orders.credit_override", ADMIN, link("active"), True),
+    ("orders.credit_override", ADMIN, None, True),
+    ("orders.credit_override", BUYER, link("active"), False),
+    ("orders.credit_override", APPROVER, None, False),
+    ("orders.credit_override", GLOBEX_ADMIN, link("active"), False),
+    ("orders.credit_override", SUPPLIER_ADMIN, link("active"), False),
 ]
 
 
 # Invoicing, the buyer's side (helper E): portal/policies/invoices.py
+def invoice(status="issued", *, org=ACME, kind="invoice", match="matched"):
+    return SimpleNamespace(organization_id=org, supplier_id=NORDWIND, status=status, kind=kind,
+                           match_status=match)
+
+
 CASES += [
+    ("invoices.view", BUYER, invoice(), True),
+    ("invoices.view", APPROVER, invoice("paid"), True),
+    ("invoices.view", BUYER, invoice("draft"), False),
+    ("invoices.view", SUPPLIER_SALES, None, False),
+    ("invoices.approve", APPROVER, invoice(), True),
+    ("invoices.approve", ADMIN, invoice("disputed", match="mismatched"), True),
+    ("invoices.approve", APPROVER, invoice(match="mismatched"), False),
+    ("invoices.approve", BUYER, invoice(), False),
+    ("invoices.approve", ADMIN, invoice("approved"), False),
+    ("invoices.approve", ADMIN, invoice(kind="credit_note"), False),
+    ("invoices.approve", ADMIN, invoice("draft"), False),
+    ("invoices.override_match", ADMIN, invoice(match="mismatched"), True),
+    ("invoices.override_match", APPROVER, invoice(match="mismatched"), False),
+    ("invoices.dispute", BUYER, invoice(), True),
+    ("invoices.dispute", BUYER, invoice("approved"), False),
+    ("invoices.dispute", SUPPLIER_ADMIN, None, False),
+    ("invoices.pay", ADMIN, invoice("approved"), True),
+    ("invoices.pay", ADMIN, invoice("partially_paid"), True),
+    ("invoices.pay", ADMIN, invoice("issued"), False),
+    ("invoices.pay", APPROVER, invoice("approved"), False),
+    ("invoices.statements", BUYER, link("active"), True),
+    ("invoices.statements", SUPPLIER_ADMIN, None, False),
 ]
 
 # Invoicing, the supplier's side (helper B): portal/policies/supplier_invoices.py
+def s_invoice(status="draft", link_status="active", kind="invoice", supplier=NORDWIND):
+    """An invoice (or credit note) of Nordwind to Acme in `status`."""
+    return SimpleNamespace(organization_id=ACME, supplier_id=supplier, status=status, kind=kind,
+                           link=SimpleNamespace(status=link_status), buyer=SimpleNamespace(name="Acme"))
+
+
+def s_link(status="active", supplier=NORDWIND):
+    return SimpleNamespace(organization_id=ACME, supplier_id=supplier, status=status,
+                           buyer=SimpleNamespace(name="Acme"))
+
+
 CASES += [
+    ("supplier_invoices.view", SUPPLIER_SALES, s_invoice(), True),
+    ("supplier_invoices.view", SUPPLIER_SALES, s_invoice("issued", link_status="blocked"), True),
+    ("supplier_invoices.view", SUPPLIER_SALES, s_invoice(supplier=99), False),
+    ("supplier_invoices.view", ADMIN, s_invoice(), False),
+    ("supplier_invoices.draft", SUPPLIER_SALES, s_link(), True),
+    ("supplier_invoices.draft", SUPPLIER_ADMIN, None, True),
+    ("supplier_invoices.draft", SUPPLIER_SALES, s_link("blocked"), False),
+    ("supplier_invoices.draft", SUPPLIER_SALES, s_link(supplier=99), False),
+    ("supplier_invoices.draft", BUYER, None, False),
+    ("supplier_invoices.edit", SUPPLIER_SALES, s_invoice(), True),
+    ("supplier_invoices.edit", SUPPLIER_SALES, s_invoice("issued"), False),
+    ("supplier_invoices.edit", SUPPLIER_SALES, s_invoice(link_status="blocked"), False),
+    ("supplier_invoices.edit", ADMIN, s_invoice(), False),
+    ("supplier_invoices.issue", SUPPLIER_ADMIN, s_invoice(), True),
+    ("supplier_invoices.issue", SUPPLIER_ADMIN, s_invoice("approved"), False),
+    ("supplier_invoices.issue", SUPPLIER_ADMIN, s_invoice(kind="credit_note", status="issued"), False),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("issued"), True),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("disputed"), True),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("partially_paid"), True),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("draft"), False),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("paid"), False),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("credited"), False),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("issued", kind="credit_note"), False),
+    ("supplier_invoices.credit", SUPPLIER_SALES, s_invoice("issued", link_status="blocked"), False),
+    ("supplier_invoices.credit", ADMIN, s_invoice("issued"), False),
+    ("supplier_invoices.statements", SUPPLIER_SALES, s_link("blocked"), True),
+    ("supplier_invoices.statements", SUPPLIER_SALES, None, True),
+    ("supplier_invoices.statements", SUPPLIER_SALES, s_link(supplier=99), False),
+    ("supplier_invoices.statements", BUYER, None, False),
 ]
 
 
@@ -450,6 +524,8 @@ REFUSALS = [
     ("suppliers.manage", BUYER, None, PermissionDenied, "Only your company's admin can manage suppliers"),
     ("rfqs.edit", BUYER, rfq("open"), InvalidTransition, "Only a draft RFQ can be changed"),
     ("rfqs.amend", BUYER, rfq("draft"), InvalidTransition, "Only an open RFQ can be amended"),
+    ("invoices.approve", APPROVER, invoice(match="mismatched"), PermissionDenied, "only an admin can approve"),
+    ("invoices.pay", ADMIN, invoice("issued"), InvalidTransition, "Only an approved invoice can be paid"),
 ]
 
 

@@ -51,7 +51,8 @@ def make_rfq(world, *, status=RfqStatus.OPEN, deadline_in=timedelta(days=3), tit
         db.session.flush()
         for supplier in invite:
             db.session.add(RfqInvitation(organization_id=buyer.id, supplier_id=supplier.id, rfq_id=rfq.id,
-                                         link_id=link_to(buyer, supplier).id, status=invitation_status))
+                                         link_id=link_to(buyer, supplier).id, status=invitation_status,
+                                         rfq_status=status, rfq_deadline=rfq.deadline))
         db.session.flush()
         rfq_id, number = rfq.id, rfq.number
     for supplier in draft_for:

@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 
 from portal.domain.terms import PaymentTerms
 from portal.extensions import db
-from portal.models import AuditEvent, Invitation, LinkStatus, Organization, OrgKind, SupplierLink
+from portal.models import (
+    AuditEvent,
+    Invitation,
+    InvoicingMode,
+    LinkStatus,
+    Organization,
+    OrgKind,
+    SupplierLink,
+)
 from portal.models.base import utcnow
 from portal.services import mail, orgs, suppliers, users
 from tests.conftest import as_system, csrf_token_from
@@ -447,6 +455,37 @@ def test_edit_terms_of_every_kind_and_show_their_label(login_as, world, form, te
     assert label in page
     # The edit form shows the saved terms again.
     assert f'<option selected value="{terms.kind.value}">' in page
+
+
+def test_edit_invoicing_mode_and_price_tolerance(login_as, world):
+    link_id = link_of(world.globex, world.nordwind).id
+    client = login_as(world.user("admin@globex"))
+    page = client.get(f"/suppliers/{link_id}").text
+    assert 'name="invoicing"' in page and 'name="price_tolerance"' in page
+    assert "One invoice per order" in page
+    terms = {"terms_kind": "net", "terms_days": "30", "currency": "EUR", "credit_limit": ""}
+    response = client.post(f"/suppliers/{link_id}/terms",
+                           data={**terms, "invoicing": "monthly", "price_tolerance": "0,5"})
+    assert response.status_code == 302
+    link = link_of(world.globex, world.nordwind)
+    assert (link.invoicing, link.price_tolerance) == (InvoicingMode.MONTHLY, Decimal("0.50"))
+    page = client.get(f"/suppliers/{link_id}").text
+    assert 'data-testid="link-invoicing"' in page and "One invoice a month" in page
+    assert 'data-testid="link-price-tolerance"' in page
+    assert '<option selected value="monthly">' in page
+    # The history names the changed fields.
+    assert "Invoicing" in page and "Price tolerance" in page
+    # Bad values: a form error, nothing saved.
+    for bad in ({"price_tolerance": "101"}, {"price_tolerance": "-1"}, {"price_tolerance": "x"},
+                {"price_tolerance": "0,555"}, {"invoicing": "weekly"}):
+        refused = client.post(f"/suppliers/{link_id}/terms", data={**terms, **bad})
+        assert refused.status_code == 422, bad
+    # An emptied tolerance is 0 (exactly the order price); a post without the fields keeps them.
+    assert client.post(f"/suppliers/{link_id}/terms",
+                       data={**terms, "invoicing": "monthly", "price_tolerance": ""}).status_code == 302
+    assert link_of(world.globex, world.nordwind).price_tolerance == Decimal("0")
+    assert client.post(f"/suppliers/{link_id}/terms", data=terms).status_code == 302
+    assert link_of(world.globex, world.nordwind).invoicing == InvoicingMode.MONTHLY
 
 
 def test_terms_preview_computes_due_dates_for_a_sample_invoice(login_as, world):

@@ -19,9 +19,11 @@ from portal.blueprints.fields import CurrencyField, DayField, FastSelect, MoneyF
 from portal.blueprints.once import OnceForm
 from portal.blueprints.params import coerce_id
 from portal.domain.audit_events import OBJECT_TYPES
+from portal.domain.bank import format_iban
 from portal.domain.roles import roles_for_kind
 from portal.domain.taxid import EU_COUNTRIES
 from portal.labels import object_type_label, role_label
+from portal.services.orgs import SETTINGS_FIELDS, time_zones
 
 
 class CheckboxesField(SelectMultipleField):
@@ -141,6 +143,21 @@ def country_choices() -> list[SelectChoice]:
     return [SelectChoice(code, name) for name, code in pairs]
 
 
+def time_zone_choices(current: str | None = None) -> list[SelectChoice]:
+    """Every Region/City time zone, A to Z (the saved one kept even if no longer listed)."""
+    zones = set(time_zones())
+    if current:
+        zones.add(current)
+    return [SelectChoice(zone, zone.replace("_", " ")) for zone in sorted(zones)]
+
+
+class IbanField(StringField):
+    """An IBAN, shown in groups of four; the service validates and stores it compact."""
+
+    def process_data(self, value):
+        self.data = format_iban(value) if value else ""
+
+
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=120)],
                        description=_l("Shown in the portal's header and to your partners."))
@@ -157,6 +174,26 @@ class OrganizationForm(FlaskForm):
                          choices=[SelectChoice("en", "English"), SelectChoice("pl", "Polski")],
                          validators=[DataRequired()])
 
+    time_zone = SelectField(_l("Time zone"), validators=[DataRequired()],
+                            description=_l("Dates on your documents (order and invoice dates, due dates, "
+                                           "deadlines) are the days of this time zone."))
+    iban = IbanField(_l("Bank account (IBAN)"), validators=[Optional(), Length(max=50)],
+                     description=_l("Printed on your invoices: your customers pay to this account."),
+                     render_kw={"autocomplete": "off", "spellcheck": "false"})
+    bank_name = StringField(_l("Bank name"), validators=[Optional(), Length(max=100)],
+                            description=_l("Leave empty to take the bank's name from the IBAN."))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = country_choices()
+        self.time_zone.choices = time_zone_choices(self.time_zone.data)
+        org = kwargs.get("obj")
+        if org is None or org.kind != "supplier":
+            # Only a supplier is paid through the portal: a buyer has no bank account here.
+            del self.iban
+            del self.bank_name
+
+    def settings(self) -> dict:
+        """The time zone and bank account fields the post carried (None: left as they are)."""
+        sent = {name: self[name] for name in SETTINGS_FIELDS if name in self}
+        return {name: (field.data if field.raw_data else None) for name, field in sent.items()}

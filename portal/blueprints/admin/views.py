@@ -270,9 +270,11 @@ def organization():
         data = {name: form[name].data for name in orgs_service.PROFILE_FIELDS}
         try:
             with unit_of_work():
-                orgs_service.update_profile(org, actor=actor(), **data)
+                orgs_service.update_profile(org, actor=actor(), **data, **form.settings())
         except orgs_service.TaxIdProblem as exc:
             form.tax_id.errors.append(str(exc.message))
+        except orgs_service.IbanProblem as exc:
+            form.iban.errors.append(str(exc.message))
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))
         else:

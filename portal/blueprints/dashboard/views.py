@@ -3,7 +3,8 @@ from flask_login import login_required
 from portal.blueprints.dashboard import bp
 from portal.blueprints.edge import actor
 from portal.htmx import render
-from portal.services import dashboard, dashboard_sourcing
+from portal.policies import can
+from portal.services import dashboard, dashboard_invoicing, dashboard_sourcing
 
 
 @bp.route("/")
@@ -27,8 +28,12 @@ def index():
         context["budgets"] = dashboard.budget_watch(user)
     if "sourcing" in sections:
         context["sourcing"] = dashboard_sourcing.buyer_sourcing(user)
+    if not user.organization.is_supplier and can(user, "invoices.approve"):
+        context["invoicing"] = dashboard_invoicing.buyer_invoicing(user)
     if "supplier_sourcing" in sections:
         context["supplier_sourcing"] = dashboard_sourcing.supplier_sourcing(user)
+    if "supplier_invoicing" in sections:
+        context["supplier_invoicing"] = dashboard_invoicing.supplier_invoicing(user)
     if "customers" in sections:
         context["customers"] = dashboard.customers(user)
         context["supplier_activity"] = dashboard.supplier_activity(user)

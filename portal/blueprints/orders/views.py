@@ -20,14 +20,17 @@ from portal.blueprints.once import creates
 from portal.blueprints.orders import bp
 from portal.blueprints.orders.forms import ButtonForm, CancelForm, FromAgreementsForm, RefuseForm, revise_form
 from portal.blueprints.params import cursor_arg, id_arg, text_arg
+from portal.domain import invoicing as invoice_rules
 from portal.domain import orders as rules
 from portal.domain.messages import N_
 from portal.errors import ValidationProblem
 from portal.htmx import fragment, render
 from portal.policies import authorize, can, require
 from portal.services import agreements
+from portal.services.invoicing.queries import order_invoices
 from portal.services.orders import actions, direct, queries
 from portal.services.orders.actions import LineChange
+from portal.services.orders.credit import CreditLimitExceeded
 from portal.services.orders.documents import latest_document
 from portal.services.orders.issue import orders_of_requisition, vat_summary
 from portal.services.requisitions import get_for_view
@@ -91,7 +94,8 @@ def _detail(order, **forms):
         "order": order, "summary": vat_summary(order), "events": queries.order_events(order),
         "requisitions": queries.source_requisitions(order), "revisions": queries.revisions(order),
         "status_labels": rules.STATUS_LABELS, "cancel_form": CancelForm(), "refuse_form": RefuseForm(),
-        "accept_form": ButtonForm(),
+        "accept_form": ButtonForm(), "invoices": order_invoices(order),
+        "invoice_labels": invoice_rules.STATUS_LABELS,
     }
     context.update(forms)
     return render("orders/detail.html", **context)
@@ -182,9 +186,13 @@ def revise(order_id: int):
             with unit_of_work():
                 actions.revise(order, actor(), delivery_date=form.delivery_date.data,
                                delivery_address=form.delivery_address.data or "",
-                               notes=form.notes.data or "", lines=changes)
+                               notes=form.notes.data or "", lines=changes,
+                               credit_override_reason=request.form.get("credit_override_reason"))
         except ValidationProblem as exc:
             show_problem(form, exc)
+        except CreditLimitExceeded as exc:
+            # Over the supplier's credit limit: the same revision again, with (an admin's) reason.
+            return render("orders/revise.html", order=order, form=form, credit=exc), 422
         else:
             return saved(_("Revision %(revision)s is issued: the supplier is asked to acknowledge it.",
                            revision=order.revision), url_for("orders.detail", order_id=order.id))
@@ -222,10 +230,16 @@ def from_agreements(requisition_id: int):
         return redirect(target)
     try:
         with unit_of_work():
-            made = direct.orders_from_agreements(req, actor())
+            made = direct.orders_from_agreements(
+                req, actor(), credit_override_reason=request.form.get("credit_override_reason"))
     except ValidationProblem as exc:
         flash(exc.message, "error")
         return redirect(target)
+    except CreditLimitExceeded as exc:
+        # Over a supplier's credit limit: the same button again, with (for an admin) a reason.
+        return render("orders/from_requisition.html", req=req, coverage=direct.agreement_coverage(req),
+                      orders=orders_of_requisition(req), form=form, status_labels=rules.STATUS_LABELS,
+                      credit=exc), 422
     if len(made) == 1:
         return saved(_("Purchase order %(number)s is issued to %(supplier)s.", number=made[0].number,
                        supplier=made[0].supplier.name), url_for("orders.detail", order_id=made[0].id))

@@ -31,6 +31,7 @@ from portal.htmx import fragment, render
 from portal.models.rfq import Rfq
 from portal.policies import authorize, require
 from portal.services import clock
+from portal.services.orders.credit import CreditLimitExceeded
 from portal.services.sourcing import award as awarding
 
 REASON_FIELD = "reason-%d"
@@ -61,7 +62,8 @@ def _reasons(source, matrix) -> dict[int, str]:
             for row in matrix.rows}
 
 
-def _page(rfq: Rfq, view, *, choices=None, reasons=None, problems=None, status: int = 200):
+def _page(rfq: Rfq, view, *, choices=None, reasons=None, problems=None, status: int = 200,
+          credit: CreditLimitExceeded | None = None):
     chosen = choices if choices is not None else (view.matrix.default_choices() if view.matrix else {})
     awards = awarding.existing_awards(rfq) if str(rfq.status) == "awarded" else []
     now = clock.now()
@@ -71,7 +73,7 @@ def _page(rfq: Rfq, view, *, choices=None, reasons=None, problems=None, status: 
         rfq=rfq, view=view, matrix=view.matrix, impact=view.impact, chosen=chosen,
         reasons=reasons or {}, problems=problems or {}, awards={a.rfq_line_id: a for a in awards},
         order_list=awarding.orders_of(rfq) if awards else [],
-        choice_field=CHOICE_FIELD, reason_field=REASON_FIELD)
+        choice_field=CHOICE_FIELD, reason_field=REASON_FIELD, credit=credit)
     return body, status
 
 
@@ -136,7 +138,8 @@ def award(rfq_id: int):
                                          (request.form.get("reason-all") or "").strip()[:2000])
             reasons = {line_id: reasons.get(line_id) or shared.get(line_id, "") for line_id in choices}
         with unit_of_work():
-            orders = awarding.award(rfq, actor(), choices=choices, reasons=reasons)
+            orders = awarding.award(rfq, actor(), choices=choices, reasons=reasons,
+                                    credit_override_reason=request.form.get("credit_override_reason"))
             numbers = ", ".join(o.number for o in orders)
             count = len(orders)
     except AwardProblem as exc:
@@ -144,6 +147,11 @@ def award(rfq_id: int):
         problems = {key: [message_text(m) for m in msgs] for key, msgs in exc.problems.items()}
         reasons = {**reasons, "all": (request.form.get("reason-all") or "").strip()[:500]}
         return _page(rfq, view, choices=choices, reasons=reasons, problems=problems, status=422)
+    except CreditLimitExceeded as exc:
+        # Over a supplier's credit limit: the same award again, with (for an admin) a reason.
+        view = awarding.compare(rfq, choices=choices)
+        reasons = {**reasons, "all": (request.form.get("reason-all") or "").strip()[:500]}
+        return _page(rfq, view, choices=choices, reasons=reasons, status=422, credit=exc)
     except (InvalidTransition, BudgetExceeded) as exc:
         flash(message_text(exc.message), "error")
         return redirect(here)

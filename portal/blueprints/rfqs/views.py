@@ -15,7 +15,6 @@ from io import BytesIO
 from flask import current_app, flash, redirect, request, send_file, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -50,6 +49,7 @@ from portal.domain import rfq as rules
 from portal.errors import InvalidTransition, ValidationProblem
 from portal.extensions import db
 from portal.htmx import fragment, render
+from portal.labels import rfq_phase_label
 from portal.models import SupplierLink
 from portal.models.rfq import RfqAttachment, RfqLine
 from portal.policies import require
@@ -91,11 +91,6 @@ def index():
                   counts=rfq_queries.response_counts(page.items))
 
 
-# What each phase of an RFQ reads as in a CSV (the list shows the same words as badges).
-_PHASE_WORDS = {"draft": _l("Draft"), "open": _l("Open for quotes"), "deadline_passed": _l("Deadline passed"),
-                "closed": _l("Closed"), "awarded": _l("Awarded"), "cancelled": _l("Cancelled")}
-
-
 @bp.route("/export")
 @login_required
 @require("rfqs.view")
@@ -106,7 +101,7 @@ def export():
     now = clock.now()
     header = [_("Number"), _("Title"), _("Status"), _("Sealed"), _("Response deadline"),
               _("Suppliers invited"), _("Answered"), _("Currency"), _("Created")]
-    rows = ([r.number, r.title, _PHASE_WORDS[rules.phase(r, now)], _("yes") if r.sealed else _("no"),
+    rows = ([r.number, r.title, rfq_phase_label(rules.phase(r, now)), _("yes") if r.sealed else _("no"),
              r.deadline, invited, answered, r.currency, r.created_at]
             for r, (invited, answered) in rfq_queries.export_rows(
                 actor(), view=view, q=text_arg("q", max_length=100), supplier_id=id_arg("supplier"), now=now))

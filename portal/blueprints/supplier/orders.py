@@ -10,10 +10,13 @@ from portal.blueprints.orders.forms import ButtonForm, ProposeForm
 from portal.blueprints.orders.views import pdf_response
 from portal.blueprints.params import cursor_arg
 from portal.blueprints.supplier import bp
+from portal.blueprints.supplier.invoice_forms import NewInvoiceForm
 from portal.domain import orders as rules
 from portal.domain.messages import N_
 from portal.htmx import fragment, render
-from portal.policies import authorize, require
+from portal.policies import authorize, can, require
+from portal.services.invoicing.invoiceable import open_lines
+from portal.services.invoicing.queries import order_invoices
 from portal.services.orders import actions, queries
 from portal.services.orders.documents import latest_document
 from portal.services.orders.issue import vat_summary
@@ -57,9 +60,17 @@ def orders_export():
 def _page(order, **forms):
     context = {"order": order, "summary": vat_summary(order), "events": queries.order_events(order),
                "revisions": queries.revisions(order), "status_labels": rules.STATUS_LABELS,
-               "acknowledge_form": ButtonForm(), "propose_form": ProposeForm()}
+               "acknowledge_form": ButtonForm(), "propose_form": ProposeForm(),
+               "invoice_form": NewInvoiceForm() if _invoiceable(order) else None,
+               "invoices": order_invoices(order)}
     context.update(forms)
     return render("supplier/order.html", **context)
+
+
+def _invoiceable(order) -> bool:
+    """Goods received and not yet invoiced (nor drafted): the page offers to invoice them."""
+    return (can(actor(), "supplier_invoices.draft", order.link)
+            and any(line.open_quantity > 0 for line in open_lines([order.id])))
 
 
 @bp.route("/orders/<int:order_id>")

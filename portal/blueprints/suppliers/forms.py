@@ -18,8 +18,8 @@ from portal.domain.terms import (
     parse_instalments,
 )
 from portal.i18n import translate
-from portal.labels import LINK_STATUS_LABELS
-from portal.models import LinkStatus
+from portal.labels import INVOICING_LABELS, LINK_STATUS_LABELS
+from portal.models import InvoicingMode, LinkStatus
 
 
 class PaymentTermsMixin:
@@ -134,7 +134,18 @@ class InviteSupplierForm(PaymentTermsMixin, OnceForm):
 
 @_terms_fields
 class TermsForm(PaymentTermsMixin, FlaskForm):
-    pass
+    invoicing = SelectField(
+        _l("Invoicing"),
+        choices=[SelectChoice(mode, label) for mode, label in INVOICING_LABELS.items()],
+        default=InvoicingMode.PER_ORDER.value,
+        invalid_choice_message=_l("Choose how the supplier invoices."),
+        description=_l("Monthly: one invoice a month for everything received in it."),
+    )
+    price_tolerance = PercentField(
+        _l("Price tolerance (%)"), validators=[Optional()],
+        description=_l("How far an invoiced unit price may differ from the order's before the "
+                       "invoice is flagged. Empty or 0: exactly the order price."),
+    )
 
 
 class TermsPreviewForm(PaymentTermsMixin, FlaskForm):

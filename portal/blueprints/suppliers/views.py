@@ -24,9 +24,11 @@ from portal.errors import ValidationProblem
 from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.jobs.rendering import absolute_url
+from portal.labels import INVOICING_LABELS
 from portal.models.base import utcnow
 from portal.policies import authorize, can, require
 from portal.services import agreements, supplier_invitations, suppliers
+from portal.services.orders import credit
 
 # How many open invitations the list page shows before linking to the full list.
 INVITATIONS_PREVIEW = 5
@@ -161,6 +163,9 @@ def _detail(link, *, terms_form=None, block_form=None, unblock_form=None, status
         "terms_form": terms_form or TermsForm(formdata=None, obj=link),
         "block_form": block_form or BlockForm(formdata=None),
         "unblock_form": unblock_form or UnblockForm(formdata=None),
+        "invoicing_labels": INVOICING_LABELS,
+        # Two aggregate reads, only when there is a limit to compare with.
+        "exposure": credit.exposure(link) if link.credit_limit is not None else None,
     }
     if not htmx:  # the agreements are outside the block htmx swaps
         context["link_agreements"] = agreements.list_agreements(link_id=link.id, state="valid",
@@ -211,8 +216,11 @@ def detail(link_id: int):
 def terms(link_id: int):
     link = suppliers.get_link(actor(), link_id)
     authorize("suppliers.edit_terms", link)
-    form = TermsForm()
+    form = TermsForm(obj=link)  # a field the post leaves out keeps the link's value
     if form.validate_on_submit():
+        tolerance = form.price_tolerance.data
+        if tolerance is None and "price_tolerance" in request.form:
+            tolerance = Decimal(0)  # emptied: exactly the order price
         try:
             with unit_of_work():
                 suppliers.update_terms(
@@ -221,6 +229,8 @@ def terms(link_id: int):
                     payment_terms=form.payment_terms,
                     currency=form.currency.data,
                     credit_limit=form.credit_limit.data,
+                    invoicing=form.invoicing.data,
+                    price_tolerance=tolerance,
                 )
         except ValidationProblem as exc:
             form.form_errors.append(str(exc.message))

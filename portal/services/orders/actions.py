@@ -29,6 +29,7 @@ from portal.policies import enforce
 from portal.services import audit, clock, requisitions
 from portal.services.budgets.posting import release_commitment
 from portal.services.notifications import notify_organization
+from portal.services.orders import credit
 from portal.services.orders.issue import ORDER, adjust_budget, fill_line, requisitions_of, set_totals, store_pdf
 from portal.services.orders.issue import OrderLineInput as _Input
 
@@ -224,16 +225,36 @@ def decode_changes(text: str | None) -> list[dict]:
     return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
 
 
+def _credit_for(order: PurchaseOrder, line_updates, actor, reason: str | None):
+    """The credit-limit check of a revision that raises the order's gross (before any change
+    is made: the exposure counts the order as it stands)."""
+    if not line_updates:
+        return None
+    updated = {line.id: (quantity, price) for line, quantity, price in line_updates}
+    nets = []
+    for line in order.lines:
+        quantity, price = updated.get(line.id, (line.quantity, line.unit_price))
+        net = rules.line_amounts(quantity, price, line.vat_code, order.currency).net
+        nets.append((line.vat_code, net))
+    gross = rules.order_totals(nets, freight=order.freight or Decimal(0), currency=order.currency).gross
+    if gross <= order.gross_total:
+        return None
+    return credit.check_credit(order.link, gross - order.gross_total, actor=actor, override_reason=reason,
+                               currency=order.currency)
+
+
 def revise(order: PurchaseOrder, actor, *, delivery_date: date | None = None, delivery_address: str | None = None,
            notes: str | None = None, lines: dict[int, LineChange] | None = None,
-           now: datetime | None = None) -> PurchaseOrder:
+           now: datetime | None = None, credit_override_reason: str | None = None) -> PurchaseOrder:
     """Change an order before delivery: delivery date, address, notes, line quantities and unit
     prices (None: unchanged). The order becomes a new revision (revision + 1) waiting for the
     supplier's acknowledgement again, its PDF stored with a short summary of the changes; the
     commitment follows the new net by the difference under the budget's overrun policy.
 
     Raises InvalidTransition after any delivery, ValidationProblem when nothing changes or a
-    value is wrong, BudgetExceeded when a block budget cannot cover an increase.
+    value is wrong, BudgetExceeded when a block budget cannot cover an increase,
+    CreditLimitExceeded when a higher gross takes the buyer over the supplier's credit limit
+    and no buyer admin gave `credit_override_reason`.
     """
     enforce(actor, "orders.revise", order)
     now = now or clock.now()
@@ -266,6 +287,7 @@ def revise(order: PurchaseOrder, actor, *, delivery_date: date | None = None, de
             line_updates.append((line, quantity, price))
     if not changes:
         raise _problem(Msg(N_("Nothing was changed: the order stays as it is.")))
+    override = _credit_for(order, line_updates, actor, credit_override_reason)
 
     with db.session.no_autoflush:
         before_net = order.net_total
@@ -286,6 +308,7 @@ def revise(order: PurchaseOrder, actor, *, delivery_date: date | None = None, de
     _move(order, Action.REVISE)
     order.revision += 1
     order.proposed_delivery_date, order.proposal_note, order.proposed_at = None, "", None
+    credit.record_override(order, override, actor)
     db.session.flush()
     store_pdf(order, actor, changes=encode_changes(changes))
     audit.record(actor=actor, action="order.revised", obj=order,

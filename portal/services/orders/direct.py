@@ -80,13 +80,15 @@ def _refusal(line: RequisitionLine) -> ValidationProblem:
         {"position": line.position, "description": line.description}))
 
 
-def orders_from_agreements(req: Requisition, actor, *, now=None) -> list[PurchaseOrder]:
+def orders_from_agreements(req: Requisition, actor, *, now=None,
+                           credit_override_reason: str | None = None) -> list[PurchaseOrder]:
     """Issue one purchase order per supplier for an approved requisition whose every line has a
     valid agreement, at the agreed prices (`source=agreement`), each line's delivery date from
     the agreement's lead time, the order's the requisition's "needed by" (or the latest line's).
 
     Raises PermissionDenied (role), InvalidTransition (not approved), ValidationProblem naming
-    the first line without an agreement, BudgetExceeded from `issue_order`.
+    the first line without an agreement, BudgetExceeded and CreditLimitExceeded (an admin's
+    `credit_override_reason` lets an order over a supplier's credit limit go) from `issue_order`.
     """
     enforce(actor, "orders.from_agreements", req)
     now = now or clock.now()
@@ -121,5 +123,6 @@ def orders_from_agreements(req: Requisition, actor, *, now=None) -> list[Purchas
             delivery = max(dates)
         orders.append(issue_order(
             actor, link=group[0].agreement.link, source=OrderSource.AGREEMENT, lines=lines,
-            currency=req.currency, delivery_date=delivery, notes="", now=now))
+            currency=req.currency, delivery_date=delivery, notes="", now=now,
+            credit_override_reason=credit_override_reason))
     return orders

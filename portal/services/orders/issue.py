@@ -41,6 +41,7 @@ from portal.services.budgets.posting import adjust_commitment, commitments_of, t
 from portal.services.budgets.reading import budget_and_reservation
 from portal.services.notifications import notify_organization
 from portal.services.numbering import next_sequence
+from portal.services.orders import credit
 
 ORDER = "PurchaseOrder"  # the ledger's source type of an order's commitment
 ZERO = Decimal("0.00")
@@ -298,7 +299,7 @@ def store_pdf(order: PurchaseOrder, actor, *, changes: str = ""):
 def issue_order(actor, *, link: SupplierLink, source: OrderSource | str, lines: list[OrderLineInput],
                 rfq=None, quote=None, currency: str | None = None, delivery_date: date | None = None,
                 delivery_address: str = "", notes: str = "", freight: Decimal = Decimal(0),
-                now: datetime | None = None) -> PurchaseOrder:
+                now: datetime | None = None, credit_override_reason: str | None = None) -> PurchaseOrder:
     """Issue a purchase order to the supplier of `link` and return it.
 
     Number `PO/<year>/<seq>` (gap-free, in this transaction); payment terms and currency from
@@ -308,9 +309,14 @@ def issue_order(actor, *, link: SupplierLink, source: OrderSource | str, lines: 
     requisitions whose every line is ordered move to ORDERED. Stores the PDF, tells the
     supplier, records `order.issued`.
 
+    An order that takes the buyer over the link's credit limit (unpaid invoices and open
+    orders with the supplier, `portal.services.invoicing.credit`) needs a buyer admin's
+    `credit_override_reason`: the order keeps it and audits `order.credit_override`.
+
     Raises PermissionDenied (role), InvalidTransition (an inactive link, a requisition not
     approved), ValidationProblem (bad lines, lines already ordered), BudgetExceeded (a block
-    budget that cannot cover the increase, or another currency): nothing is written then.
+    budget that cannot cover the increase, or another currency), CreditLimitExceeded (over the
+    credit limit without an admin's reason): nothing is written then.
     """
     enforce(actor, "orders.issue")
     if str(link.status) != "active":
@@ -326,6 +332,10 @@ def issue_order(actor, *, link: SupplierLink, source: OrderSource | str, lines: 
     nets = [rules.line_amounts(ln.quantity, ln.unit_price, ln.vat_code, currency).net for ln in lines]
     shares = _shares(lines, nets, freight, currency)
     _refuse_what_does_not_fit(shares)
+    gross = rules.order_totals(((ln.vat_code, net) for ln, net in zip(lines, nets, strict=True)),
+                               freight=freight, currency=currency).gross
+    override = credit.check_credit(link, gross, actor=actor, override_reason=credit_override_reason,
+                                   currency=currency)
 
     seq = next_sequence(actor.organization_id, rules.NUMBER_KIND, now.year)
     order = PurchaseOrder(
@@ -347,6 +357,7 @@ def issue_order(actor, *, link: SupplierLink, source: OrderSource | str, lines: 
     audit.record(actor=actor, action="order.issued", obj=order,
                  summary={"number": order.number, "supplier": link.supplier.name,
                           "net": Money(order.net_total, currency), "gross": Money(order.gross_total, currency)})
+    credit.record_override(order, override, actor)
     db.session.flush()
     store_pdf(order, actor)
     notify_organization(order.supplier_id, N_("%(buyer)s sent you purchase order %(number)s."),

@@ -49,6 +49,7 @@ from portal.services.agreements import agreed_prices
 from portal.services.locks import lock_row
 from portal.services.notifications import notify_organization
 from portal.services.sourcing.quote_reads import submitted_quotes
+from portal.services.sourcing.rfq_drafting import mirror_on_invitations
 
 __all__ = ["AwardProblem", "Comparison", "award", "award_impact", "compare", "comparison",
            "comparison_csv", "existing_awards", "orders_of"]
@@ -236,7 +237,7 @@ def _delivery(quote_line, now: datetime):
 
 
 def award(rfq: Rfq, actor, *, choices, reasons: Mapping[int, str] | None = None,
-          now: datetime | None = None) -> list[PurchaseOrder]:
+          now: datetime | None = None, credit_override_reason: str | None = None) -> list[PurchaseOrder]:
     """Award `rfq`: `choices` maps each RFQ line id to the winning quote id (every line that
     any supplier priced; one supplier for all lines is the whole award), `reasons` explains
     each line not given to its best price.
@@ -251,7 +252,9 @@ def award(rfq: Rfq, actor, *, choices, reasons: Mapping[int, str] | None = None,
     Raises PermissionDenied for a role that may not award; InvalidTransition when the RFQ is
     already awarded, still open for quotes, cancelled, or sealed and unopened; AwardProblem
     (per line) for an invalid award; BudgetExceeded from `issue_order` when the budget's
-    policy blocks the commitment. Nothing is written when it raises."""
+    policy blocks the commitment; CreditLimitExceeded from `issue_order` when an order takes the
+    buyer over a supplier's credit limit and no admin gave `credit_override_reason`. Nothing is
+    written when it raises."""
     from portal.services.orders.issue import OrderLineInput, issue_order
 
     now = now or clock.now()
@@ -299,7 +302,7 @@ def award(rfq: Rfq, actor, *, choices, reasons: Mapping[int, str] | None = None,
             lines=order_lines, rfq=rfq, quote=quote, currency=rfq.currency,
             delivery_date=max(dates) if dates else rfq.needed_by,
             delivery_address=rfq.delivery_address or "",
-            freight=won[0].column.charges, now=now)
+            freight=won[0].column.charges, now=now, credit_override_reason=credit_override_reason)
         orders.append(order)
         by_rfq_line = {ol.rfq_line_id: ol.id for ol in order.lines}
         for record in awards[-len(won):]:
@@ -310,6 +313,7 @@ def award(rfq: Rfq, actor, *, choices, reasons: Mapping[int, str] | None = None,
     for quote in quotes:
         quote.status = QuoteStatus.AWARDED if quote.id in winners else QuoteStatus.LOST
     winning_invitations = {quotes_by_id[q].invitation_id for q in winners}
+    mirror_on_invitations(rfq, invitations.values())
     for invitation in invitations.values():
         if invitation.id in winning_invitations:
             invitation.status = InvitationStatus.AWARDED

@@ -141,26 +141,35 @@ def revision_of(quote: Quote, revision_id: int) -> QuoteRevision | None:
         QuoteRevision.id == revision_id, QuoteRevision.quote_id == quote.id)).first()
 
 
-SOONEST = Order("supplier-rfqs-deadline", Key(Rfq.deadline, path="rfq.deadline"),
-                Key(RfqInvitation.id))
+# The supplier's lists read the RFQ's status and deadline from its copy on each invitation
+# (kept in step by the sourcing services), never through the RFQ: one supplier's invitations
+# in index order, the RFQ and buyer looked up for the page's rows only.
+SOONEST = Order("supplier-rfqs-deadline", Key(RfqInvitation.rfq_deadline), Key(RfqInvitation.id))
 NEWEST = Order("supplier-rfqs-newest", Key(RfqInvitation.created_at, descending=True),
                Key(RfqInvitation.id, descending=True))
 
 
+def _open_now(now: datetime):
+    return and_(RfqInvitation.rfq_status == RfqStatus.OPEN, RfqInvitation.rfq_deadline > now)
+
+
 def _tab_filter(query, tab: str, now: datetime):
+    """`query` narrowed to one tab; with the parts (conditions sharing no rows, each one range
+    of an index) its list is read from, or None to read it in one walk."""
     invited = RfqInvitation.status == InvitationStatus.INVITED
     answered = RfqInvitation.status.in_([InvitationStatus.QUOTED, InvitationStatus.DECLINED])
-    open_now = and_(Rfq.status == RfqStatus.OPEN, Rfq.deadline > now)
-    undecided = Rfq.status.in_([RfqStatus.OPEN, RfqStatus.CLOSED])
-    if tab == "to_answer":
-        return query.where(invited, open_now)
-    if tab == "answered":
-        return query.where(answered, undecided)
-    return query.where(or_(
+    if tab == "to_answer":  # ix_rfq_invitations_supplier_status_rfq_deadline
+        return query.where(invited, _open_now(now)), None
+    if tab == "answered":  # ix_rfq_invitations_supplier_rfq_status_created, per RFQ status
+        return query.where(answered), [RfqInvitation.rfq_status == RfqStatus.OPEN,
+                                       RfqInvitation.rfq_status == RfqStatus.CLOSED]
+    # Decided, cancelled or missed: most of a supplier's history, newest first
+    # (ix_rfq_invitations_supplier_created).
+    return query.where(RfqInvitation.rfq_status != RfqStatus.DRAFT, or_(
         RfqInvitation.status.in_([InvitationStatus.AWARDED, InvitationStatus.LOST]),
-        Rfq.status.in_([RfqStatus.AWARDED, RfqStatus.CANCELLED]),
-        and_(invited, ~open_now),
-    ))
+        RfqInvitation.rfq_status.in_([RfqStatus.AWARDED, RfqStatus.CANCELLED]),
+        and_(invited, ~_open_now(now)),
+    )), None
 
 
 def supplier_rfq_page(supplier_id: int, *, tab: str = "to_answer", cursor: str | None = None,
@@ -169,15 +178,16 @@ def supplier_rfq_page(supplier_id: int, *, tab: str = "to_answer", cursor: str |
     """A page of the supplier's invitations (with RFQ and buyer) for one tab: `to_answer`
     (open, not yet quoted or declined, soonest deadline first), `answered` (quoted or declined,
     not yet decided) or `closed` (decided, cancelled, or missed), newest first. Read from the
-    `rfq_invitations (supplier_id, …, id)` indexes joined to the RFQ. Raises BadCursor."""
+    `rfq_invitations (supplier_id, …, id)` indexes (the RFQ's status and deadline are copied on
+    each invitation); the RFQ is loaded for the page's rows only. Raises BadCursor."""
     now = now or clock.now()
-    query = (select(RfqInvitation).join(RfqInvitation.rfq)
-             .where(RfqInvitation.supplier_id == supplier_id, _published())
-             .options(contains_eager(RfqInvitation.rfq),
+    tab = tab if tab in SUPPLIER_TABS else "to_answer"
+    query = (select(RfqInvitation).where(RfqInvitation.supplier_id == supplier_id)
+             .options(joinedload(RfqInvitation.rfq, innerjoin=True),
                       joinedload(RfqInvitation.link).joinedload(_link_buyer())))
-    query = _tab_filter(query, tab if tab in SUPPLIER_TABS else "to_answer", now)
+    query, parts = _tab_filter(query, tab, now)
     order = SOONEST if tab == "to_answer" else NEWEST
-    return keyset(query, order, cursor=cursor, per_page=per_page, count=count)
+    return keyset(query, order, cursor=cursor, per_page=per_page, count=count, parts=parts)
 
 
 def _link_buyer():
@@ -191,9 +201,9 @@ def tab_counts(supplier_id: int, *, now: datetime | None = None, cap: int = 99) 
     from portal.services.paging import count_upto
 
     now = now or clock.now()
-    query = (select(RfqInvitation).join(RfqInvitation.rfq)
-             .where(RfqInvitation.supplier_id == supplier_id, _published()))
-    return {"to_answer": count_upto(_tab_filter(query, "to_answer", now), cap)}
+    query, _ = _tab_filter(select(RfqInvitation).where(RfqInvitation.supplier_id == supplier_id),
+                           "to_answer", now)
+    return {"to_answer": count_upto(query, cap, column=RfqInvitation.id)}
 
 
 def buyer_of(invitation: RfqInvitation) -> Organization:

@@ -57,6 +57,15 @@ def _move(rfq: Rfq, action: RfqAction) -> None:
         raise _refused(exc) from exc
 
 
+def mirror_on_invitations(rfq: Rfq, invitations=None) -> None:
+    """Copy the RFQ's status and deadline onto each of its invitations (the supplier's lists
+    read them there, from an index of their own). Call after every change of either;
+    `invitations`: all of the RFQ's, when the caller has them loaded already."""
+    for invitation in rfq.invitations if invitations is None else invitations:
+        invitation.rfq_status = rfq.status
+        invitation.rfq_deadline = rfq.deadline
+
+
 def _supplier_link(rfq: Rfq) -> Link:
     return Link(SUPPLIER_RFQ, {"rfq_id": rfq.id})
 
@@ -303,7 +312,8 @@ def invite(rfq: Rfq, actor, link: SupplierLink | None) -> RfqInvitation:
         raise FieldProblem(Msg(N_("An RFQ may go to at most %(n)s suppliers."),
                                {"n": rules.MAX_INVITATIONS}), "link_id")
     invitation = RfqInvitation(organization_id=rfq.organization_id, supplier_id=link.supplier_id,
-                               link_id=link.id, status=InvitationStatus.INVITED)
+                               link_id=link.id, status=InvitationStatus.INVITED,
+                               rfq_status=rfq.status or RfqStatus.DRAFT, rfq_deadline=rfq.deadline)
     rfq.invitations.append(invitation)
     db.session.flush()
     audit.record(actor=actor, action="rfq.supplier_invited", obj=rfq,

@@ -34,6 +34,7 @@ from portal.services.sourcing.rfq_drafting import (
     _tell_suppliers,
     _text,
     _unsource,
+    mirror_on_invitations,
     source_requisitions,
 )
 
@@ -61,6 +62,7 @@ def publish(rfq: Rfq, actor, *, deadline: datetime | None, now: datetime | None 
     _move(rfq, RfqAction.PUBLISH)
     rfq.deadline = deadline
     rfq.published_at = now
+    mirror_on_invitations(rfq)
     audit.record(actor=actor, action="rfq.published", obj=rfq,
                  summary={"deadline": deadline, "suppliers": len(rfq.invitations)})
     _tell_suppliers(rfq, N_("%(buyer)s asks you to quote on %(number)s \u201c%(title)s\u201d by "
@@ -96,6 +98,7 @@ def amend(rfq: Rfq, actor, *, note: str, deadline: datetime | None = None,
     rfq.amendment += 1
     if "deadline" in changes:
         rfq.deadline = deadline
+        mirror_on_invitations(rfq)
     if "description" in changes:
         rfq.description = description
     audit.record(actor=actor, action="rfq.amended", obj=rfq, comment=note,
@@ -124,6 +127,7 @@ def cancel(rfq: Rfq, actor, *, reason: str, now: datetime | None = None) -> Rfq:
     _move(rfq, RfqAction.CANCEL)
     rfq.cancelled_at = now
     rfq.cancel_reason = reason
+    mirror_on_invitations(rfq)
     audit.record(actor=actor, action="rfq.cancelled", obj=rfq, comment=reason)
     for req in source_requisitions(rfq):
         lock_requisition(req, tasks=False)
@@ -153,6 +157,7 @@ def close(rfq: Rfq, actor, *, now: datetime | None = None) -> Rfq:
 def _close(rfq: Rfq, actor, when: datetime, *, early: bool) -> None:
     _move(rfq, RfqAction.CLOSE)
     rfq.closed_at = when
+    mirror_on_invitations(rfq)
     audit.record(actor=actor, action="rfq.closed", obj=rfq, summary={"early": early})
 
 
