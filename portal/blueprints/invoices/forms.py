@@ -35,14 +35,17 @@ class PaymentForm(OnceForm):
 
 
 class PeriodForm(FlaskForm):
-    """The statement's period, from the query string."""
+    """The statement's period, from the query string (the supplier's statement form is this one,
+    with its own words for an end before the start)."""
 
     class Meta:
         csrf = False
+
+    end_before_start = _l("The last day cannot be before the first.")
 
     start = DayField(_l("From"), validators=[Optional()])
     end = DayField(_l("To"), validators=[Optional()])
 
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
-            raise ValidationError(_l("The last day cannot be before the first."))
+            raise ValidationError(self.end_before_start)

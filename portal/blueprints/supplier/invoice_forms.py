@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.blueprints.fields import DayField, DecimalInput, QuantityField, UnitPriceField
+from portal.blueprints.invoices.forms import PeriodForm as BuyerPeriodForm
 from portal.blueprints.once import OnceForm
 from portal.domain.vat import VAT_CODES
 from portal.models.types import Exact
@@ -149,15 +150,7 @@ def credit_quantities(form_data, line_ids) -> tuple[dict[int, Decimal], dict[int
     return quantities, problems
 
 
-class PeriodForm(FlaskForm):
-    """A statement's period, read from the query string."""
+class PeriodForm(BuyerPeriodForm):
+    """A statement's period, read from the query string: the buyer's form, in the supplier's words."""
 
-    class Meta:
-        csrf = False
-
-    start = DayField(_l("From"), validators=[Optional()])
-    end = DayField(_l("To"), validators=[Optional()])
-
-    def validate_end(self, field):
-        if field.data and self.start.data and field.data < self.start.data:
-            raise ValidationError(END_BEFORE_START)
+    end_before_start = END_BEFORE_START
