@@ -149,6 +149,9 @@ class Invitation(Timestamped, TenantOwned, db.Model):
         # passes accepted or revoked ones.
         Index("ix_invitations_org_kind_open", "organization_id", "kind", "created_at", "id",
               sqlite_where=text(OPEN_INVITATION), postgresql_where=text(OPEN_INVITATION)),
+        # The admin dashboard's capped count of live invitations: a range past the expired ones.
+        Index("ix_invitations_org_open_expires", "organization_id", "expires_at",
+              sqlite_where=text(OPEN_INVITATION), postgresql_where=text(OPEN_INVITATION)),
     )
 
     @property

@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.extensions import db
@@ -77,6 +77,16 @@ def _counted_widgets(widgets: dict[str, Widget], parts: dict[str, dict], params:
         widgets[name].count = Count(min(total, COUNT_CAP), total > COUNT_CAP or any(c.more for c in mine))
 
 
+def _first_rows(model, ranges, order, limit: int):
+    """The first `limit` rows of `model` by `order` among several index ranges: each range
+    (condition, its order in the index) gives its own first `limit` ids, and only those are
+    sorted. A single statement over all the ranges (an IN or an OR) would sort every row of
+    them, which grows with the company's history."""
+    firsts = [select(model.id).where(where).order_by(*by).limit(limit).subquery() for where, by in ranges]
+    ids = union_all(*(select(first.c.id) for first in firsts))
+    return select(model).where(model.id.in_(ids)).order_by(*order).limit(limit)
+
+
 # ---------------------------------------------------------------- the buyer
 
 
@@ -84,17 +94,23 @@ def _counted_widgets(widgets: dict[str, Widget], parts: dict[str, dict], params:
 def _buyer_statements(limit: int) -> dict:
     """Built once; the company (`org`) and the moment (`now`) are bound parameters."""
     org, now = bindparam("org"), bindparam("now", type_=Rfq.deadline.type)
-    receiving = and_(PurchaseOrder.organization_id == org, PurchaseOrder.status.in_(TO_RECEIVE))
     closed = and_(Rfq.organization_id == org, Rfq.status == RfqStatus.CLOSED)
     expired = and_(Rfq.organization_id == org, Rfq.status == RfqStatus.OPEN, Rfq.deadline <= now)
+    dated, undated = PurchaseOrder.delivery_date.is_not(None), PurchaseOrder.delivery_date.is_(None)
     return {
-        # Soonest delivery first, orders without a date last.
-        "to_receive": select(PurchaseOrder).where(receiving)
-        .options(joinedload(PurchaseOrder.supplier))
-        .order_by(PurchaseOrder.delivery_date.is_(None), PurchaseOrder.delivery_date, PurchaseOrder.id)
-        .limit(limit),
-        "awaiting_award": select(Rfq).where(or_(closed, expired))
-        .order_by(Rfq.deadline, Rfq.id).limit(limit),
+        # Soonest delivery first, orders without a date last: the first rows of each status, dated
+        # and undated (ix_purchase_orders_org_status_delivery), merged.
+        "to_receive": _first_rows(
+            PurchaseOrder,
+            [(and_(PurchaseOrder.organization_id == org, PurchaseOrder.status == s, when), order)
+             for s in TO_RECEIVE
+             for when, order in ((dated, (PurchaseOrder.delivery_date, PurchaseOrder.id)),
+                                 (undated, (PurchaseOrder.id,)))],
+            (undated, PurchaseOrder.delivery_date, PurchaseOrder.id), limit)
+        .options(joinedload(PurchaseOrder.supplier)),
+        "awaiting_award": _first_rows(
+            Rfq, [(closed, (Rfq.deadline, Rfq.id)), (expired, (Rfq.deadline, Rfq.id))],
+            (Rfq.deadline, Rfq.id), limit),
         # One index range each (ix_purchase_orders_org_status_*, ix_rfqs_org_status_deadline).
         "parts": {
             "to_receive": {s.value: select(PurchaseOrder.id).where(

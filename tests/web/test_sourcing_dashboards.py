@@ -212,3 +212,50 @@ def test_sourcing_widgets_add_at_most_three_statements(world, login_as):
                                [x for x in real(actor) if x != s]), count_queries() as without:
             client.get("/")
         assert len(statements) - len(without) <= 3, who
+
+
+def test_buyer_to_receive_merges_the_first_rows_of_each_status(world, login_as):
+    """Dated orders of both statuses by delivery date, then the undated ones, however many."""
+    today = date.today()
+    for i in range(dashboard.RECENT):
+        make_order(world, delivery_date=today + timedelta(days=20 + i))
+        make_order(world)  # no delivery date: last
+    soon = make_order(world, status=OrderStatus.PARTIALLY_RECEIVED, delivery_date=today + timedelta(days=1))
+    sooner = make_order(world, delivery_date=today)
+    widget = _widget(login_as(world.user("buyer@acme")).get("/").text, "to-receive-widget")
+    assert rows(widget, "to-receive-row") == dashboard.RECENT
+    assert widget.index(sooner.number) < widget.index(soon.number)
+
+
+def test_buyer_widgets_sort_only_the_first_rows_of_each_index_range(world, login_as):
+    """The rows of a widget spread over several index ranges (statuses; dated or not; closed or
+    expired) are each range's first rows, merged: the sort never covers the company's history."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plans")
+    from sqlalchemy import event
+
+    _fill(world, 2)
+    client = login_as(world.user("buyer@acme"))
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        client.get("/")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    checked = 0
+    for table in ("purchase_orders", "rfqs"):
+        for statement, parameters in sent:
+            if not statement.startswith(f"SELECT {table}.id, {table}.number"):
+                continue
+            with db.engine.connect() as conn:
+                plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            # The rows are read by id from the merged first ids; every range walks its index.
+            assert plan[0].startswith(f"SEARCH {table} USING") and "rowid=?" in plan[0], plan
+            ranges = [step for step in plan if step.startswith(f"SEARCH {table} USING COVERING INDEX")]
+            assert len(ranges) >= 2 and not any(step.startswith(f"SCAN {table}") for step in plan), plan
+            checked += 1
+    assert checked == 2

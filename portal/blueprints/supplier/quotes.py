@@ -83,8 +83,9 @@ def rfqs():
     tab = tab if tab in SUPPLIER_TABS else "to_answer"
     now = clock.now()
     supplier_id = actor().organization_id
+    # count=False: the page shows no total (the tab's badge is tab_counts, bounded at 99).
     page = service.supplier_rfq_page(supplier_id, tab=tab, cursor=cursor_arg(),
-                                     per_page=page_size(), now=now)
+                                     per_page=page_size(), now=now, count=False)
     states = quote_states(page.items)
     rows = [{"invitation": inv, "rfq": inv.rfq, "buyer": inv.link.buyer,
              "quote": states.get(inv.id), "phase": rules.phase(inv.rfq, now),
