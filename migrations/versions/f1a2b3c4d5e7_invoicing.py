@@ -93,6 +93,10 @@ def upgrade():
         batch_op.create_index('ix_invoices_supplier_org_due', ['supplier_id', 'organization_id', 'due_date', 'id'], unique=False)
         batch_op.create_index('ix_invoices_supplier_status_created', ['supplier_id', 'status', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_invoices_supplier_status_due', ['supplier_id', 'status', 'due_date', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_org_status_aging', ['organization_id', 'status', 'kind', 'supplier_id', 'link_id', 'currency', 'due_date', 'gross_total', 'credited_total', 'paid_total', 'discount_taken'], unique=False)
+        batch_op.create_index('ix_invoices_supplier_status_aging', ['supplier_id', 'status', 'kind', 'organization_id', 'link_id', 'currency', 'due_date', 'gross_total', 'credited_total', 'paid_total', 'discount_taken'], unique=False)
+        batch_op.create_index('ix_invoices_org_supplier_issued', ['organization_id', 'supplier_id', 'issue_date', 'id', 'currency', 'status', 'kind', 'gross_total'], unique=False)
+        batch_op.create_index('ix_invoices_supplier_org_issued', ['supplier_id', 'organization_id', 'issue_date', 'id', 'currency', 'status', 'kind', 'gross_total'], unique=False)
 
     op.create_table('invoice_documents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -137,7 +141,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payments'))
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_payments_invoice_id'), ['invoice_id'], unique=False)
+        batch_op.create_index('ix_payments_invoice_paid', ['invoice_id', 'paid_on', 'amount', 'discount'], unique=False)
 
     op.create_table('invoice_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -211,7 +215,7 @@ def downgrade():
 
     op.drop_table('invoice_lines')
     with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_payments_invoice_id'))
+        batch_op.drop_index('ix_payments_invoice_paid')
 
     op.drop_table('payments')
     op.drop_table('invoice_reminders')
@@ -220,6 +224,10 @@ def downgrade():
 
     op.drop_table('invoice_documents')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_supplier_org_issued')
+        batch_op.drop_index('ix_invoices_org_supplier_issued')
+        batch_op.drop_index('ix_invoices_supplier_status_aging')
+        batch_op.drop_index('ix_invoices_org_status_aging')
         batch_op.drop_index('ix_invoices_supplier_status_due')
         batch_op.drop_index('ix_invoices_supplier_status_created')
         batch_op.drop_index('ix_invoices_supplier_org_due')

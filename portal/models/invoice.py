@@ -165,6 +165,16 @@ class Invoice(Timestamped, SharedDocument, db.Model):
         Index("ix_invoices_supplier_status_created", "supplier_id", "status", "created_at", "id"),
         Index("ix_invoices_supplier_status_due", "supplier_id", "status", "due_date", "id"),
         Index("ix_invoices_supplier_org_due", "supplier_id", "organization_id", "due_date", "id"),
+        # Aging reads only these (covering: the open statuses' ranges, never the table).
+        Index("ix_invoices_org_status_aging", "organization_id", "status", "kind", "supplier_id", "link_id",
+              "currency", "due_date", "gross_total", "credited_total", "paid_total", "discount_taken"),
+        Index("ix_invoices_supplier_status_aging", "supplier_id", "status", "kind", "organization_id", "link_id",
+              "currency", "due_date", "gross_total", "credited_total", "paid_total", "discount_taken"),
+        # Statements: the period's documents in date order, the opening balance (covering).
+        Index("ix_invoices_org_supplier_issued", "organization_id", "supplier_id", "issue_date", "id",
+              "currency", "status", "kind", "gross_total"),
+        Index("ix_invoices_supplier_org_issued", "supplier_id", "organization_id", "issue_date", "id",
+              "currency", "status", "kind", "gross_total"),
         CheckConstraint("net_total >= 0 AND gross_total >= 0", name="totals"),
         CheckConstraint("credited_total >= 0 AND paid_total >= 0 AND discount_taken >= 0", name="settled"),
     )
@@ -254,7 +264,7 @@ class Payment(TenantChild, db.Model):
     __supplier_writes__ = frozenset()
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
     paid_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Amount())
     discount: Mapped[Decimal] = mapped_column(Amount(), default=Decimal("0"))
@@ -266,6 +276,8 @@ class Payment(TenantChild, db.Model):
     recorded_by: Mapped[User | None] = relationship()
 
     __table_args__ = (
+        # The invoice's payments; statements sum them by date from the index alone (covering).
+        Index("ix_payments_invoice_paid", "invoice_id", "paid_on", "amount", "discount"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("discount >= 0", name="discount"),
     )

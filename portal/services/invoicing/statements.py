@@ -3,17 +3,19 @@
 Aging: what each counterparty still owes (or is owed) per currency, the open invoices'
 amount due (gross − credited − paid − discount taken) in buckets by days past the due date
 (not yet due; 1–30; 31–60; 61–90; over 90, as `portal.domain.invoicing.aging_bucket`). The
-sums are one aggregate statement over the company's open-status index ranges
-(`ix_invoices_*_status_due`): open invoices are a working set, whatever the history.
+sums are one aggregate statement over the company's open-status ranges of a covering index
+(`ix_invoices_*_status_aging`: the table is never read): open invoices are a working set,
+whatever the history; only the rows shown (`MAX_AGING_ROWS`) are built.
 
 Statement of account of one link for a period: the opening balance (everything issued, credited
 and paid before the period), the period's entries in date order — an invoice is a debit at its
 issue date, a credit note a credit at its issue date, a payment a credit (with the discount it
 took) at its date — each with the running balance, and the closing balance; with the open
 invoices and the link's aging. The buyer and the supplier read the same statement (the tenant
-scope decides only whether they may). A statement costs a fixed handful of statements; the
-entries of a very long period stop at `MAX_ENTRIES` (`truncated`), the closing balance is
-summed in SQL all the same.
+scope decides only whether they may). The period's documents and the opening balance come from
+covering indexes (`ix_invoices_*_issued`, `ix_payments_invoice_paid`). A statement costs a fixed
+handful of statements; the entries of a very long period stop at `MAX_ENTRIES` (`truncated`),
+the closing balance is summed in SQL all the same.
 """
 
 from __future__ import annotations
@@ -165,25 +167,25 @@ def aging(*, side: str, today: date | None = None, counterparty_id: int | None =
                             *[value.label(name) for name, value in buckets.items()])
                      .where(*where).group_by(party, Invoice.link_id, Invoice.currency))
     merged = union_all(*parts).subquery()
-    # One link per pair of companies: grouping by it too adds no row.
+    # One link per pair of companies (and one name per company): grouping by them adds no row.
     rows = db.session.execute(
-        select(merged.c.party, merged.c.link, merged.c.currency,
+        select(merged.c.party, merged.c.link, merged.c.currency, Organization.name,
                *[_sum(merged.c[name]).label(name) for name in BUCKETS])
-        .group_by(merged.c.party, merged.c.link, merged.c.currency)).all()
-    if not rows:
-        return []
-    names = dict(db.session.execute(
-        select(Organization.id, Organization.name).where(Organization.id.in_({r.party for r in rows}))).all())
+        .outerjoin(Organization, Organization.id == merged.c.party)
+        .group_by(merged.c.party, merged.c.link, merged.c.currency, Organization.name)).all()
+    # By counterparty name; only the rows shown become AgingRows (a company may owe thousands).
+    rows.sort(key=lambda r: ((r.name or "").casefold(), r.currency, r.party))
     found = []
     for row in rows:
         values = {name: getattr(row, name) for name in BUCKETS}
         total = sum(values.values(), ZERO)
         if total == ZERO and not any(values.values()):
             continue
-        found.append(AgingRow(row.party, names.get(row.party, ""), row.currency, **values, total=total,
+        found.append(AgingRow(row.party, row.name or "", row.currency, **values, total=total,
                               link_id=row.link))
-    found.sort(key=lambda r: (r.counterparty_name.casefold(), r.currency, r.counterparty_id))
-    return found[:MAX_AGING_ROWS]
+        if len(found) == MAX_AGING_ROWS:
+            break
+    return found
 
 
 def aging_totals(rows: list[AgingRow]) -> list[AgingRow]:
