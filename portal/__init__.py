@@ -39,6 +39,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
 
+    from portal.blueprints import api
+
+    api.init_app(app)  # /api/v1: token-authenticated JSON, its OpenAPI document
+
     from portal.blueprints.error_pages import register_error_handlers
 
     register_error_handlers(app)

@@ -92,6 +92,15 @@ class Config:
     # throttle locks everyone out together.
     TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
 
+    # The REST API (/api/v1): requests per token, body size of a JSON request or an import.
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
+    API_MAX_BODY = int(_env("API_MAX_BODY", str(2 * 1024 * 1024)))
+    # Webhooks: deliveries to loopback, private and link-local addresses and over plain http are
+    # refused unless allowed here (development and tests deliver to a local receiver).
+    WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", True)
+    WEBHOOK_ALLOW_HTTP = _env_bool("WEBHOOK_ALLOW_HTTP", True)
+    WEBHOOK_TIMEOUT_SECONDS = float(_env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+
     PAGE_SIZE = 25
     # Requisitions up to this gross amount may be approved several at once from the inbox.
     BULK_APPROVE_MAX = Decimal(_env("BULK_APPROVE_MAX", "5000"))
@@ -101,6 +110,8 @@ class ProductionConfig(Config):
     """Refuses to start without a real secret and database."""
 
     ENV_NAME = "production"
+    WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+    WEBHOOK_ALLOW_HTTP = _env_bool("WEBHOOK_ALLOW_HTTP", False)
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

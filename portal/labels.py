@@ -202,6 +202,13 @@ EVENT_LABELS.update({
     "invoice.payment_recorded": _l("recorded a payment"),
     "invoice.paid": _l("marked the invoice paid"),
     "invoice.reminder_sent": _l("sent a payment reminder"),
+    "api_token.created": _l("created an API token"),
+    "api_token.revoked": _l("revoked an API token"),
+    "webhook.created": _l("registered a webhook endpoint"),
+    "webhook.updated": _l("changed a webhook endpoint"),
+    "webhook.deleted": _l("removed a webhook endpoint"),
+    "webhook.secret_rotated": _l("rotated a webhook signing secret"),
+    "webhook.redelivered": _l("redelivered a webhook"),
 })
 
 
@@ -220,6 +227,8 @@ OBJECT_TYPE_LABELS = {
     "Quote": _l("Quote"),
     "PurchaseOrder": _l("Purchase order"),
     "Invoice": _l("Invoice"),
+    "ApiToken": _l("API token"),
+    "WebhookEndpoint": _l("Webhook endpoint"),
     "Item": _l("Catalog item"),
     "Category": _l("Category"),
     "CostCenter": _l("Cost centre"),

@@ -14,6 +14,7 @@ def register_error_handlers(app) -> None:
     from flask import flash, redirect, request, url_for
     from flask_babel import gettext as _
 
+    from portal.blueprints.problems import from_exception, is_api_request
     from portal.extensions import db, htmx
     from portal.htmx import render
 
@@ -24,6 +25,8 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
+        if is_api_request():
+            return from_exception(exc)
         if exc.status_code in (403, 404):
             return handle_http(exc.status_code)
         if htmx:
@@ -56,6 +59,9 @@ def register_error_handlers(app) -> None:
         return page("errors/error.html", code, title, message)
 
     def http_error(exc, code: int):
+        if is_api_request():
+            db.session.rollback()
+            return from_exception(exc)
         body, status = handle_http(code)
         # Keep what the protocol asks of the error: Allow on a 405, Retry-After on a 429.
         kept = [(name, value) for name, value in exc.get_headers()

@@ -170,6 +170,11 @@ def init_app(app) -> None:
     def bad_parameter(exc: BadParameter):
         from flask_babel import gettext as _
 
+        from portal.blueprints.problems import from_exception, is_api_request
+
+        if is_api_request():
+            return from_exception(exc)
+
         from portal.extensions import htmx
         from portal.htmx import render
         from portal.i18n import translate

@@ -126,6 +126,14 @@ EVENT_OBJECTS: dict[str, str] = {
     "invoice.payment_recorded": "Invoice",
     "invoice.paid": "Invoice",
     "invoice.reminder_sent": "Invoice",
+    # integration: API tokens and webhook endpoints
+    "api_token.created": "ApiToken",
+    "api_token.revoked": "ApiToken",
+    "webhook.created": "WebhookEndpoint",
+    "webhook.updated": "WebhookEndpoint",
+    "webhook.deleted": "WebhookEndpoint",
+    "webhook.secret_rotated": "WebhookEndpoint",
+    "webhook.redelivered": "WebhookEndpoint",
 }
 
 EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
@@ -134,7 +142,7 @@ EVENT_KINDS: frozenset[str] = frozenset(EVENT_OBJECTS)
 OBJECT_TYPES: tuple[str, ...] = (
     "Requisition", "Budget", "ApprovalPolicy", "Delegation", "User", "Invitation",
     "SupplierLink", "PriceAgreement", "PriceProposal", "Rfq", "Quote", "PurchaseOrder", "Invoice", "Item", "Category",
-    "CostCenter", "Organization",
+    "CostCenter", "Organization", "ApiToken", "WebhookEndpoint",
 )
 
 

@@ -142,3 +142,18 @@ __all__ += [
     "Invoice", "InvoiceDocument", "InvoiceKind", "InvoiceLine", "InvoiceReminder", "InvoiceStatus",
     "InvoicingMode", "MatchStatus", "Payment",
 ]
+
+from portal.models.integration import (  # noqa: E402
+    ApiToken,
+    DeliveryStatus,
+    EndpointStatus,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+    _sync_indexes,
+)
+
+_sync_indexes()
+
+__all__ += ["ApiToken", "DeliveryStatus", "EndpointStatus", "IdempotencyRecord", "WebhookDelivery",
+            "WebhookEndpoint"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.agreements import Tier
 from portal.extensions import db
-from portal.models.base import Timestamped, utcnow
+from portal.models.base import Timestamped, Updated, utcnow
 from portal.models.catalog import Item
 from portal.models.org import Organization, SupplierLink
 from portal.models.types import UnitPrice, UTCDateTime
@@ -18,7 +18,7 @@ from portal.models.user import User
 from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument
 
 
-class PriceAgreement(Timestamped, SharedDocument, db.Model):
+class PriceAgreement(Timestamped, Updated, SharedDocument, db.Model):
     """Per supplier link and item: unit price, currency, quantity tiers, validity, the
     supplier's part number and lead time.
 

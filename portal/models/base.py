@@ -15,3 +15,12 @@ def utcnow() -> datetime:
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Updated:
+    """`updated_at`: when the row itself last changed (the API's `updated_since` filter and its
+    keyset order). Set by the ORM on every UPDATE of the row (a change of its lines alone does
+    not touch it)."""
+
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow,
+                                                 nullable=False)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.budget import BudgetStatus, EntryKind, OverrunPolicy, PeriodKind
 from portal.extensions import db
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, Updated
 from portal.models.catalog import CostCenter
 from portal.models.org import enum_column
 from portal.models.types import Amount, UTCDateTime
@@ -18,7 +18,7 @@ from portal.models.user import User
 from portal.tenancy import TenantOwned
 
 
-class Budget(Timestamped, TenantOwned, db.Model):
+class Budget(Timestamped, Updated, TenantOwned, db.Model):
     """What a cost centre may spend in a period.
 
     `consumed` caches reserved + committed + actual from the ledger (and `reserved`, `committed`,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.domain.catalog import fold_for_search
 from portal.extensions import db
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, Updated
 from portal.models.org import Organization
 from portal.models.types import Exact, UnitPrice
 from portal.models.user import User
@@ -54,7 +54,7 @@ class CostCenter(Timestamped, TenantOwned, db.Model):
         return f"{self.code} · {self.name}"
 
 
-class Item(Timestamped, TenantOwned, db.Model):
+class Item(Timestamped, Updated, TenantOwned, db.Model):
     """A catalog entry of a buying company: what is bought, in which unit, at about what price."""
 
     __tablename__ = "items"

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
-from portal.models.base import Timestamped, utcnow
+from portal.models.base import Timestamped, Updated, utcnow
 from portal.models.catalog import VatRate
 from portal.models.order import PurchaseOrder, PurchaseOrderLine
 from portal.models.org import Organization, SupplierLink, enum_column
@@ -65,7 +65,7 @@ class MatchStatus(StrEnum):
     OVERRIDDEN = "overridden"  # mismatched, approved by a buyer admin with a written reason
 
 
-class Invoice(Timestamped, SharedDocument, db.Model):
+class Invoice(Timestamped, Updated, SharedDocument, db.Model):
     __tablename__ = "invoices"
     __created_by__ = frozenset({SUPPLIER})
     __supplier_writes__ = ALL_FIELDS

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
-from portal.models.base import Timestamped, utcnow
+from portal.models.base import Timestamped, Updated, utcnow
 from portal.models.budget import Budget
 from portal.models.catalog import Item, VatRate
 from portal.models.org import Organization, SupplierLink, enum_column
@@ -50,7 +50,7 @@ class OrderSource(StrEnum):
     AGREEMENT = "agreement"  # straight from an approved requisition at agreed prices
 
 
-class PurchaseOrder(Timestamped, SharedDocument, db.Model):
+class PurchaseOrder(Timestamped, Updated, SharedDocument, db.Model):
     __tablename__ = "purchase_orders"
     __created_by__ = frozenset({BUYER})
     __buyer_writes__ = ALL_FIELDS

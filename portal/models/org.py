@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.terms import NET_30, PaymentTerms
 from portal.extensions import db
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, Updated
 from portal.models.types import Amount, Exact, PaymentTermsType
 from portal.tenancy import ALL_FIELDS, BUYER, SharedDocument, register_org_models
 
@@ -79,7 +79,7 @@ class Organization(Timestamped, db.Model):
         return f"<Organization {self.id} {self.name}>"
 
 
-class SupplierLink(Timestamped, SharedDocument, db.Model):
+class SupplierLink(Timestamped, Updated, SharedDocument, db.Model):
     """The relationship a buying organisation negotiated with a supplier organisation.
 
     `organization_id` is the buyer, `supplier_id` the supplier. A supplier sees nothing of a
@@ -91,7 +91,7 @@ class SupplierLink(Timestamped, SharedDocument, db.Model):
     # The buyer's record of what it negotiated: only the buyer creates and changes it.
     __created_by__ = frozenset({BUYER})
     __buyer_writes__ = ALL_FIELDS
-    __supplier_writes__ = frozenset()
+    __supplier_writes__ = frozenset({"updated_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[LinkStatus] = mapped_column(enum_column(LinkStatus), default=LinkStatus.ACTIVE)

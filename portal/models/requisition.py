@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.domain.requisition import RequisitionStatus
 from portal.extensions import db
-from portal.models.base import Timestamped, utcnow
+from portal.models.base import Timestamped, Updated, utcnow
 from portal.models.catalog import Category, CostCenter, Item, VatRate
 from portal.models.org import Organization, enum_column
 from portal.models.types import Amount, Quantity, UnitPrice, UTCDateTime
@@ -43,7 +43,7 @@ class DocumentCounter(TenantOwned, db.Model):
     __table_args__ = (UniqueConstraint("organization_id", "kind", "year"),)
 
 
-class Requisition(Timestamped, TenantOwned, db.Model):
+class Requisition(Timestamped, Updated, TenantOwned, db.Model):
     __tablename__ = "requisitions"
 
     id: Mapped[int] = mapped_column(primary_key=True)

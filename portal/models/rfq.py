@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.base import Timestamped, utcnow
+from portal.models.base import Timestamped, Updated, utcnow
 from portal.models.catalog import Item, VatRate
 from portal.models.org import Organization, SupplierLink, enum_column
 from portal.models.requisition import RequisitionLine
@@ -75,7 +75,7 @@ class QuoteStatus(StrEnum):
     LOST = "lost"
 
 
-class Rfq(Timestamped, MultiPartyDocument, db.Model):
+class Rfq(Timestamped, Updated, MultiPartyDocument, db.Model):
     __tablename__ = "rfqs"
     __participants__ = "invitations"
 
@@ -128,13 +128,13 @@ class Rfq(Timestamped, MultiPartyDocument, db.Model):
         return f"<Rfq {self.number} {self.status}>"
 
 
-class RfqInvitation(Timestamped, SharedDocument, db.Model):
+class RfqInvitation(Timestamped, Updated, SharedDocument, db.Model):
     """One invited supplier of an RFQ: the buyer invites; the supplier answers or declines."""
 
     __tablename__ = "rfq_invitations"
     __created_by__ = frozenset({BUYER})
     __buyer_writes__ = ALL_FIELDS
-    __supplier_writes__ = frozenset({"status", "decline_reason", "responded_at", "seen_amendment",
+    __supplier_writes__ = frozenset({"status", "decline_reason", "responded_at", "seen_amendment", "updated_at",
                                      "first_viewed_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,7 +258,7 @@ class RfqClarification(TenantChild, db.Model):
     published_by: Mapped[User] = relationship()
 
 
-class Quote(Timestamped, SharedDocument, db.Model):
+class Quote(Timestamped, Updated, SharedDocument, db.Model):
     """One supplier's answer to one RFQ (one per supplier and RFQ). The supplier writes it; the
     buyer only decides its outcome (`status` awarded/lost)."""
 

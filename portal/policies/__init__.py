@@ -25,6 +25,7 @@ from portal.policies import (  # noqa: F401  (registers rules)
     approvals,
     budgets,
     catalog,
+    integration,
     invoices,
     orders,
     price_proposals,

@@ -46,6 +46,10 @@ _URL_OBJECTS = {
     "proposal_id": "PriceProposal",
     # invoicing (an invoice or a credit note)
     "invoice_id": "Invoice",
+    # integration (API tokens, webhook endpoints and their deliveries)
+    "token_id": "ApiToken",
+    "endpoint_id": "WebhookEndpoint",
+    "delivery_id": "WebhookDelivery",
 }
 
 

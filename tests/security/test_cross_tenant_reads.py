@@ -39,6 +39,14 @@ ALLOWED: dict[tuple[str, str], str] = {
         "loads the session's user by id (ALL_TENANTS) before the request is bound to its org",
     ("portal/__init__.py", "_init_tenancy.bind_request_scope"):
         "binds each request to the signed-in user's own organisation (or to none)",
+    # --- the REST API: the organisation is not known until the token is ---------------------
+    ("portal/services/integration/tokens.py", "find"):
+        "finds an API token by the SHA-256 of the presented secret (ALL_TENANTS) before the "
+        "request is bound; the token then binds its own organisation",
+    ("portal/blueprints/api/core.py", "authenticate"):
+        "binds each API request to its token's own organisation (the token's user's)",
+    ("portal/services/integration/tokens.py", "touch"):
+        "writes the token's own last-use time on a connection of its own (`.engine`), by its id",
     ("portal/services/badges.py", "_poller_statement"):
         "a badge poll reads the session's user by id (ALL_TENANTS) with the badge version of "
         "that user's own organisation, before the request is bound; the caller checks the "

@@ -611,3 +611,12 @@ CASES += [
     ("price_proposals.decide", BUYER, proposal(), False),
     ("price_proposals.decide", SUPPLIER_ADMIN, proposal(), False),
 ]
+
+
+# Integration settings (API tokens, webhook endpoints): the organisation's admin only.
+CASES += [
+    ("integration.manage", ADMIN, None, True),
+    ("integration.manage", SUPPLIER_ADMIN, None, True),
+    ("integration.manage", BUYER, None, False),
+    ("integration.manage", APPROVER, None, False),
+]

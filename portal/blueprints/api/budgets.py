@@ -1,0 +1,7 @@
+"""Budgets (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("budgets", "Budgets")

@@ -1,0 +1,7 @@
+"""Catalog items and price agreements (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("catalog", "Catalog items and price agreements")

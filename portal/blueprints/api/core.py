@@ -1,0 +1,283 @@
+"""What every API view shares: the token, the scope, the actor, loading, paging, idempotency.
+
+A resource module (requisitions.py, orders.py, ...) builds its blueprint with `blueprint()` and
+its views like this::
+
+    bp = blueprint("invoices", "Invoices, credit notes and payments")
+
+    @bp.route("/invoices", methods=["GET"])
+    @requires("invoices")                      # the token's scope (x-scope in the OpenAPI doc)
+    @bp.arguments(InvoiceListArgs, location="query")
+    @bp.response(200, InvoicePage)
+    def list_invoices(args):
+        enforce(actor(), "invoices.view")      # the same policy as the pages
+        return sync_page(select(Invoice).where(...), Invoice, args)
+
+    @bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
+    @requires("invoices", write=True)
+    @idempotent                                # Idempotency-Key; one transaction; replayed
+    @bp.arguments(PaymentIn)
+    @bp.response(201, PaymentOut)
+    def pay(data, invoice_id):
+        invoice = load_or_404(Invoice, invoice_id)
+        return record_payment(actor(), invoice, ...)
+
+- Reads need no transaction; writes that are not POSTs (PUT, DELETE) run in `unit_of_work()`;
+  POSTs are wrapped by `@idempotent`, which is their unit of work.
+- Another organisation's record is a 404 (the tenant filter never returns it); a missing role is
+  a 403, a wrong state a 409, bad input a 422: all as problem+json (problems.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+from flask import current_app, g, make_response, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.blueprints.problems import ApiProblem
+from portal.domain import api_scopes
+from portal.extensions import csrf, db, limiter
+from portal.models.integration import IdempotencyRecord
+from portal.services.integration import tokens
+from portal.services.paging import Key, Order, keyset
+from portal.tenancy import bind, scope_for
+
+BLUEPRINTS: list[Blueprint] = []
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+
+# ---------------------------------------------------------------- blueprints
+
+
+def _rate_key() -> str:
+    """Rate limits count per token (its hash: no database read), else per address."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and len(header) < 300:
+        return "api:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    return "api-anon:" + (request.remote_addr or "-")
+
+
+def _rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def blueprint(name: str, description: str) -> Blueprint:
+    """A blueprint of the API: every view behind a token, CSRF-exempt (no cookies are read),
+    rate limited per token. Registered by portal/blueprints/api/__init__.py."""
+    bp = Blueprint(f"api_{name}", __name__, description=description)
+    bp.before_request(authenticate)
+    csrf.exempt(bp)
+    limiter.limit(_rate_limit, key_func=_rate_key)(bp)
+    BLUEPRINTS.append(bp)
+    return bp
+
+
+# ---------------------------------------------------------------- who is calling
+
+
+def authenticate() -> None:
+    """Before every API view: find the token, refuse a missing, unknown, revoked or expired one
+    (401), bind its organisation's tenant scope and its user as the actor."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="portal-api"'}
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise ApiProblem(401, "Send an API token: 'Authorization: Bearer <token>'.", headers=challenge)
+    token = tokens.find(db.session, raw.strip())
+    if token is None:
+        raise ApiProblem(401, "The API token is not valid.", headers=challenge)
+    if token.revoked_at is not None:
+        raise ApiProblem(401, "The API token was revoked.", headers=challenge)
+    if not token.is_live():
+        raise ApiProblem(401, "The API token has expired.", headers=challenge)
+    user = token.user
+    if user is None or not user.is_active or user.organization_id != token.organization_id:
+        raise ApiProblem(401, "The user this token acts as is no longer active.", headers=challenge)
+    bind(db.session, scope_for(db.session, user.organization))
+    g.api_token, g.api_actor = token, user
+    tokens.touch(token)
+    _refuse_bad_bodies()
+
+
+def _refuse_bad_bodies() -> None:
+    if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        return
+    limit = current_app.config["API_MAX_BODY"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiProblem(413, f"The body is larger than {limit} bytes.")
+    if request.mimetype in ("multipart/form-data", "text/csv"):
+        return  # imports: the view reads the file
+    if request.mimetype != "application/json":
+        raise ApiProblem(415, "Send JSON with 'Content-Type: application/json'.")
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise ApiProblem(400, "The body is not valid JSON.")
+    bad = _control_characters(data)
+    if bad is not None:
+        raise ApiProblem(422, "Text may not contain control characters.",
+                         errors=[{"field": bad or None, "message": "Contains a control character."}])
+
+
+def _control_characters(value, path: str = ""):
+    if isinstance(value, str):
+        return path if CONTROL.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _control_characters(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def actor():
+    """The user the calling token acts as: the explicit actor of every service call."""
+    return g.api_actor
+
+
+def token():
+    return g.api_token
+
+
+def requires(area: str, write: bool = False):
+    """The view needs the token scope `area:read` (or `area:write`); named in the OpenAPI
+    document as the operation's `x-scope` (the security suite reads it)."""
+    needed = api_scopes.scope(area, write)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not api_scopes.grants(g.api_token.scopes, needed):
+                raise ApiProblem(403, f"The token lacks the scope '{needed}'.", kind="insufficient-scope")
+            return view(*args, **kwargs)
+
+        doc = getattr(wrapper, "_apidoc", None)
+        wrapper._apidoc = dict(doc or {})
+        manual = dict(wrapper._apidoc.get("manual_doc", {}))
+        manual["x-scope"] = needed
+        manual.setdefault("security", [{"bearerAuth": []}])
+        wrapper._apidoc["manual_doc"] = manual
+        return wrapper
+
+    return decorate
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_or_404(model, object_id: int):
+    """A record through the tenant-scoped session, or a 404 problem (another organisation's
+    record is never found)."""
+    found = db.session.get(model, object_id)
+    if found is None:
+        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+    return found
+
+
+_ORDERS: dict[type, Order] = {}
+
+
+def sync_order(model) -> Order:
+    """The API lists' one order: oldest change first, (updated_at, id), the index
+    ix_<table>_org_updated / ix_<table>_supplier_updated serves it."""
+    order = _ORDERS.get(model)
+    if order is None:
+        order = _ORDERS[model] = Order(f"api-{model.__tablename__}", Key(model.updated_at), Key(model.id))
+    return order
+
+
+def sync_page(query, model, args: dict, *, order: Order | None = None) -> dict:
+    """One page of `query` (filters applied) in the sync order, after `updated_since`:
+    `{"data": [...], "next_cursor": str|None}`; no count (a million rows cost one page)."""
+    order = order or sync_order(model)
+    since = args.get("updated_since")
+    if since is not None:
+        query = query.where(order.segments[0].keys[0].column >= since)
+    page = keyset(query, order, cursor=args.get("cursor") or None, per_page=args.get("limit") or 50,
+                  count=False)
+    return {"data": page.items, "next_cursor": page.next}
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() + b" " + request.full_path.encode() + b"\n")
+    digest.update(request.get_data())
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord):
+    response = current_app.response_class(record.response_body, status=record.status_code,
+                                          mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    if record.location:
+        response.headers["Location"] = record.location
+    return response
+
+
+def _stored(key: str) -> IdempotencyRecord | None:
+    return db.session.scalars(select(IdempotencyRecord).where(
+        IdempotencyRecord.token_id == g.api_token.id, IdempotencyRecord.key == key)).first()
+
+
+def idempotent(view):
+    """A POST: needs an `Idempotency-Key` header; runs as one transaction that also stores its
+    answer under the key; a retry with the same key and body gets the stored answer (header
+    `Idempotent-Replayed: true`) and acts no second time; the same key with another body is a
+    422. Two identical requests at once: the second waits on the key's unique index and then
+    replays (or, while the first is still running on SQLite, gets a 409 to retry)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from portal.blueprints.edge import unit_of_work
+
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            raise ApiProblem(428, "Send an 'Idempotency-Key' header (any unique string, e.g. a "
+                                  "UUID) with every POST, and the same one when you retry.")
+        if not KEY_SHAPE.match(key):
+            raise ApiProblem(422, "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                             errors=[{"field": "Idempotency-Key", "message": "Invalid key."}])
+        fingerprint = _fingerprint()
+        existing = _stored(key)
+        if existing is not None:
+            return _checked_replay(existing, fingerprint)
+        try:
+            with unit_of_work():
+                record = IdempotencyRecord(organization_id=g.api_token.organization_id,
+                                           token_id=g.api_token.id, key=key, fingerprint=fingerprint)
+                db.session.add(record)
+                db.session.flush()  # takes the key now: a concurrent twin waits on it
+                response = make_response(view(*args, **kwargs))
+                record.status_code = response.status_code
+                record.response_body = response.get_data(as_text=True)
+                record.location = response.headers.get("Location", "")[:500]
+        except IntegrityError:
+            existing = _stored(key)
+            if existing is None:
+                raise ApiProblem(409, "A request with this Idempotency-Key is in progress; retry "
+                                      "it in a moment.", kind="idempotency-in-progress") from None
+            return _checked_replay(existing, fingerprint)
+        return response
+
+    return wrapper
+
+
+def _checked_replay(record: IdempotencyRecord, fingerprint: str):
+    if record.fingerprint != fingerprint:
+        raise ApiProblem(422, "This Idempotency-Key was already used for another request.",
+                         kind="idempotency-key-reused",
+                         errors=[{"field": "Idempotency-Key", "message": "Used for another request."}])
+    return _replay(record)

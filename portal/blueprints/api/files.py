@@ -1,0 +1,7 @@
+"""CSV exports and imports (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("files", "CSV exports and imports")

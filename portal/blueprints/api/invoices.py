@@ -1,0 +1,7 @@
+"""Invoices, credit notes and payments (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("invoices", "Invoices, credit notes and payments")

@@ -1,0 +1,7 @@
+"""RFQs and quotes (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("rfqs", "RFQs and quotes")

@@ -1,0 +1,7 @@
+"""Webhook endpoints and deliveries (being built: see /work/coord/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from portal.blueprints.api.core import blueprint
+
+bp = blueprint("webhooks", "Webhook endpoints and deliveries")

@@ -1,0 +1,98 @@
+"""API tokens: issue (the secret shown once), authenticate, revoke.
+
+A token is `pt_` + 43 random URL-safe characters. Only its SHA-256 is stored (a long random
+secret needs no slow hash, and every API request looks it up by that one unique index); the first
+11 characters stay readable so an admin can tell tokens apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.domain import api_scopes
+from portal.domain.messages import N_, Msg
+from portal.errors import ValidationProblem
+from portal.extensions import db
+from portal.models.base import utcnow
+from portal.models.integration import ApiToken
+from portal.policies import enforce
+from portal.services import audit
+from portal.tenancy import ALL_TENANTS
+
+PREFIX = "pt_"
+SHOWN = 11  # characters of the token kept readable ("pt_" + 8)
+TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def issue_token(actor, *, name: str, scopes, user, expires_at: datetime | None = None,
+                secret: str | None = None) -> tuple[ApiToken, str]:
+    """Create a token of the actor's organisation acting as `user`; returns (token, secret).
+
+    `secret` only for the demo world's documented tokens. The caller commits."""
+    enforce(actor, "integration.manage")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationProblem(Msg(N_("Give the token a name.")))
+    chosen = api_scopes.clean(scopes)
+    if not chosen:
+        raise ValidationProblem(Msg(N_("Choose at least one scope.")))
+    if user.organization_id != actor.organization_id or not user.is_active:
+        raise ValidationProblem(Msg(N_("A token acts as an active user of your organisation.")))
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationProblem(Msg(N_("The expiry date must be in the future.")))
+    raw = secret or new_secret()
+    token = ApiToken(organization_id=actor.organization_id, name=name[:80], prefix=raw[:SHOWN],
+                     token_hash=hash_token(raw), scopes=chosen, user_id=user.id,
+                     created_by_id=actor.id, expires_at=expires_at)
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor=actor, action="api_token.created", obj=token,
+                 summary={"name": token.name, "scopes": chosen, "acts_as": user.email})
+    return token, raw
+
+
+def revoke_token(actor, token: ApiToken, *, now: datetime | None = None) -> ApiToken:
+    """Revoke a token (idempotent: a revoked token stays as it was). The caller commits."""
+    enforce(actor, "integration.manage", token)
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+        token.revoked_by_id = actor.id
+        audit.record(actor=actor, action="api_token.revoked", obj=token, summary={"name": token.name})
+    return token
+
+
+def find(session, raw: str) -> ApiToken | None:
+    """The token with this secret, whatever its state (None: no such token).
+
+    Deliberate cross-tenant read: the organisation is not known until the token is."""
+    if not raw or len(raw) > 200 or not raw.startswith(PREFIX):
+        return None
+    return session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+        .execution_options(**ALL_TENANTS)
+    ).first()
+
+
+def touch(token: ApiToken, now: datetime | None = None) -> None:
+    """Record the token's use, at most once a minute, on a connection of its own (a read of
+    the API writes nothing in its own transaction)."""
+    now = now or utcnow()
+    if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(update(ApiToken.__table__).where(ApiToken.__table__.c.id == token.id)
+                           .values(last_used_at=now))
+    set_committed_value(token, "last_used_at", now)  # known, without dirtying the session
