@@ -47,7 +47,7 @@ def _invoice_reminders():
 
 
 def _draft_monthly_invoices(period: str | None = None):
-    from portal.services.invoicing.monthly import draft_monthly
+    from portal.jobs.monthly_invoices import draft_monthly
 
     return draft_monthly(period)
 

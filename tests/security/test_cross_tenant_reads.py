@@ -137,7 +137,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("portal/jobs/payment_reminders.py", "send_payment_reminders"):
         "the payment-reminder job runs once per buying organisation, bound to each in turn "
         "(its own transaction each); it reminds that organisation of its own open invoices",
-    ("portal/services/invoicing/monthly.py", "draft_monthly"):
+    ("portal/jobs/monthly_invoices.py", "draft_monthly"):
         "the monthly invoicing run drafts once per supplier organisation, bound to each in turn "
         "(its own transaction each), from that supplier's own links and received order lines",
     ("portal/jobs/outbox.py", "_own_session"):

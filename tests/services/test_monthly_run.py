@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.jobs import JOBS
+from portal.jobs import JOBS, monthly_invoices
+from portal.jobs.monthly_invoices import draft_monthly
 from portal.models import AuditEvent, Notification
 from portal.models.invoice import Invoice, InvoiceStatus
 from portal.services.invoicing import monthly
-from portal.services.invoicing.monthly import MonthlyRunError, draft_monthly, last_month, parse_period
+from portal.services.invoicing.monthly import MonthlyRunError, last_month, parse_period
 from portal.services.orders.receiving import today_for
 from tests.kit import count
 from tests.services.supplier_invoice_fixtures import (
@@ -168,7 +169,7 @@ def test_the_job_and_the_command(app, world, month):
     assert f"Monthly invoices for {period}: 0 draft(s)" in result.output
     result = runner.invoke(args=["invoices", "draft-monthly", "--month", "2026-13"])
     assert result.exit_code != 0 and "is not a month" in result.output
-    assert monthly.draft_monthly is draft_monthly
+    assert monthly_invoices.draft_monthly is draft_monthly
 
 
 def test_one_suppliers_run_in_the_callers_transaction(world, month):

@@ -10,8 +10,8 @@ drafted; the supplier reviews and issues it.
   quantity so accepted minus what is invoiced or drafted already — what arrived in the month,
   and what arrived earlier and was never invoiced; receipts after the month wait for the next.
   Lines of orders in another currency than the link's are left to invoices per order.
-- Each supplier runs in its own bound scope and its own transaction (one failing supplier does
-  not stop the others: it is logged and reported at the end), like portal/jobs/deadlines.py.
+- The run over every supplier is the job's (portal/jobs/monthly_invoices.py): each supplier in
+  its own bound scope and its own transaction; this module writes and never commits.
   The draft's author is the supplier's first admin (the run itself is the audit's actor: none).
 - A month that has not ended yet (the current one, a future one) and anything that is not a
   month (`YYYY-MM`) are refused with MonthlyRunError, before anything is read or written.
@@ -26,13 +26,12 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select, type_coerce
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.domain.messages import N_, Link, Msg
 from portal.errors import ValidationProblem
 from portal.extensions import db
-from portal.models import Organization, OrgKind, User, UserRole
+from portal.models import Organization, User, UserRole
 from portal.models.invoice import Invoice, InvoiceKind
 from portal.models.order import GoodsReceipt, GoodsReceiptLine, OrderStatus, PurchaseOrder, PurchaseOrderLine
 from portal.models.org import InvoicingMode, SupplierLink
@@ -43,7 +42,6 @@ from portal.services.invoicing.drafting import MAX_LINES, draft_event, new_draft
 from portal.services.invoicing.invoiceable import OpenLine, quantities
 from portal.services.notifications import notify_organization
 from portal.services.orders.receiving import today_for
-from portal.tenancy import bound, scope_for
 
 log = logging.getLogger("portal.invoicing.monthly")
 
@@ -127,7 +125,7 @@ def _open_by_buyer(end: date, supplier_id: int, buyer_ids: list[int]) -> dict[in
     return by_buyer
 
 
-def _draft_supplier(org: Organization, links: list[SupplierLink], period: str, end: date) -> int:
+def draft_supplier(org: Organization, links: list[SupplierLink], period: str, end: date) -> int:
     """The missing monthly drafts of one supplier (its scope bound); returns how many."""
     done = set(db.session.scalars(select(Invoice.organization_id).where(
         Invoice.supplier_id == org.id, Invoice.period == period, Invoice.kind == InvoiceKind.INVOICE)))
@@ -162,74 +160,19 @@ def _draft_supplier(org: Organization, links: list[SupplierLink], period: str, e
     return drafted
 
 
-def _run_supplier(org: Organization, links: list[SupplierLink], period: str, end: date) -> int | None:
-    """One supplier's drafts in its own transaction; a run racing this one (IntegrityError on
-    the unique month) is answered by trying again, which skips what the other run drafted.
-    None when it failed (logged)."""
-    org_id = org.id
-    for attempt in range(2):
-        try:
-            drafted = _draft_supplier(org, links, period, end)
-            db.session.commit()
-            return drafted
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 0:
-                org = db.session.get(Organization, org_id)
-                links = _monthly_links(org_id)
-                continue
-            log.exception("monthly invoices %s of supplier %s failed", period, org_id)
-        except Exception:
-            db.session.rollback()
-            log.exception("monthly invoices %s of supplier %s failed", period, org_id)
-            break
-    return None
-
-
 def draft_monthly_supplier(org: Organization, period: str, *, today: date | None = None) -> int:
     """The monthly drafts of one supplier `org` for `period`, in the caller's transaction and
     scope (bound to `org`; nothing committed: the demo seed and tests). Returns how many were
     made; MonthlyRunError as `draft_monthly`."""
     today = today or today_for(None, clock.now())
     _start, end = parse_period(period, today=today)
-    links = _monthly_links(org.id)
-    return _draft_supplier(org, links, period.strip(), end) if links else 0
+    links = monthly_links(org.id)
+    return draft_supplier(org, links, period.strip(), end) if links else 0
 
 
-def _monthly_links(org_id: int) -> list[SupplierLink]:
+def monthly_links(org_id: int) -> list[SupplierLink]:
     return list(db.session.scalars(
         select(SupplierLink).where(SupplierLink.supplier_id == org_id, SupplierLink.status == "active",
                                    SupplierLink.invoicing == InvoicingMode.MONTHLY)
         .options(joinedload(SupplierLink.buyer))
         .order_by(SupplierLink.organization_id)))
-
-
-def draft_monthly(period: str | None = None, *, today: date | None = None) -> list[tuple[int, int]]:
-    """Draft the monthly invoices of `period` ("2026-11"; None = last month) for every active
-    link set to monthly invoicing. Returns (supplier id, drafts made) for each supplier that
-    has such links, in id order; a second run for the same month makes none.
-
-    Raises MonthlyRunError (nothing read or written) for a malformed month or one not over by
-    `today` (the business clock's date in Warsaw by default); RuntimeError after the run when
-    some supplier failed (the others are committed).
-    """
-    today = today or today_for(None, clock.now())
-    period = (period or last_month(today)).strip()
-    _start, end = parse_period(period, today=today)
-    supplier_ids = db.session.scalars(
-        select(Organization.id).where(Organization.kind == OrgKind.SUPPLIER).order_by(Organization.id)).all()
-    results, failed = [], []
-    for org_id in supplier_ids:
-        org = db.session.get(Organization, org_id)
-        with bound(db.session, scope_for(db.session, org)):
-            links = _monthly_links(org_id)
-            if not links:
-                continue
-            drafted = _run_supplier(org, links, period, end)
-        if drafted is None:
-            failed.append(org_id)
-            continue
-        results.append((org_id, drafted))
-    if failed:
-        raise RuntimeError(f"monthly invoices {period} failed for suppliers {failed}")
-    return results
