@@ -109,6 +109,10 @@ def from_exception(exc) -> Response:
         headers = {name: value for name, value in exc.get_headers()
                    if name.lower() in ("allow", "retry-after")}
         code = exc.code or 500
+        if code == 429:
+            headers.setdefault("Retry-After", str(_retry_after()))
+            return problem(429, f"Rate limit of this token reached ({exc.description}); retry after "
+                                f"{headers['Retry-After']} seconds.", headers=headers)
         if messages:
             return problem(code, "The request has invalid fields.", errors=field_errors(messages),
                            headers=headers)
@@ -120,3 +124,16 @@ def from_exception(exc) -> Response:
         detail = message or (exc.description if code != 500 else "")
         return problem(code, detail or "", headers=headers)
     return problem(500, "The error was logged. Nothing was saved.")
+
+
+def _retry_after() -> int:
+    """Seconds until the exhausted rate limit of this request resets (at least 1)."""
+    import time
+
+    from portal.extensions import limiter
+
+    try:
+        limit = limiter.current_limit
+        return max(1, int(limit.reset_at - time.time())) if limit is not None else 60
+    except Exception:  # noqa: BLE001 - the header is a courtesy; never fail the answer for it
+        return 60
