@@ -109,8 +109,8 @@ def upgrade():
         batch_op.create_index('ix_budgets_org_updated', ['organization_id', 'updated_at', 'id'], unique=False)
 
     with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.create_index('ix_invoices_org_updated', ['organization_id', 'updated_at', 'id'], unique=False)
-        batch_op.create_index('ix_invoices_supplier_updated', ['supplier_id', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_org_kind_updated', ['organization_id', 'kind', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_supplier_kind_updated', ['supplier_id', 'kind', 'updated_at', 'id'], unique=False)
 
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('updated_at', portal.models.types.UTCDateTime(), nullable=True))
@@ -185,8 +185,8 @@ def downgrade():
         batch_op.drop_column('updated_at')
 
     with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.drop_index('ix_invoices_supplier_updated')
-        batch_op.drop_index('ix_invoices_org_updated')
+        batch_op.drop_index('ix_invoices_supplier_kind_updated')
+        batch_op.drop_index('ix_invoices_org_kind_updated')
 
     with op.batch_alter_table('budgets', schema=None) as batch_op:
         batch_op.drop_index('ix_budgets_org_updated')

@@ -136,6 +136,10 @@ def _sync_indexes() -> None:
                   PriceAgreement, SupplierLink):
         table = model.__tablename__
         known = {index.name for index in model.__table__.indexes}
+        if model is Invoice:  # its lists always pin the kind (invoices, credit notes)
+            Index("ix_invoices_org_kind_updated", model.organization_id, model.kind, model.updated_at, model.id)
+            Index("ix_invoices_supplier_kind_updated", model.supplier_id, model.kind, model.updated_at, model.id)
+            continue
         if f"ix_{table}_org_updated" not in known:
             Index(f"ix_{table}_org_updated", model.organization_id, model.updated_at, model.id)
         if hasattr(model, "supplier_id") and model is not Rfq and f"ix_{table}_supplier_updated" not in known:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from marshmallow import RAISE
 
 from portal.blueprints import problems
 from portal.blueprints.problems import API_PREFIX, ApiProblem
@@ -56,12 +57,16 @@ def init_app(app: Flask) -> PortalApi:
     app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("API_SPEC_OPTIONS", {
-        "info": {"description": "The Portal REST API. Authenticate with 'Authorization: Bearer "
-                                "<token>' (Administration → API tokens). Money is a decimal string "
+        "info": {"description": "The Portal REST API. Authenticate with `Authorization: Bearer "
+                                "<token>` (Administration → API tokens). Money is a decimal string "
                                 "beside its currency; dates are ISO 8601; every POST needs an "
                                 "Idempotency-Key; errors are RFC 9457 problem+json."},
         "servers": [{"url": "/"}],
     })
+    # Unknown query parameters are refused like unknown body fields (webargs excludes them by
+    # default): `?colour=red` on a list is a 422 naming the parameter, never silently ignored.
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
     api = PortalApi(app, spec_kwargs={})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_converter(BoundedInt, lambda converter: {"type": "integer", "minimum": 1})
@@ -85,6 +90,9 @@ def init_app(app: Flask) -> PortalApi:
             response.headers.pop("Vary", None) if response.headers.get("Vary") == "Cookie" else None
         return response
 
+    from portal.blueprints import api_docs
+
+    app.register_blueprint(api_docs.bp)  # GET /api/v1/docs: the reference page (no token)
     app.extensions["portal_api"] = api
     _ = core
     return api

@@ -113,6 +113,8 @@ def _refuse_bad_bodies() -> None:
         raise ApiProblem(413, f"The body is larger than {limit} bytes.")
     if request.mimetype in ("multipart/form-data", "text/csv"):
         return  # imports: the view reads the file
+    if not request.mimetype and not request.get_data():
+        return  # a bodiless POST (`curl -X POST .../acknowledge`): the schema reads {}
     if request.mimetype != "application/json":
         raise ApiProblem(415, "Send JSON with 'Content-Type: application/json'.")
     data = request.get_json(silent=True)
