@@ -105,3 +105,15 @@ def test_seed_bench_writes_invoices_that_agree_with_their_orders(app, world, cli
     login(client, world.user("admin@acme"))
     for url in ("/invoices/", "/invoices/?tab=all", "/invoices/?tab=overdue", "/invoices/aging"):
         assert client.get(url).status_code == 200, url
+
+
+def test_seed_bench_fills_the_stored_aging_and_statement_figures(app, world):
+    """The bulk loader writes invoices without the session: it rebuilds the stored figures
+    (portal/models/invoice_totals.py) and each payment's copy of its invoice's parties."""
+    from portal.models.invoice_totals import recomputed, stored
+
+    _seed(app, n=600)
+    with as_system():
+        figures = stored(db.session)
+        assert figures == recomputed(db.session) and figures[0] and figures[1]
+        assert db.session.scalar(select(Payment.id).where(Payment.buyer_id.is_(None))) is None

@@ -136,12 +136,14 @@ from portal.models.invoice import (  # noqa: E402
     MatchStatus,
     Payment,
 )
+from portal.models.invoice_totals import AccountDay, OpenAmount  # noqa: E402
 from portal.models.org import InvoicingMode  # noqa: E402
 
 __all__ += [
     "Invoice", "InvoiceDocument", "InvoiceKind", "InvoiceLine", "InvoiceReminder", "InvoiceStatus",
     "InvoicingMode", "MatchStatus", "Payment",
 ]
+__all__ += ["AccountDay", "OpenAmount"]
 
 from portal.models.integration import (  # noqa: E402
     ApiToken,

@@ -271,6 +271,12 @@ class Payment(TenantChild, db.Model):
     reference: Mapped[str] = mapped_column(String(100), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The invoice's parties and currency, copied when the payment is added (a statement lists a
+    # link's payments of a period from its own index, without reading the link's invoices):
+    # set by the session (portal/models/invoice_totals.py), never by hand.
+    buyer_id: Mapped[int | None] = mapped_column(nullable=True)
+    seller_id: Mapped[int | None] = mapped_column(nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     recorded_by: Mapped[User | None] = relationship()
@@ -278,6 +284,8 @@ class Payment(TenantChild, db.Model):
     __table_args__ = (
         # The invoice's payments; statements sum them by date from the index alone (covering).
         Index("ix_payments_invoice_paid", "invoice_id", "paid_on", "amount", "discount"),
+        # A statement's payments of a period, by date (its entries).
+        Index("ix_payments_pair_paid", "buyer_id", "seller_id", "currency", "paid_on", "id"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("discount >= 0", name="discount"),
     )

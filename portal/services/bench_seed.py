@@ -34,6 +34,7 @@ from portal.models import Organization, SupplierLink, User
 from portal.models.approval import ApprovalAssignment, ApprovalStep
 from portal.models.budget import Budget
 from portal.models.catalog import Category, CostCenter
+from portal.models.invoice_totals import rebuild as rebuild_invoice_totals
 from portal.models.policy_version import ApprovalPolicyVersion
 from portal.models.requisition import DocumentCounter
 from portal.models.user import UserRole
@@ -170,6 +171,8 @@ def seed_bench(requisitions: int, *, noise_companies: int = 20, noise_requisitio
     _settle_budgets(conn, company.ledger)
     _bump_badges(conn)
     _fix_sequences(conn)
+    # The stored aging and statement figures of the invoices written above without the session.
+    rebuild_invoice_totals(conn)
     documents = _store_documents(acme.id, nordwind, documents)
     return {"organization_id": acme.id, "requisitions": requisitions, "rows": written,
             "long_timeline_id": long_timeline, "documents": documents}

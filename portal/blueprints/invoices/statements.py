@@ -24,21 +24,19 @@ from portal.services.invoicing import statements as service
 @login_required
 @require("invoices.statements")
 def aging():
-    """What the company owes its suppliers, by how long it is overdue (per supplier and currency)."""
-    rows = service.aging(side="buyer")
-    return render("invoices/aging.html", rows=rows, totals=_totals(rows), buckets=rules.BUCKET_LABELS,
-                  links=buyer.links_by_supplier({row.counterparty_id for row in rows}),
-                  today=buyer.today_of_org(actor().organization))
+    """What the company owes its suppliers, by how long it is overdue (per supplier and currency),
+    a page of suppliers at a time; the totals count every supplier."""
+    today = buyer.today_of_org(actor().organization)
+    page = service.aging_page(side="buyer", today=today, cursor=request.args.get("cursor"))
+    rows = page.rows
+    return render("invoices/aging.html", rows=rows, page=page, totals=_totals(page.totals),
+                  buckets=rules.BUCKET_LABELS, links=buyer.links_by_supplier({row.counterparty_id for row in rows}),
+                  today=today)
 
 
-def _totals(rows) -> list:
+def _totals(totals) -> list:
     """Per currency: (currency, current, 1–30, 31–60, 61–90, 90+, total)."""
-    sums: dict[str, list] = {}
-    for row in rows:
-        acc = sums.setdefault(row.currency, [0, 0, 0, 0, 0, 0])
-        for i, value in enumerate((row.current, row.d1_30, row.d31_60, row.d61_90, row.d90_plus, row.total)):
-            acc[i] += value
-    return [(currency, *values) for currency, values in sorted(sums.items())]
+    return [(t.currency, t.current, t.d1_30, t.d31_60, t.d61_90, t.d90_plus, t.total) for t in totals]
 
 
 def _link(link_id: int) -> SupplierLink:
@@ -69,7 +67,8 @@ def statement(link_id: int):
     today = buyer.today_of_org(actor().organization)
     form = PeriodForm(formdata=request.args)
     start, end = _period(form, today)
-    found = service.statement(link=link, start=start, end=end, currency=_currency())
+    found = service.statement(link=link, start=start, end=end, currency=_currency(),
+                              page_size=service.ENTRIES_PAGE, cursor=request.args.get("cursor"))
     status = 422 if form.errors else 200
     if not form.errors:
         form.start.data, form.end.data = start, end

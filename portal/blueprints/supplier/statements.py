@@ -26,11 +26,11 @@ from portal.services.orders.receiving import today_for
 @require("supplier_invoices.statements")
 def invoice_aging():
     today = today_for(actor().organization)
-    rows = statements.aging(side="supplier", today=today)
-    return render("supplier/invoices/aging.html", rows=rows, totals=statements.aging_totals(rows), today=today)
+    page = statements.aging_page(side="supplier", today=today, cursor=request.args.get("cursor"))
+    return render("supplier/invoices/aging.html", rows=page.rows, page=page, totals=page.totals, today=today)
 
 
-def _period(link):
+def _period(link, *, paged: bool = False):
     """The period asked for (default: from the first day of the previous month to today), or
     the form with its errors."""
     today = today_for(actor().organization)
@@ -44,6 +44,9 @@ def _period(link):
     if start > end:
         form.end.errors = [*form.end.errors, str(END_BEFORE_START)]
         return form, None
+    if paged:
+        return form, statements.statement(link=link, start=start, end=end, page_size=statements.ENTRIES_PAGE,
+                                          cursor=request.args.get("cursor"))
     return form, statements.statement(link=link, start=start, end=end)
 
 
@@ -52,7 +55,7 @@ def _period(link):
 @require("supplier_invoices.statements")
 def statement(link_id: int):
     link = suppliers.get_customer_link(actor(), link_id)
-    form, found = _period(link)
+    form, found = _period(link, paged=True)
     return render("supplier/invoices/statement.html", link=link, buyer=link.buyer, form=form,
                   statement=found), 200 if found is not None else 422
 

@@ -1,21 +1,29 @@
 """Aging of open invoices and statements of account, for both sides of a supplier link.
 
-Aging: what each counterparty still owes (or is owed) per currency, the open invoices'
-amount due (gross − credited − paid − discount taken) in buckets by days past the due date
-(not yet due; 1–30; 31–60; 61–90; over 90, as `portal.domain.invoicing.aging_bucket`). The
-sums are one aggregate statement over the company's open-status ranges of a covering index
-(`ix_invoices_*_status_aging`: the table is never read): open invoices are a working set,
-whatever the history; only the rows shown (`MAX_AGING_ROWS`) are built.
+Both read the stored running figures (portal/models/invoice_totals.py), which the session keeps
+in step with every invoice, credit note and payment: their cost does not grow with the number
+of invoices.
+
+Aging: what each counterparty still owes (or is owed) per currency, the open invoices' amount
+due (gross − credited − paid − discount taken) in buckets by days past the due date (not yet
+due; 1–30; 31–60; 61–90; over 90, as `portal.domain.invoicing.aging_bucket`). One aggregate over
+the company's `OpenAmount` rows (one per counterparty, currency and due date of open invoices);
+the pages (`aging_page`) show `AGING_PAGE` counterparties by name, with totals of them all.
+Its cost follows the number of counterparties with something open, not of invoices.
 
 Statement of account of one link for a period: the opening balance (everything issued, credited
 and paid before the period), the period's entries in date order — an invoice is a debit at its
 issue date, a credit note a credit at its issue date, a payment a credit (with the discount it
 took) at its date — each with the running balance, and the closing balance; with the open
-invoices and the link's aging. The buyer and the supplier read the same statement (the tenant
-scope decides only whether they may). The period's documents and the opening balance come from
-covering indexes (`ix_invoices_*_issued`, `ix_payments_invoice_paid`). A statement costs a fixed
-handful of statements; the entries of a very long period stop at `MAX_ENTRIES` (`truncated`),
-the closing balance is summed in SQL all the same.
+invoices (the first `MAX_OPEN` by due date, and how many there are) and the link's aging. The
+buyer and the supplier read the same statement (the tenant scope decides only whether they may).
+The balances are sums of the link's `AccountDay` rows (one per day with a movement); the
+period's documents come from a covering index (`ix_invoices_*_issued`), its payments from their
+own (`ix_payments_pair_paid`: each payment carries its invoice's parties and currency). A
+statement costs a fixed handful of statements. On screen the entries come a page at a time
+(`ENTRIES_PAGE`, by cursor, the running balance carried from the stored days); the PDF's
+entries of a very long period stop at `MAX_ENTRIES` (`truncated`), the closing balance counts
+them all the same.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select, type_coerce, union_all
+from sqlalchemy import and_, case, func, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import defer
 
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, Payment
+from portal.models.invoice_totals import AccountDay, OpenAmount
 from portal.models.org import Organization, SupplierLink
 from portal.models.types import Amount
 
@@ -36,8 +45,11 @@ S = InvoiceStatus
 OPEN = (S.ISSUED, S.DISPUTED, S.APPROVED, S.PARTIALLY_PAID)
 ZERO = Decimal("0.00")
 MAX_ENTRIES = 500
-MAX_OPEN = 200
+MAX_OPEN = 200  # open invoices listed (the PDF)
+OPEN_ON_PAGE = 50  # open invoices listed on a paged statement (the screen)
+ENTRIES_PAGE = 100  # entries per page of a statement on screen (the PDF lists MAX_ENTRIES)
 MAX_AGING_ROWS = 500
+AGING_PAGE = 50  # counterparties per page of the aging report
 BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
 
 
@@ -89,6 +101,12 @@ class Statement:
     aging: AgingRow | None = None
     today: date | None = None
     truncated: bool = False  # more entries than MAX_ENTRIES: the first ones are listed
+    open_count: int = 0  # all the open invoices (`open_invoices`: the first MAX_OPEN / OPEN_ON_PAGE)
+    # Paged (`page_size`): where this page starts (None: the period's start) and the next page's
+    # cursor (None: this is the last page).
+    cursor: str | None = None
+    next_cursor: str | None = None
+    brought_forward: Decimal = ZERO  # the balance before this page's first entry
 
     @property
     def debits(self) -> Decimal:
@@ -117,25 +135,22 @@ def _today_of(org: Organization | None) -> date:
     return today_for(org)
 
 
-def _due():
-    return Invoice.gross_total - Invoice.credited_total - Invoice.paid_total - Invoice.discount_taken
-
-
 def _buckets(today: date) -> dict:
-    """amount due summed per bucket by the due date's distance from `today`."""
-    due = _due()
+    """The stored open amounts summed per bucket by the due date's distance from `today` (an
+    invoice without a due date is stored at NO_DUE_DATE: current)."""
+    due = OpenAmount.amount
 
     def between(newest: date | None, oldest: date | None):
         conditions = []
         if newest is not None:
-            conditions.append(Invoice.due_date <= newest)
+            conditions.append(OpenAmount.due_date <= newest)
         if oldest is not None:
-            conditions.append(Invoice.due_date >= oldest)
+            conditions.append(OpenAmount.due_date >= oldest)
         return _sum(case((and_(*conditions), due), else_=0))
 
     day = timedelta(days=1)
     return {
-        "current": _sum(case((Invoice.due_date.is_(None), due), (Invoice.due_date >= today, due), else_=0)),
+        "current": _sum(case((OpenAmount.due_date >= today, due), else_=0)),
         "d1_30": between(today - day, today - 30 * day),
         "d31_60": between(today - 31 * day, today - 60 * day),
         "d61_90": between(today - 61 * day, today - 90 * day),
@@ -143,37 +158,38 @@ def _buckets(today: date) -> dict:
     }
 
 
-def aging(*, side: str, today: date | None = None, counterparty_id: int | None = None) -> list[AgingRow]:
-    """The open invoices' amount due per counterparty and currency in aging buckets, by
-    counterparty name: `side` "buyer" (the scope's company owes its suppliers) or "supplier"
-    (the scope's company is owed by its customers). `today`: the reader's (its company's time
-    zone) by default. One aggregate statement over the open statuses' index ranges, plus the
-    names."""
-    org_id = _scope_org_id()
-    if today is None:
-        today = _today_of(db.session.get(Organization, org_id))
+def _sides(side: str):
+    """(the scope's company's column, the counterparty's column) of `OpenAmount` for `side`."""
     if side == "buyer":
-        mine, party = Invoice.organization_id, Invoice.supplier_id
-    else:
-        mine, party = Invoice.supplier_id, Invoice.organization_id
-    buckets = _buckets(today)
-    # One index range per open status, summed per (counterparty, currency) after.
-    parts = []
-    for status in OPEN:
-        where = [mine == org_id, Invoice.status == status, Invoice.kind == InvoiceKind.INVOICE]
-        if counterparty_id is not None:
-            where.append(party == counterparty_id)
-        parts.append(select(party.label("party"), Invoice.link_id.label("link"), Invoice.currency.label("currency"),
-                            *[value.label(name) for name, value in buckets.items()])
-                     .where(*where).group_by(party, Invoice.link_id, Invoice.currency))
-    merged = union_all(*parts).subquery()
+        return OpenAmount.organization_id, OpenAmount.supplier_id
+    return OpenAmount.supplier_id, OpenAmount.organization_id
+
+
+def _counterparties(side: str, org_id: int) -> list[int]:
+    """The counterparties with something open (a stored amount not zero), by name: ids only
+    (one row per counterparty, no amounts decoded)."""
+    mine, party = _sides(side)
+    # Grouped along the covering index first (no sort), then one name per counterparty.
+    owing = (select(party.label("party")).where(mine == org_id).group_by(party)
+             .having(func.sum(case((OpenAmount.amount != 0, 1), else_=0)) > 0).subquery())
+    rows = db.session.execute(
+        select(owing.c.party, Organization.name).outerjoin(Organization, Organization.id == owing.c.party)).all()
+    rows.sort(key=lambda r: ((r.name or "").casefold(), r.party))
+    return [row.party for row in rows]
+
+
+def _aging_rows(side: str, org_id: int, today: date, parties: list[int] | None) -> list[AgingRow]:
+    """The aging rows of `parties` (all when None), by counterparty name and currency."""
+    mine, party = _sides(side)
+    where = [mine == org_id]
+    if parties is not None:
+        where.append(party.in_(parties))
     # One link per pair of companies (and one name per company): grouping by them adds no row.
     rows = db.session.execute(
-        select(merged.c.party, merged.c.link, merged.c.currency, Organization.name,
-               *[_sum(merged.c[name]).label(name) for name in BUCKETS])
-        .outerjoin(Organization, Organization.id == merged.c.party)
-        .group_by(merged.c.party, merged.c.link, merged.c.currency, Organization.name)).all()
-    # By counterparty name; only the rows shown become AgingRows (a company may owe thousands).
+        select(party.label("party"), OpenAmount.link_id.label("link"), OpenAmount.currency.label("currency"),
+               Organization.name, *[value.label(name) for name, value in _buckets(today).items()])
+        .outerjoin(Organization, Organization.id == party)
+        .where(*where).group_by(party, OpenAmount.link_id, OpenAmount.currency, Organization.name)).all()
     rows.sort(key=lambda r: ((r.name or "").casefold(), r.currency, r.party))
     found = []
     for row in rows:
@@ -183,9 +199,63 @@ def aging(*, side: str, today: date | None = None, counterparty_id: int | None =
             continue
         found.append(AgingRow(row.party, row.name or "", row.currency, **values, total=total,
                               link_id=row.link))
-        if len(found) == MAX_AGING_ROWS:
-            break
     return found
+
+
+def aging(*, side: str, today: date | None = None, counterparty_id: int | None = None) -> list[AgingRow]:
+    """The open invoices' amount due per counterparty and currency in aging buckets, by
+    counterparty name: `side` "buyer" (the scope's company owes its suppliers) or "supplier"
+    (the scope's company is owed by its customers). `today`: the reader's (its company's time
+    zone) by default. At most MAX_AGING_ROWS counterparties (the pages: `aging_page`)."""
+    org_id = _scope_org_id()
+    if today is None:
+        today = _today_of(db.session.get(Organization, org_id))
+    if counterparty_id is not None:
+        return _aging_rows(side, org_id, today, [counterparty_id])
+    parties = _counterparties(side, org_id)
+    return _aging_rows(side, org_id, today, parties[:MAX_AGING_ROWS] if len(parties) > MAX_AGING_ROWS else None)
+
+
+@dataclass
+class AgingPage:
+    rows: list[AgingRow]
+    totals: list[AgingRow]  # per currency, every counterparty's (not only this page's)
+    counterparties: int     # how many have something open
+    first: int              # the position of this page's first counterparty (0-based)
+    shown: int = 0          # how many counterparties this page shows
+    prev: str | None = None  # the cursors of the neighbouring pages (keyset_pagination)
+    next: str | None = None
+
+
+def aging_page(*, side: str, today: date | None = None, cursor: str | None = None) -> AgingPage:
+    """One page of the aging (AGING_PAGE counterparties by name, from `cursor`: the position of
+    the page's first counterparty) with the totals per currency of all of them. Two aggregates
+    over the stored open amounts and one over the page's counterparties."""
+    org_id = _scope_org_id()
+    if today is None:
+        today = _today_of(db.session.get(Organization, org_id))
+    parties = _counterparties(side, org_id)
+    try:
+        first = max(int(cursor or 0), 0)
+    except ValueError:
+        first = 0
+    if first >= len(parties):
+        first = max((len(parties) - 1) // AGING_PAGE * AGING_PAGE, 0)
+    chosen = parties[first:first + AGING_PAGE]
+    rows = _aging_rows(side, org_id, today, chosen) if chosen else []
+    mine, _party = _sides(side)
+    buckets = _buckets(today)
+    sums = db.session.execute(
+        select(OpenAmount.currency, *[value.label(name) for name, value in buckets.items()])
+        .where(mine == org_id).group_by(OpenAmount.currency).order_by(OpenAmount.currency)).all()
+    totals = []
+    for row in sums:
+        values = {name: getattr(row, name) for name in BUCKETS}
+        if any(values.values()):
+            totals.append(AgingRow(0, "", row.currency, **values, total=sum(values.values(), ZERO)))
+    return AgingPage(rows=rows, totals=totals, counterparties=len(parties), first=first, shown=len(chosen),
+                     prev=str(max(first - AGING_PAGE, 0)) if first > 0 else None,
+                     next=str(first + AGING_PAGE) if first + AGING_PAGE < len(parties) else None)
 
 
 def aging_totals(rows: list[AgingRow]) -> list[AgingRow]:
@@ -211,16 +281,32 @@ def _sum(value):
     return type_coerce(func.coalesce(func.sum(value), 0), Amount())
 
 
-def _signed(kind_invoice, amount):
-    return case((kind_invoice, amount), else_=-amount)
+def _cursor(text: str | None, start: date, end: date) -> tuple[date, int, int] | None:
+    """(day, rank, id) from "2026-11-03.2.123" (an entry's key: rank 0 invoice, 1 credit note,
+    2 payment), inside the period; None for none or a wrong one."""
+    try:
+        day, rank, ident = (text or "").split(".")
+        key = (date.fromisoformat(day), int(rank), int(ident))
+    except ValueError:
+        return None
+    return key if start <= key[0] <= end and 0 <= key[1] <= 2 else None
+
+
+def _rank():
+    return case((Invoice.kind == InvoiceKind.INVOICE, 0), else_=1)
 
 
 def statement(*, link: SupplierLink, start: date, end: date, currency: str | None = None,
-              today: date | None = None) -> Statement:
+              today: date | None = None, page_size: int | None = None, cursor: str | None = None) -> Statement:
     """The statement of account of `link` (a link the scope reads) for [start, end] in
     `currency` (the link's by default): opening balance, entries with the running balance,
     closing balance, the open invoices (soonest due first, at most MAX_OPEN) and the aging row
-    of this counterparty (as of `today`, the buyer's day by default)."""
+    of this counterparty (as of `today`, the buyer's day by default).
+
+    With `page_size`, the entries are one page of at most that many from `cursor` (an entry's
+    key, `Statement.next_cursor` of the page before), each with its running balance: the
+    balance before the page is summed from the stored days before its first day and the
+    entries of that day before it."""
     if end < start:
         start, end = end, start
     currency = currency or link.currency
@@ -230,41 +316,74 @@ def statement(*, link: SupplierLink, start: date, end: date, currency: str | Non
     pair = _pair(link, currency)
     is_invoice = Invoice.kind == InvoiceKind.INVOICE
 
-    # Opening: issued before the period (invoices +, credit notes −) less payments before it;
-    # the period's movements beside: one pass over the pair's invoices, one over its payments.
-    signed = _signed(is_invoice, Invoice.gross_total)
-    before, within = Invoice.issue_date < start, Invoice.issue_date >= start
-    issued = db.session.execute(
-        select(_sum(case((before, signed), else_=0)), _sum(case((within, signed), else_=0)))
-        .where(*pair, Invoice.issue_date <= end)).one()
-    money = Payment.amount + Payment.discount
-    paid = db.session.execute(
-        select(_sum(case((Payment.paid_on < start, money), else_=0)),
-               _sum(case((Payment.paid_on >= start, money), else_=0)))
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(*pair, Payment.paid_on <= end)).one()
-    opening = issued[0] - paid[0]
-    closing = opening + issued[1] - paid[1]
+    # Opening: issued before the period (invoices +, credit notes −) less payments and discounts
+    # before it; closing: the same up to its end. The link's stored days, one index range.
+    movement = AccountDay.invoiced - AccountDay.credited - AccountDay.paid - AccountDay.discount
+    opening, closing = db.session.execute(
+        select(_sum(case((AccountDay.day < start, movement), else_=0)), _sum(movement))
+        .where(AccountDay.organization_id == link.organization_id, AccountDay.supplier_id == link.supplier_id,
+               AccountDay.currency == currency, AccountDay.day <= end)).one()
 
     # The period's entries: invoices and credit notes by issue date, payments by their date
-    # (two bounded reads, merged).
-    documents = list(db.session.scalars(
-        select(Invoice).where(*pair, Invoice.issue_date >= start, Invoice.issue_date <= end)
-        .options(*_UNREAD).order_by(Invoice.issue_date, Invoice.id).limit(MAX_ENTRIES + 1)))
-    payments = db.session.execute(
-        select(Payment, Invoice.number).join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(*pair, Payment.paid_on >= start, Payment.paid_on <= end)
-        .order_by(Payment.paid_on, Payment.id).limit(MAX_ENTRIES + 1)).all()
+    # (two bounded reads, merged), from the page's cursor.
+    limit = page_size or MAX_ENTRIES
+    key = _cursor(cursor, start, end) if page_size else None
+    paid_pair = (Payment.buyer_id == link.organization_id, Payment.seller_id == link.supplier_id,
+                 Payment.currency == currency, Invoice.status != S.DRAFT)
+    first = key[0] if key else start
+    # Only the columns an entry shows (rows, not objects: a page reads a few hundred).
+    documents = (select(Invoice.id, Invoice.kind, Invoice.number, Invoice.issue_date, Invoice.due_date,
+                        Invoice.gross_total, Invoice.correction_reason, Invoice.corrects_id)
+                 .where(*pair, Invoice.issue_date >= first, Invoice.issue_date <= end))
+    payments = (select(Payment.id, Payment.invoice_id, Payment.paid_on, Payment.amount, Payment.discount,
+                       Payment.reference, Invoice.number).join(Invoice, Invoice.id == Payment.invoice_id)
+                .where(*paid_pair, Payment.paid_on >= first, Payment.paid_on <= end))
+    balance = opening
+    if key is not None:
+        day, rank, ident = key
+        rank_id = (_rank(), Invoice.id)
+        documents = documents.where(or_(Invoice.issue_date > day, tuple_(*rank_id) >= (rank, ident)))
+        if rank == 2:  # after a payment: the later payments of its day (documents come first)
+            payments = payments.where(or_(Payment.paid_on > day, Payment.id >= ident))
+        # The balance before the cursor: the stored days before its day, and that day's entries
+        # before it (one day of one link: a few rows).
+        before = db.session.execute(
+            select(_sum(movement)).where(
+                AccountDay.organization_id == link.organization_id, AccountDay.supplier_id == link.supplier_id,
+                AccountDay.currency == currency, AccountDay.day < day)).scalar_one()
+        signed = case((Invoice.kind == InvoiceKind.INVOICE, Invoice.gross_total), else_=-Invoice.gross_total)
+        before += db.session.execute(
+            select(_sum(signed)).where(*pair, Invoice.issue_date == day, tuple_(*rank_id) < (rank, ident))
+        ).scalar_one()
+        if rank == 2:
+            before -= db.session.execute(
+                select(_sum(Payment.amount + Payment.discount)).join(Invoice, Invoice.id == Payment.invoice_id)
+                .where(*paid_pair, Payment.paid_on == day, Payment.id < ident)).scalar_one()
+        balance = before
+    found = db.session.execute(documents.order_by(Invoice.issue_date, Invoice.id).limit(limit + 1)).all()
+    if len(found) > limit:
+        # Entries sort by (day, rank, id): the last day read may miss a credit note of a lower
+        # rank but a higher id; read that whole day (one day of one link).
+        last = found[-1].issue_date
+        found = [doc for doc in found if doc.issue_date < last] + db.session.execute(
+            documents.where(Invoice.issue_date == last).order_by(Invoice.id)).all()
+    documents = found
+    payments = db.session.execute(payments.order_by(Payment.paid_on, Payment.id).limit(limit + 1)).all()
     merged = sorted(
         [(doc.issue_date, 0 if doc.kind == InvoiceKind.INVOICE else 1, doc.id, doc) for doc in documents]
-        + [(pay.paid_on, 2, pay.id, (pay, number)) for pay, number in payments],
+        + [(pay.paid_on, 2, pay.id, pay) for pay in payments],
         key=lambda item: item[:3])
-    truncated = len(merged) > MAX_ENTRIES
-    entries, balance = [], opening
-    for day, rank, _id, thing in merged[:MAX_ENTRIES]:
+    truncated = len(merged) > limit
+    next_cursor = None
+    if page_size and truncated:
+        day, rank, ident, _thing = merged[limit]
+        next_cursor = f"{day.isoformat()}.{rank}.{ident}"
+        truncated = False
+    entries, brought_forward = [], balance
+    for day, rank, _id, thing in merged[:limit]:
         if rank == 2:
-            pay, number = thing
-            entry = StatementEntry(day=day, kind="payment", number=number or "", description=pay.reference,
+            pay = thing
+            entry = StatementEntry(day=day, kind="payment", number=pay.number or "", description=pay.reference,
                                    debit=ZERO, credit=pay.amount + pay.discount, balance=ZERO,
                                    invoice_id=pay.invoice_id, discount=pay.discount)
         elif rank == 1:
@@ -280,18 +399,27 @@ def statement(*, link: SupplierLink, start: date, end: date, currency: str | Non
         entry.balance = balance
         entries.append(entry)
 
+    open_limit = OPEN_ON_PAGE if page_size else MAX_OPEN
     open_invoices = list(db.session.scalars(
         select(Invoice).where(Invoice.organization_id == link.organization_id,
                               Invoice.supplier_id == link.supplier_id, Invoice.currency == currency,
                               Invoice.status.in_(OPEN), is_invoice)
-        .options(*_UNREAD).order_by(Invoice.due_date, Invoice.id).limit(MAX_OPEN)))
+        .options(*_UNREAD).order_by(Invoice.due_date, Invoice.id).limit(open_limit)))
+    open_count = len(open_invoices)
+    if open_count == open_limit:
+        open_count = db.session.scalar(
+            select(func.coalesce(func.sum(OpenAmount.invoices), 0))
+            .where(OpenAmount.organization_id == link.organization_id, OpenAmount.supplier_id == link.supplier_id,
+                   OpenAmount.currency == currency))
     side = "buyer" if _scope_org_id() == link.organization_id else "supplier"
     counterparty = link.supplier_id if side == "buyer" else link.organization_id
     row = next((r for r in aging(side=side, today=today, counterparty_id=counterparty)
                 if r.currency == currency), None)
     return Statement(buyer=buyer, supplier=supplier, link_id=link.id, currency=currency, start=start,
                      end=end, opening=opening, entries=entries, closing=closing,
-                     open_invoices=open_invoices, aging=row, today=today, truncated=truncated)
+                     open_invoices=open_invoices, aging=row, today=today, truncated=truncated,
+                     open_count=open_count, cursor=cursor if key else None, next_cursor=next_cursor,
+                     brought_forward=brought_forward)
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -326,10 +454,12 @@ def render_statement_pdf(statement: Statement, *, locale: str) -> bytes:
 
 
 __all__ = [
+    "AgingPage",
     "AgingRow",
     "Statement",
     "StatementEntry",
     "aging",
+    "aging_page",
     "aging_totals",
     "default_period",
     "render_statement_pdf",
