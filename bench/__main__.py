@@ -16,12 +16,16 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, text
 
 from bench import report
-from bench.serve import Browser, Server, next_link, wrk
+from bench.serve import ApiCaller, Browser, Server, next_link, wrk
 from bench.world import ROOT, ensure, url_for
 
 PASSWORD = "portal-demo-2026"
 ROLES = {"admin": "admin@acme.example", "buyer": "buyer@acme.example", "approver": "approver@acme.example",
          "cfo": "cfo@acme.example", "supplier": "sales@nordwind.example"}
+# The REST API's callers: a token (every scope) acting as the company's admin or the supplier's
+# salesperson, made in the data set at the start of a run (fixed secrets: a throwaway database).
+API_TOKENS = {"api-admin": (ROLES["admin"], "pt_bench_acme_admin_00000000000000000000000"),
+              "api-supplier": (ROLES["supplier"], "pt_bench_nordwind_sales_0000000000000000000")}
 DEEP_HOPS = 20
 # Memory: the workers' resident memory may not grow over this many requests (after warm-up).
 SOAK_REQUESTS = report.SOAK_REQUESTS
@@ -75,6 +79,15 @@ PAGES = [
     ("supplier: invoices, all", "supplier", "/supplier/invoices?tab=all", "list"),
     ("supplier: invoice aging", "supplier", "/supplier/invoices/aging", "list"),
     ("supplier: statement", "supplier", "@supplier_statement", "page"),
+    # The REST API (issue 12): the first page (50 rows, the sync order: oldest change first) of
+    # each list an ERP pulls, with `Authorization: Bearer`.
+    ("api: requisitions", "api-admin", "/api/v1/requisitions", "list"),
+    ("api: orders", "api-admin", "/api/v1/orders", "list"),
+    ("api: invoices", "api-admin", "/api/v1/invoices", "list"),
+    ("api: rfqs", "api-admin", "/api/v1/rfqs", "list"),
+    ("api: catalog items", "api-admin", "/api/v1/catalog/items", "list"),
+    ("api: supplier orders", "api-supplier", "/api/v1/orders", "list"),
+    ("api: supplier invoices", "api-supplier", "/api/v1/invoices", "list"),
 ]
 # The large company of the data sets (services.bench_seed).
 COMPANY = "Acme Manufacturing"
@@ -153,15 +166,40 @@ def resolve(path: str, browser: Browser, url: str) -> str | None:
     return path
 
 
+def api_tokens(url: str) -> dict[str, str]:
+    """The API callers' tokens (API_TOKENS), issued in the data set when missing."""
+    from portal import create_app
+    from portal.domain.api_scopes import ALL_SCOPES
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services.integration import tokens
+    from portal.tenancy import ALL_TENANTS, system
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context(), system(db.session):
+        for email, raw in API_TOKENS.values():
+            if tokens.find(db.session, raw) is None:
+                user = db.session.scalars(db.select(User).where(User.email == email)
+                                          .execution_options(**ALL_TENANTS)).one()
+                tokens.issue_token(user, name="Bench", scopes=list(ALL_SCOPES), user=user, secret=raw)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return {role: raw for role, (_, raw) in API_TOKENS.items()}
+
+
 def measure(database: str, n: int, duration: str, soak: bool = True, pages: list | None = None) -> dict:
     data = ensure(database, n, log=log)
     url = data["url"]
     log(f"{database} N={n}: serving ({'reused' if data['reused'] else 'generated'} data set)")
+    chosen = pages or PAGES
+    raw_tokens = api_tokens(url) if any(role in API_TOKENS for _, role, _, _ in chosen) else {}
     portal, reference = Server("portal:create_app()", url), Server("bench.reference:create_app()", url)
     try:
         browsers = {role: Browser(portal.base, email, PASSWORD) for role, email in ROLES.items()}
+        browsers.update({role: ApiCaller(portal.base, raw) for role, raw in raw_tokens.items()})
         refs, results = [], []
-        for name, role, path, kind in pages or PAGES:
+        for name, role, path, kind in chosen:
             browser = browsers[role]
             target = resolve(path, browser, url)
             if target is None:
@@ -170,7 +208,7 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
             status, _ = browser.get(target)  # warm-up, and the status the run expects
             ref = wrk(reference.base + "/", None, duration)
             refs.append(ref["rps"])
-            result = wrk(portal.base + target, browser.cookie, duration, revalidate=kind == "badge")
+            result = wrk(portal.base + target, None, duration, revalidate=kind == "badge", header=browser.header)
             result.update(name=name, kind=kind, path=target, role=role, status=status, reference_rps=ref["rps"],
                           ratio=round(result["rps"] / ref["rps"], 3) if ref["rps"] else None)
             log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
@@ -203,7 +241,7 @@ def _soak(portal: Server, browsers: dict, pages: list[dict]) -> int:
     log(f"  soak: {SOAK_REQUESTS} requests over {len(lists)} list pages")
     while lists and served < SOAK_REQUESTS and time.monotonic() < deadline:
         for path, role in lists:
-            served += wrk(portal.base + path, browsers[role].cookie, "2s")["requests"]
+            served += wrk(portal.base + path, None, "2s", header=browsers[role].header)["requests"]
             if served >= SOAK_REQUESTS:
                 break
     return served

@@ -105,9 +105,33 @@ class Browser:
     def cookie(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
+    @property
+    def header(self) -> str:
+        """What wrk sends to be this user: the session cookie."""
+        return f"Cookie: {self.cookie}"
+
     def get(self, path: str) -> tuple[int, str]:
         try:
             with self.opener.open(self.base + path, timeout=120) as response:  # noqa: S310
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+
+class ApiCaller:
+    """An ERP calling the REST API with a token: `get` like Browser's, `header` for wrk."""
+
+    def __init__(self, base: str, token: str):
+        self.base, self.token = base, token
+
+    @property
+    def header(self) -> str:
+        return f"Authorization: Bearer {self.token}"
+
+    def get(self, path: str) -> tuple[int, str]:
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
                 return response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             return exc.code, ""
@@ -161,13 +185,16 @@ def _revalidate_script() -> str:
 
 
 def wrk(url: str, cookie: str | None, duration: str, connections: int = 2, *,
-        revalidate: bool = False) -> dict:
+        revalidate: bool = False, header: str | None = None) -> dict:
     """Throughput (requests/s) and median latency (ms) of `url` for `duration`, `connections`
     keep-alive connections from one thread; non-2xx/3xx answers are counted. `revalidate`:
-    send the last answer's ETag back, as a browser revalidating a polled badge does."""
+    send the last answer's ETag back, as a browser revalidating a polled badge does. `header`:
+    one more request header ("Authorization: Bearer ..." for the API)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency", "--timeout", "30s"]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
+    if header:
+        cmd += ["-H", header]
     if revalidate:
         cmd += ["-s", _revalidate_script()]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout

@@ -84,6 +84,12 @@ def _init_extensions(app: Flask) -> None:
         app.config["ARGON2_MEMORY_COST"],
         app.config["ARGON2_PARALLELISM"],
     )
+    from flask import current_app
+
+    from portal.services.integration import egress
+
+    # The SSRF guard's settings: the current app's WEBHOOK_* config (services read no Flask).
+    egress.use_settings(lambda: egress.Settings.from_config(current_app.config))
 
     from flask_babel import lazy_gettext
 

@@ -87,6 +87,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(jobs_group)
     app.cli.add_command(invoices_group)
+    app.cli.add_command(api_group)
 
 
 def _run_reminders() -> None:
@@ -219,3 +220,120 @@ def outbox_command(status, limit, retry, outbox_id):
         if row.status in ("pending", "failed") and row.attempts:
             line += f"  next {row.next_attempt_at:%Y-%m-%d %H:%M}  error: {row.last_error}"
         click.echo(line)
+
+
+@click.group("api")
+def api_group():
+    """The REST API (/api/v1): its tokens."""
+
+
+@api_group.group("token")
+def api_token_group():
+    """API tokens: create (the secret printed once), revoke, list."""
+
+
+def _org_admin(org_id: int, preferred=None):
+    """Who acts for the organisation: `preferred` if it is an active admin there, else its first
+    active admin (the CLI is run by the operator, on the organisation's behalf)."""
+    from sqlalchemy import select
+
+    from portal.models import User
+    from portal.policies import can
+
+    if preferred is not None and preferred.is_active and can(preferred, "integration.manage"):
+        return preferred
+    people = db.session.scalars(select(User).where(
+        User.organization_id == org_id, User.is_active_flag.is_(True)).order_by(User.id))
+    found = next((p for p in people if can(p, "integration.manage")), None)
+    if found is None:
+        raise click.ClickException("The organisation has no active admin to issue the token.")
+    return found
+
+
+@api_token_group.command("create")
+@click.option("--email", required=True, help="The user the token acts as (its organisation's data, its roles).")
+@click.option("--name", required=True, help="What uses the token, e.g. ERP.")
+@click.option("--scopes", default="all", show_default=True,
+              help="all, or a comma-separated list such as invoices:read,orders:write.")
+@click.option("--expires", default=None, metavar="YYYY-MM-DD",
+              help="Last day the token works (ends at midnight in the organisation's time zone).")
+@with_appcontext
+def api_token_create_command(email: str, name: str, scopes: str, expires: str | None):
+    """Create an API token and print its secret (shown only this once)."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from portal.models import User
+    from portal.services.integration import tokens
+
+    with system(db.session):
+        try:
+            user = db.session.scalars(select(User).where(
+                func.lower(User.email) == email.strip().lower())).first()
+            if user is None:
+                raise click.ClickException(f"No user {email}.")
+            try:
+                day = date.fromisoformat(expires) if expires else None
+            except ValueError as exc:
+                raise click.ClickException("--expires takes a date such as 2027-12-31.") from exc
+            token, secret = tokens.issue_token(
+                _org_admin(user.organization_id, user), name=name, scopes=tokens.parse_scopes(scopes),
+                user=user, expires_at=tokens.expiry_at(day, user.organization))
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc.message)) from exc
+        except click.ClickException:
+            db.session.rollback()
+            raise
+        click.echo(f"Token {token.id} \u201c{token.name}\u201d of {user.organization.name}, acting as "
+                   f"{user.email}; scopes: {', '.join(token.scopes)}"
+                   + (f"; valid until {expires}." if expires else "."))
+        click.echo("Store the secret now: it is not shown again.")
+        click.echo(secret)
+
+
+@api_token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def api_token_revoke_command(token_id: int):
+    """Revoke an API token by its id (see `flask api token list`)."""
+    from portal.models.integration import ApiToken
+    from portal.services.integration import tokens
+
+    with system(db.session):
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise click.ClickException(f"No API token {token_id}.")
+        if token.revoked_at is not None:
+            click.echo(f"Token {token_id} \u201c{token.name}\u201d was already revoked.")
+            return
+        try:
+            tokens.revoke_token(_org_admin(token.organization_id, token.created_by), token)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc.message)) from exc
+        click.echo(f"Token {token_id} \u201c{token.name}\u201d is revoked.")
+
+
+@api_token_group.command("list")
+@with_appcontext
+def api_token_list_command():
+    """Every organisation's API tokens: id, organisation, name, start of the secret, who it acts
+    as, status, last use."""
+    from sqlalchemy import select
+
+    from portal.models.integration import ApiToken
+    from portal.services.integration import tokens
+
+    with system(db.session):
+        found = list(db.session.scalars(select(ApiToken).order_by(ApiToken.organization_id, ApiToken.id)))
+        if not found:
+            click.echo("No API tokens.")
+        for token in found:
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            click.echo(f"{token.id:>5}  {token.user.organization.name}  "
+                       f"{token.name}  {token.prefix}\u2026  as {token.user.email}  "
+                       f"{tokens.state_of(token)}  last used {used}")

@@ -268,3 +268,65 @@ def test_postgresql_knows_how_often_a_word_is_in_the_titles(world, app):
         indexes = conn.exec_driver_sql(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_requisitions_title_trgm'").all()
     assert indexes and "gin_trgm_ops" in indexes[0][0]
+
+
+# ---------------------------------------------------------------- the API's lists
+
+# (caller, list URL, table, the index its pages walk): the sync order (updated_at, id) read from
+# the tenant's (or the supplier's) range of ix_<table>_org_updated / _supplier_updated, with
+# every filter checked along the walk (a requester's own list: its range of
+# ix_requisitions_org_requester_updated); never a sort.
+def _api_lists(shop, world):
+    return [
+        # a buyer without view_all lists its own: the requester's range
+        ("buyer", "/requisitions", "requisitions", "ix_requisitions_org_requester_updated"),
+        ("admin", "/requisitions", "requisitions", "ix_requisitions_org_updated"),
+        ("admin", "/requisitions?status=pending", "requisitions", "ix_requisitions_org_updated"),
+        ("admin", f"/requisitions?cost_center_id={shop.cc_adm.id}", "requisitions", "ix_requisitions_org_updated"),
+        ("admin", f"/requisitions?requester_id={shop.buyer2.id}", "requisitions",
+         "ix_requisitions_org_requester_updated"),
+        ("admin", "/requisitions?updated_since=2020-01-01T00:00:00Z", "requisitions", "ix_requisitions_org_updated"),
+        ("buyer", "/catalog/items", "items", "ix_items_org_updated"),
+        ("admin", f"/catalog/items?category_id={shop.cat_it.id}&active=true", "items", "ix_items_org_updated"),
+        ("admin", "/budgets", "budgets", "ix_budgets_org_updated"),
+        ("admin", "/budgets?year=2025&status=open", "budgets", "ix_budgets_org_updated"),
+        ("admin", "/suppliers", "supplier_links", "ix_supplier_links_org_updated"),
+        ("admin", "/suppliers?status=blocked", "supplier_links", "ix_supplier_links_org_updated"),
+        ("supplier", "/customers", "supplier_links", "ix_supplier_links_supplier_updated"),
+        ("admin", "/agreements?active=true", "price_agreements", "ix_price_agreements_org_updated"),
+        ("supplier", "/agreements", "price_agreements", "ix_price_agreements_supplier_updated"),
+    ]
+
+
+class _ApiPages:
+    """What `captured_selects` needs of a client: `get(url)` answering the raw response."""
+
+    def __init__(self, app, user):
+        from tests.api.conftest import ApiClient, make_token
+
+        self.api = ApiClient(app, make_token(user)[1])
+
+    def get(self, url):
+        return self.api.http.get(f"/api/v1{url}", headers=self.api.headers())
+
+
+def test_the_api_lists_walk_the_sync_index_and_never_sort(lists, world, app):
+    shop = lists
+    bulk_requisitions(shop.org, [shop.buyer, shop.buyer2], [shop.cc_it, shop.cc_adm], 160)
+    clients = {"buyer": _ApiPages(app, shop.buyer), "admin": _ApiPages(app, shop.admin),
+               "supplier": _ApiPages(app, world.user("sales@polbud"))}
+    for who, url, table, index in _api_lists(shop, world):
+        client = clients[who]
+        sep = "&" if "?" in url else "?"
+        first = client.get(f"{url}{sep}limit=20").get_json()
+        pages = [f"{url}{sep}limit=20"]
+        if first["next_cursor"]:
+            pages.append(f"{url}{sep}limit=20&cursor={first['next_cursor']}")
+        for page_url in pages:
+            statements = [s for s in captured_selects(client, page_url, f"FROM {table}")
+                          if "updated_at" in s[0].split("ORDER BY")[-1]]
+            assert statements, page_url
+            for statement, parameters in statements:
+                text = " | ".join(plan(statement, parameters))
+                assert index in text, f"{page_url}: {text}"
+                assert "TEMP B-TREE" not in text, f"{page_url}: {text}"

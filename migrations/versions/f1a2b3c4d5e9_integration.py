@@ -129,6 +129,7 @@ def upgrade():
 
     with op.batch_alter_table('requisitions', schema=None) as batch_op:
         batch_op.create_index('ix_requisitions_org_updated', ['organization_id', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_requisitions_org_requester_updated', ['organization_id', 'requester_id', 'updated_at', 'id'], unique=False)
 
     with op.batch_alter_table('rfq_invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('updated_at', portal.models.types.UTCDateTime(), nullable=True))
@@ -167,6 +168,7 @@ def downgrade():
         batch_op.drop_column('updated_at')
 
     with op.batch_alter_table('requisitions', schema=None) as batch_op:
+        batch_op.drop_index('ix_requisitions_org_requester_updated')
         batch_op.drop_index('ix_requisitions_org_updated')
 
     with op.batch_alter_table('quotes', schema=None) as batch_op:

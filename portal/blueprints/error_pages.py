@@ -14,13 +14,18 @@ def register_error_handlers(app) -> None:
     from flask import flash, redirect, request, url_for
     from flask_babel import gettext as _
 
-    from portal.blueprints.problems import from_exception, is_api_request
+    from portal.blueprints.problems import ApiProblem, from_exception, is_api_request
     from portal.extensions import db, htmx
     from portal.htmx import render
 
     def page(template: str, code: int, title: str, message: str):
         db.session.rollback()
         return render(template, code=code, title=title, message=message), code
+
+    @app.errorhandler(ApiProblem)
+    def api_problem(exc: ApiProblem):
+        db.session.rollback()  # nothing of a refused API request is kept
+        return from_exception(exc)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.jobs import mail as mailer
+from portal.jobs import webhooks
 from portal.jobs.rendering import notification_email
 from portal.models import User
 from portal.models.base import utcnow
@@ -100,9 +101,12 @@ def deliver(outbox_id: int, *, now: datetime | None = None) -> str:
             return "busy"
         row = session.get(OutboxMessage, outbox_id)
         try:
-            message = _email_of(session, row)
-            mailer.send_email(config, message)
-        except Undeliverable as exc:
+            if row.kind == webhooks.KIND:  # a signed POST to an endpoint (portal/jobs/webhooks.py)
+                webhooks.attempt(row, now=now, final=row.attempts >= config["OUTBOX_MAX_ATTEMPTS"])
+            else:
+                message = _email_of(session, row)
+                mailer.send_email(config, message)
+        except (Undeliverable, webhooks.EndpointGone) as exc:
             outcome, values = "skipped", {"status": S.FAILED, "last_error": f"undeliverable: {exc}"}
         except Exception as exc:  # noqa: BLE001 - any failure of a send is recorded and retried
             log.warning("outbox %s: attempt %s failed: %s", outbox_id, row.attempts, exc)

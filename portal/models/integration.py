@@ -43,7 +43,9 @@ class ApiToken(Timestamped, TenantOwned, db.Model):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    # Inner: user_id is required. (An outer join of users-joined-to-organizations made SQLite
+    # build that whole join for every API request: 7 ms with 7 000 users.)
+    user = relationship("User", foreign_keys=[user_id], lazy="joined", innerjoin=True)
     created_by = relationship("User", foreign_keys=[created_by_id])
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])
 
@@ -136,6 +138,9 @@ def _sync_indexes() -> None:
                   PriceAgreement, SupplierLink):
         table = model.__tablename__
         known = {index.name for index in model.__table__.indexes}
+        if model is Requisition:  # a buyer without view_all lists only its own
+            Index("ix_requisitions_org_requester_updated", model.organization_id, model.requester_id,
+                  model.updated_at, model.id)
         if model is Invoice:  # its lists always pin the kind (invoices, credit notes)
             Index("ix_invoices_org_kind_updated", model.organization_id, model.kind, model.updated_at, model.id)
             Index("ix_invoices_supplier_kind_updated", model.supplier_id, model.kind, model.updated_at, model.id)

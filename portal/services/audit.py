@@ -15,6 +15,7 @@ from portal.domain.audit_events import check_event
 from portal.domain.messages import _TAG, decode_value, encode_value
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+from portal.services import webhook_events
 
 
 def _encode(value):
@@ -76,6 +77,8 @@ def record(
         comment=comment or "",
     )
     db.session.add(event)
+    if action in webhook_events.ACTION_EVENTS:  # the event's webhooks, in the same transaction
+        webhook_events.publish(action, obj, actor)
     return event
 
 

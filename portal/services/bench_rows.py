@@ -76,14 +76,15 @@ COLUMNS = {
         "currency", "locale", "created_at"),
     "supplier_links": (
         "id", "organization_id", "supplier_id", "status", "payment_terms", "currency", "credit_limit",
-        "invited_by_id", "created_at"),
+        "invited_by_id", "created_at", "updated_at"),
     "invitations": (
         "id", "organization_id", "kind", "email", "full_name", "roles", "approval_limit", "company_name",
         "payment_terms", "currency", "credit_limit", "token_hash", "expires_at", "accepted_at", "revoked_at",
         "invited_by_id", "created_at"),
     "items": (
         "id", "organization_id", "sku", "name", "name_search", "description", "unit", "category_id",
-        "default_vat_rate", "list_price", "currency", "preferred_supplier_id", "is_active", "created_at"),
+        "default_vat_rate", "list_price", "currency", "preferred_supplier_id", "is_active", "created_at",
+        "updated_at"),
     # The suppliers' people (one who quotes per active bench supplier) and the price agreements.
     "users": (
         "id", "organization_id", "email", "full_name", "password_hash", "is_active", "locale", "session_version",
@@ -113,7 +114,7 @@ COLUMNS = {
         "notes"),
     "rfq_invitations": (
         "id", "organization_id", "supplier_id", "rfq_id", "link_id", "status", "decline_reason", "responded_at",
-        "first_viewed_at", "seen_amendment", "created_at", "rfq_status", "rfq_deadline"),
+        "first_viewed_at", "seen_amendment", "created_at", "rfq_status", "rfq_deadline", "updated_at"),
     "quotes": (
         "id", "organization_id", "supplier_id", "rfq_id", "invitation_id", "status", "supplier_reference",
         "currency", "valid_until", "notes", "freight", "other_charges", "charges_note", "net_total", "partial",
@@ -444,7 +445,8 @@ class Partners:
         limit = None if rnd() < 0.3 else self.fixed(int(rnd() * 50 + 1) * 1000000, 2)  # 10 000-500 000
         link_id, terms = next(ids["supplier_links"]), self.terms[int(rnd() * len(self.terms))]
         out["supplier_links"].append((
-            link_id, self.org, org_id, status, terms, self.currency, limit, self.admin, self.at(created + DAY)))
+            link_id, self.org, org_id, status, terms, self.currency, limit, self.admin, self.at(created + DAY),
+            self.at(created + DAY)))
         if status == "active":
             self.suppliers.append(org_id)
             user_id = next(ids["users"])  # the person who answers RFQs (never signs in here)
@@ -478,10 +480,10 @@ class Partners:
         suppliers = self.suppliers
         preferred = suppliers[int(rnd() * len(suppliers))] if suppliers and rnd() < 0.3 else None
         price = int(rnd() * len(prices))
+        created = self.at(self._when())
         out["items"].append((
             item_id, self.org, f"{prefix}-{item_id:07d}", name, folded, "", unit, category, vat,
-            prices[price], self.currency, preferred, n % 4 != 3,
-            self.at(self._when())))
+            prices[price], self.currency, preferred, n % 4 != 3, created, created))
         if n % 4 != 3:
             self.items.append((item_id, raw[price]))
             self.skus[item_id] = f"{prefix}-{item_id:07d}"

@@ -244,7 +244,8 @@ class Sourcing:
                 viewed = responded - HOUR
             out["rfq_invitations"].append((
                 inv_id, self.org, supplier, rfq_id, link_id, status, reason, _at(at, responded), _at(at, viewed), 0,
-                at(published), state, _at(at, deadline)))  # the RFQ's status and deadline, as the services copy them
+                at(published), state, _at(at, deadline),  # the RFQ's status and deadline, as the services copy them
+                at(responded or published)))
         return submitted
 
     def _quote(self, out, rfq_id, inv_id, supplier, user, rfq_lines, moment, deadline, draft) -> tuple:

@@ -17,6 +17,7 @@ from portal.services import mail, orgs, suppliers, users
 from portal.services.demo_agreements import seed_agreements, seed_proposals
 from portal.services.demo_budgets import finish_budgets, seed_budgets
 from portal.services.demo_catalog import seed_catalog
+from portal.services.demo_integration import seed_integration
 from portal.services.demo_invoicing import seed_invoicing
 from portal.services.demo_requisitions import seed_requisitions
 from portal.services.demo_sourcing import seed_sourcing
@@ -123,6 +124,8 @@ def seed_demo(*, documents: bool = True) -> dict:
         seed_sourcing(world)
         # After the orders and receipts: invoices in every state, payments, credit notes.
         seed_invoicing(world)
+        # The documented API tokens and Acme's (failing) webhook endpoint with its deliveries.
+        seed_integration(world)
     return world
 
 

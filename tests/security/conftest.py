@@ -22,6 +22,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
+from portal.domain.api_scopes import ALL_SCOPES
 from portal.domain.approval import ApproverKind
 from portal.domain.budget import PeriodKind
 from portal.domain.roles import Role
@@ -44,6 +45,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
+from portal.models.integration import DeliveryStatus, WebhookDelivery
 from portal.services import (
     approval_policy,
     approvals,
@@ -58,6 +60,9 @@ from portal.services import (
 )
 from portal.services import mail as mail_service
 from portal.services.demo import seed_demo
+from portal.services.integration import tokens as api_tokens
+from portal.services.integration import webhooks
+from portal.services.webhook_events import new_event_id
 from portal.tenancy import bound, scope_for, system
 from tests.security.invoicing_sample import build_invoicing
 from tests.security.sourcing_sample import build_sourcing
@@ -247,6 +252,27 @@ def _build_supplier(sample: Sample, key: str, org, people: dict) -> None:
         db.session.flush()
 
 
+def _build_integration(sample: Sample, key: str, admin) -> None:
+    """An API token, a webhook endpoint (a host that never resolves: .invalid) and one failed
+    delivery of it, for the organisation's admin pages (tests/security/routes.py token_id,
+    endpoint_id, delivery_id)."""
+    mark = SECRET[key]
+    token, _raw = api_tokens.issue_token(admin, name=f"ERP {mark}", scopes=list(ALL_SCOPES),
+                                         user=admin)
+    _add(sample, "api_token", key, token.id)
+    endpoint, _secret = webhooks.create_endpoint(admin, f"https://erp.{key}.invalid/hooks",
+                                                 ["order.issued"], f"Hooks {mark}")
+    _add(sample, "webhook_endpoint", key, endpoint.id)
+    event_id = new_event_id()
+    delivery = WebhookDelivery(
+        organization_id=admin.organization_id, endpoint_id=endpoint.id, event="order.issued",
+        event_id=event_id, payload={"id": event_id, "type": "order.issued", "data": {}},
+        status=DeliveryStatus.FAILED, attempts=1, response_code=500, last_error=f"HTTP 500 {mark}")
+    db.session.add(delivery)
+    db.session.flush()
+    _add(sample, "webhook_delivery", key, delivery.id)
+
+
 def _add_extra_suppliers(built: dict) -> None:
     """EXTRA_SUPPLIERS, each with its admin and its link (run under system())."""
     for key, (buyer_key, status, fields) in EXTRA_SUPPLIERS.items():
@@ -306,6 +332,11 @@ def build_sample(app) -> Sample:
                             share=lambda text, readers: sample.shared.__setitem__(text, set(readers)))
         for key in SUPPLIERS:
             _build_supplier(sample, key, orgs[key], people)
+        # After the documents: the sample endpoints are told of no seeded event.
+        for key in BUYERS + SUPPLIERS:
+            admin = people[f"admin@{key}.example" if key in BUYERS else f"sales@{key}.example"]
+            with bound(db.session, scope_for(db.session, orgs[key])):
+                _build_integration(sample, key, admin)
         with system(db.session):
             for link in db.session.scalars(select(SupplierLink)):
                 pair = (by_id[link.organization_id], by_id[link.supplier_id])

@@ -114,6 +114,10 @@ ID_PROVIDERS = {
     # invoicing (tests/security/invoicing_sample.py): the issued invoice, awaiting the buyer;
     # payments go to the approved one; the supplier's draft routes name its draft
     "invoice_id": _owned("invoice", invoices__pay="paid_invoice", **_INVOICE_DRAFT),
+    # integration settings (tests/security/conftest.py _build_integration)
+    "token_id": _owned("api_token"),
+    "endpoint_id": _owned("webhook_endpoint"),
+    "delivery_id": _owned("webhook_delivery"),
 }
 # An approved requisition covered by price agreements for the routes that order from them.
 ID_PROVIDERS["requisition_id"] = _owned(

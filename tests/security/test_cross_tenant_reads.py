@@ -102,9 +102,16 @@ ALLOWED: dict[tuple[str, str], str] = {
         "not SQL: a local helper named text() that turns a quote's values into strings for the "
         "revision snapshot (the scanner matches the name)",
     # --- the filter's own plumbing ---------------------------------------------------------
-    ("portal/blueprints/requisitions/lists.py", "export.generate"):
+    ("portal/blueprints/requisitions/lists.py", "export_table.generate"):
         "the streamed CSV runs after the request's binding is gone: re-binds the same scope",
+    ("portal/blueprints/api/files.py", "_streamed.generate"):
+        "the API's streamed CSV runs after the request's binding is gone: re-binds the same scope "
+        "(the token's organisation, read at the start of the response)",
     # --- seeding and maintenance (CLI) -------------------------------------------------------
+    ("portal/models/invoice_totals.py", "rebuild"):
+        "recomputes the stored aging and statement figures of every company from the documents "
+        "(INSERT … SELECT): called by the bench loader after its bulk load (under system()); it "
+        "reads nothing back to anyone",
     ("portal/services/demo.py", "_user"):
         "idempotent demo seeding looks for an existing user by email (runs under system())",
     ("portal/services/demo_sourcing.py", "_tatra"):
@@ -148,8 +155,30 @@ ALLOWED: dict[tuple[str, str], str] = {
         "render their e-mail; nothing is shown to anyone else",
     ("portal/jobs/rendering.py", "external_url"):
         "werkzeug's url_map.bind (a URL adapter for BASE_URL), not a tenant scope",
+    ("portal/services/webhook_events.py", "subscribed"):
+        "an action's webhook event reads the endpoints (ALL_TENANTS) of the organisations its "
+        "object names (the owner, the document's supplier, an RFQ's invited suppliers): only "
+        "their id, organisation and events, to queue the outbox rows; nothing is shown to anyone",
+    ("portal/jobs/webhooks.py", "attempt"):
+        "webhook delivery (own session, system()): the endpoint and delivery log named by an "
+        "outbox row the portal itself wrote; it writes that delivery's attempt into the "
+        "endpoint's own organisation's log",
+    ("portal/jobs/webhooks.py", "_record"):
+        "records the attempt's outcome (system()) on the delivery and endpoint named by the "
+        "portal's own outbox row; nothing is shown to anyone else",
+    ("portal/jobs/webhooks.py", "_session"):
+        "webhook delivery uses a session of its own (`.engine`), apart from the outbox's",
     ("portal/cli.py", "worker_command"):
         "disposes of the engine's pooled connections before RQ forks; reads nothing",
+    ("portal/cli.py", "api_token_create_command"):
+        "the operator's command (no signed-in person): finds the user named by --email and "
+        "issues the token in that user's own organisation, by an admin of it",
+    ("portal/cli.py", "api_token_revoke_command"):
+        "the operator's command: revokes the token named by id, as an admin of its own "
+        "organisation",
+    ("portal/cli.py", "api_token_list_command"):
+        "the operator's command: lists every organisation's tokens (name, start of the "
+        "secret, who it acts as) on the server's console; never the secrets",
     ("portal/extensions.py", "_begin_before_a_first_savepoint"):
         "emits BEGIN on SQLite before a first SAVEPOINT (so a rollback undoes it); no data",
 }

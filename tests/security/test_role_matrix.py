@@ -41,6 +41,21 @@ EXPECTED = {
     "admin.user_reactivate": row(LOGIN, 403, 403, 403, 403),  # POST
     "admin.user_roles": row(LOGIN, 403, 403, 422, 422),  # POST
     "admin.users": row(LOGIN, 403, 403, 200, 200),
+    # integration settings: org admins of buyers and suppliers (policy integration.manage);
+    # a secret is shown in the answer to the POST that makes it (rotate: 200, no redirect)
+    "admin.api_token_new": row(LOGIN, 403, 403, 200, 200),
+    "admin.api_token_revoke": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.api_tokens": row(LOGIN, 403, 403, 200, 200),
+    "admin.webhook": row(LOGIN, 403, 403, 200, 200),
+    "admin.webhook_delete": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.webhook_disable": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.webhook_edit": row(LOGIN, 403, 403, 200, 200),
+    "admin.webhook_enable": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.webhook_new": row(LOGIN, 403, 403, 200, 200),
+    "admin.webhook_redeliver": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.webhook_rotate": row(LOGIN, 403, 403, 200, 200),  # POST
+    "admin.webhook_test": row(LOGIN, 403, 403, R, R),  # POST
+    "admin.webhooks": row(LOGIN, 403, 403, 200, 200),
     # agreements (the sample agreement of Acme is with Nordwind: it reads it, as supplier)
     "agreements.customer": row(LOGIN, 403, 403, 403, 200),
     "agreements.detail": row(LOGIN, 200, 200, 200, 403),

@@ -31,8 +31,9 @@ LINES = (("Monitor", D("4"), D("1500.00")), ("Dock", D("4"), D("900.00")), ("Key
 # action go in with one UPDATE of the totals; the people notified are one query, without their
 # roles; the budget and the requisition's reservation are one query; each action flushes once
 # or twice. (SQLite cannot return the ids of a multi-row INSERT in order: there every task,
-# assignment, line, notice and e-mail is its own INSERT.) The bound is SQLite's count.
-MAX_CYCLE_STATEMENTS = 65
+# assignment, line, notice and e-mail is its own INSERT.) The bound is SQLite's count. Issue 12
+# adds one: the approval's webhook event reads the endpoints subscribed to it (one indexed query).
+MAX_CYCLE_STATEMENTS = 66
 
 
 def _locks(statements: list[str]) -> int:

@@ -118,9 +118,10 @@ def test_a_shortened_title_keeps_the_whole_text_on_hover(long_world, world, logi
     assert f'<span class="clip" title="{LONG[:200]}">' in html
 
 
-# Tables that are not lists: a two-column schedule inside a form preview, and printed documents
-# (a PDF page has one width: its tables never turn into cards).
-NOT_LISTS = {"suppliers/_terms_preview.html"}
+# Tables that are not lists: a two-column schedule inside a form preview, the token form's grid of
+# scope checkboxes (three narrow columns that fit a phone), and printed documents (a PDF page has
+# one width: its tables never turn into cards).
+NOT_LISTS = {"suppliers/_terms_preview.html", "admin/integration/api_token_new.html"}
 PRINTED = "pdf/"
 
 

@@ -19,7 +19,7 @@ from flask_smorest import Api, Blueprint
 from marshmallow import RAISE
 
 from portal.blueprints import problems
-from portal.blueprints.problems import API_PREFIX, ApiProblem
+from portal.blueprints.problems import API_PREFIX
 
 # The resource modules, in the order the reference lists them.
 RESOURCES = (
@@ -75,13 +75,6 @@ def init_app(app: Flask) -> PortalApi:
     for name in RESOURCES:
         module = importlib.import_module(f"portal.blueprints.api.{name}")
         api.register_blueprint(module.bp, url_prefix=API_PREFIX)
-
-    @app.errorhandler(ApiProblem)
-    def api_problem(exc: ApiProblem):
-        from portal.extensions import db
-
-        db.session.rollback()
-        return problems.from_exception(exc)
 
     @app.after_request
     def no_store(response):

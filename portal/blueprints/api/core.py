@@ -44,7 +44,7 @@ from portal.domain import api_scopes
 from portal.extensions import csrf, db, limiter
 from portal.models.integration import IdempotencyRecord
 from portal.services.integration import tokens
-from portal.services.paging import Key, Order, keyset
+from portal.services.paging import BadCursor, Key, Order, keyset
 from portal.tenancy import bind, scope_for
 
 BLUEPRINTS: list[Blueprint] = []
@@ -198,6 +198,20 @@ def sync_order(model) -> Order:
     return order
 
 
+def listed_columns(model, item_schema, *extra):
+    """`load_only` of the columns a list's item schema shows (plus `extra`, the tenant keys and the
+    sync order's): a list row then costs what it shows (on the bench's orders, 4.3 → 2.3 ms a page).
+    Only for schemas that read nothing but those columns and relationships loaded by other options:
+    any other column a property reads would be one lazy load per row."""
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import load_only
+
+    columns = sa_inspect(model).column_attrs
+    names = {field.attribute or name for name, field in item_schema().dump_fields.items()}
+    names |= {"id", "updated_at", "organization_id", "supplier_id", *extra}
+    return load_only(*[getattr(model, c.key) for c in columns if c.key in names])
+
+
 def sync_page(query, model, args: dict, *, order: Order | None = None) -> dict:
     """One page of `query` (filters applied) in the sync order, after `updated_since`:
     `{"data": [...], "next_cursor": str|None}`; no count (a million rows cost one page)."""
@@ -205,8 +219,12 @@ def sync_page(query, model, args: dict, *, order: Order | None = None) -> dict:
     since = args.get("updated_since")
     if since is not None:
         query = query.where(order.segments[0].keys[0].column >= since)
-    page = keyset(query, order, cursor=args.get("cursor") or None, per_page=args.get("limit") or 50,
-                  count=False)
+    try:
+        page = keyset(query, order, cursor=args.get("cursor") or None, per_page=args.get("limit") or 50,
+                      count=False)
+    except BadCursor:
+        raise ApiProblem(422, "The cursor is not one this list gave out; start again without it.",
+                         errors=[{"field": "cursor", "message": "Not a cursor of this list."}]) from None
     return {"data": page.items, "next_cursor": page.next}
 
 

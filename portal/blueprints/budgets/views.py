@@ -189,7 +189,12 @@ def close(budget_id: int):
 @login_required
 @require("budgets.view")
 def export(budget_id: int):
-    budget = _load(budget_id)
+    return csv_response(*ledger_table(_load(budget_id)))
+
+
+def ledger_table(budget: Budget):
+    """(filename, header, rows) of a budget's ledger CSV: the page's export and GET
+    /api/v1/exports/budget-ledger."""
     entries = db.session.scalars(
         select(BudgetEntry).where(BudgetEntry.budget_id == budget.id).options(joinedload(BudgetEntry.actor))
         .order_by(BudgetEntry.created_at, BudgetEntry.id)
@@ -200,7 +205,7 @@ def export(budget_id: int):
              e.actor.full_name if e.actor else _("System"), budgets.entry_note(e)] for e in entries)
     header = [_("Date"), _("Entry"), _("Amount"), _("Currency"), _("Document"), _("Overrun"),
               _("Person"), _("Note")]
-    return csv_response(f"budget-{budget.id}-ledger.csv", header, rows)
+    return f"budget-{budget.id}-ledger.csv", header, rows
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -52,15 +52,19 @@ def index():
 @require("invoices.view")
 def export():
     """The current tab as CSV (every page of it)."""
-    filters = _filters()
+    return csv_response(*export_table(_filters()))
+
+
+def export_table(filters: dict):
+    """(filename, header, rows) of a tab's CSV: the page's export and GET /api/v1/exports/invoices."""
     header = [_("Number"), _("Kind"), _("Supplier"), _("Status"), _("Issued"), _("Due"), _("Currency"),
               _("Net"), _("VAT"), _("Gross"), _("Credited"), _("Paid"), _("Discount"), _("Due now")]
-    rows = [[i.number, _("Credit note") if i.is_credit_note else _("Invoice"), i.supplier.name,
+    rows = ([i.number, _("Credit note") if i.is_credit_note else _("Invoice"), i.supplier.name,
              _(rules.STATUS_LABELS[i.status][0]), i.issue_date, i.due_date, i.currency, i.net_total,
              i.vat_total, i.gross_total, i.credited_total, i.paid_total, i.discount_taken, i.amount_due]
             for i in queries.export_rows("buyer", tab=filters["tab"], supplier_id=filters["supplier"],
-                                         search=filters["q"])]
-    return csv_response(f"invoices-{filters['tab']}.csv", header, rows)
+                                         search=filters["q"]))
+    return f"invoices-{filters['tab']}.csv", header, rows
 
 
 def _invoice(invoice_id: int):

@@ -72,15 +72,19 @@ def index():
 @require("orders.view")
 def export():
     """The current list view as CSV (every page of it)."""
-    filters = _filters()
+    return csv_response(*export_table(_filters()))
+
+
+def export_table(filters: dict):
+    """(filename, header, rows) of a view's CSV: the page's export and GET /api/v1/exports/orders."""
     header = [_("Number"), _("Supplier"), _("Status"), _("Revision"), _("Issued"), _("Delivery date"),
               _("Currency"), _("Net"), _("VAT"), _("Gross")]
-    rows = [[o.number, o.supplier.name, _(rules.STATUS_LABELS[o.status][0]), o.revision,
+    rows = ([o.number, o.supplier.name, _(rules.STATUS_LABELS[o.status][0]), o.revision,
              o.issued_at.date() if o.issued_at else None, o.delivery_date, o.currency,
              o.net_total, o.vat_total, o.gross_total]
             for o in queries.export_rows(actor(), view=filters["view"], supplier_id=filters["supplier"],
-                                         q=filters["q"])]
-    return csv_response(f"purchase-orders-{filters['view']}.csv", header, rows)
+                                         q=filters["q"]))
+    return f"purchase-orders-{filters['view']}.csv", header, rows
 
 
 def _order(order_id: int):

@@ -147,6 +147,12 @@ def export():
     if scope == "all":
         authorize("requisitions.view_all")
     _form, filters = _filters(scope)
+    return csv_response(*export_table(scope, filters), stream=True)
+
+
+def export_table(scope: str, filters: queries.ListFilters):
+    """(filename, header, rows) of the filtered list's CSV, the rows a generator to stream: the
+    page's export and GET /api/v1/exports/requisitions."""
     requester_id = current_user.id if scope == "mine" else None
     header = [
         _("Number"), _("Title"), _("Requester"), _("Cost centre"), _("Cost centre name"),
@@ -170,7 +176,7 @@ def export():
                 ]
 
     filename = f"requisitions-{datetime.now(tz).date().isoformat()}.csv"
-    return csv_response(filename, header, generate(), stream=True)
+    return filename, header, generate()
 
 
 def _amount(value) -> Decimal:

@@ -98,14 +98,19 @@ def export():
     """The current list view as CSV (every page of it): no prices, as the list."""
     view = request.args.get("view", "all")
     view = view if view in rfq_queries.VIEWS else "all"
+    return csv_response(*export_table(view, text_arg("q", max_length=100), id_arg("supplier")))
+
+
+def export_table(view: str, q: str, supplier_id: int | None):
+    """(filename, header, rows) of a view's CSV: the page's export and GET /api/v1/exports/rfqs."""
     now = clock.now()
     header = [_("Number"), _("Title"), _("Status"), _("Sealed"), _("Response deadline"),
               _("Suppliers invited"), _("Answered"), _("Currency"), _("Created")]
     rows = ([r.number, r.title, rfq_phase_label(rules.phase(r, now)), _("yes") if r.sealed else _("no"),
              r.deadline, invited, answered, r.currency, r.created_at]
             for r, (invited, answered) in rfq_queries.export_rows(
-                actor(), view=view, q=text_arg("q", max_length=100), supplier_id=id_arg("supplier"), now=now))
-    return csv_response(f"rfqs-{view}.csv", header, rows)
+                actor(), view=view, q=q, supplier_id=supplier_id, now=now))
+    return f"rfqs-{view}.csv", header, rows
 
 
 # --- a new RFQ ---------------------------------------------------------------------------------

@@ -90,7 +90,12 @@ def invoices():
 @require("supplier_invoices.view")
 def invoices_export():
     """The current tab of the supplier's invoices as CSV (every page of it)."""
-    filters = _filters()
+    return csv_response(*invoices_export_table(_filters()))
+
+
+def invoices_export_table(filters: dict):
+    """(filename, header, rows) of a tab's CSV: the page's export and GET
+    /api/v1/exports/supplier-invoices."""
     header = [_("Number"), _("Customer"), _("Kind"), _("Status"), _("Issue date"), _("Due date"),
               _("Currency"), _("Net"), _("VAT"), _("Gross"), _("Amount due")]
     rows = ([inv.number or _("Draft"), inv.buyer.name,
@@ -99,7 +104,7 @@ def invoices_export():
              inv.net_total, inv.vat_total, inv.gross_total, inv.amount_due]
             for inv in queries.export_rows("supplier", tab=filters["tab"], buyer_id=filters["buyer"],
                                            search=filters["q"]))
-    return csv_response(f"invoices-{filters['tab']}.csv", header, rows)
+    return f"invoices-{filters['tab']}.csv", header, rows
 
 
 def _today():

@@ -48,13 +48,19 @@ def orders_export():
     """The current tab of the supplier's orders as CSV (every page of it)."""
     view = request.args.get("view", "to_acknowledge")
     view = view if view in queries.SUPPLIER_VIEWS else "to_acknowledge"
+    return csv_response(*orders_export_table(view))
+
+
+def orders_export_table(view: str):
+    """(filename, header, rows) of a tab's CSV: the page's export and GET
+    /api/v1/exports/supplier-orders."""
     header = [_("Number"), _("Customer"), _("Status"), _("Revision"), _("Issued"), _("Delivery date"),
               _("Currency"), _("Net"), _("VAT"), _("Gross")]
     rows = ([o.number, o.buyer.name, _(rules.STATUS_LABELS[o.status][0]), o.revision,
              o.issued_at.date() if o.issued_at else None, o.delivery_date, o.currency,
              o.net_total, o.vat_total, o.gross_total]
             for o in queries.supplier_export_rows(actor(), view=view))
-    return csv_response(f"orders-{view}.csv", header, rows)
+    return f"orders-{view}.csv", header, rows
 
 
 def _page(order, **forms):

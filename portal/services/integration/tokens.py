@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain import api_scopes
 from portal.domain.messages import N_, Msg
 from portal.errors import ValidationProblem
 from portal.extensions import db
+from portal.models import User
 from portal.models.base import utcnow
 from portal.models.integration import ApiToken
 from portal.policies import enforce
 from portal.services import audit
+from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.tenancy import ALL_TENANTS
 
 PREFIX = "pt_"
@@ -37,6 +41,13 @@ def new_secret() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
+def _problem(message: Msg, field: str) -> ValidationProblem:
+    """A refusal naming the form field it is about (`show_problem` puts it there)."""
+    problem = ValidationProblem(message)
+    problem.field = field
+    return problem
+
+
 def issue_token(actor, *, name: str, scopes, user, expires_at: datetime | None = None,
                 secret: str | None = None) -> tuple[ApiToken, str]:
     """Create a token of the actor's organisation acting as `user`; returns (token, secret).
@@ -45,14 +56,14 @@ def issue_token(actor, *, name: str, scopes, user, expires_at: datetime | None =
     enforce(actor, "integration.manage")
     name = (name or "").strip()
     if not name:
-        raise ValidationProblem(Msg(N_("Give the token a name.")))
+        raise _problem(Msg(N_("Give the token a name.")), "name")
     chosen = api_scopes.clean(scopes)
     if not chosen:
-        raise ValidationProblem(Msg(N_("Choose at least one scope.")))
+        raise _problem(Msg(N_("Choose at least one scope.")), "scopes")
     if user.organization_id != actor.organization_id or not user.is_active:
-        raise ValidationProblem(Msg(N_("A token acts as an active user of your organisation.")))
+        raise _problem(Msg(N_("A token acts as an active user of your organisation.")), "user")
     if expires_at is not None and expires_at <= utcnow():
-        raise ValidationProblem(Msg(N_("The expiry date must be in the future.")))
+        raise _problem(Msg(N_("The expiry date must be in the future.")), "expires_on")
     raw = secret or new_secret()
     token = ApiToken(organization_id=actor.organization_id, name=name[:80], prefix=raw[:SHOWN],
                      token_hash=hash_token(raw), scopes=chosen, user_id=user.id,
@@ -96,3 +107,71 @@ def touch(token: ApiToken, now: datetime | None = None) -> None:
         connection.execute(update(ApiToken.__table__).where(ApiToken.__table__.c.id == token.id)
                            .values(last_used_at=now))
     set_committed_value(token, "last_used_at", now)  # known, without dirtying the session
+
+
+# ---------------------------------------------------------------- the admin's pages and the CLI
+
+NEWEST = Order("api-tokens", Key(ApiToken.created_at, descending=True),
+               Key(ApiToken.id, descending=True))
+ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
+
+
+def tokens_page(*, cursor: str | None = None, per_page: int = LIST_PER_PAGE) -> KeysetPage:
+    """The current organisation's tokens, newest first (index ix_api_tokens_org_created), with
+    the people they name. Raises BadCursor for a cursor it did not give out."""
+    query = select(ApiToken).options(selectinload(ApiToken.created_by),
+                                     selectinload(ApiToken.revoked_by))
+    return keyset(query, NEWEST, cursor=cursor, per_page=per_page)
+
+
+def get_token(token_id: int) -> ApiToken | None:
+    """A token of the current organisation by id; None for unknown ids and other organisations."""
+    return db.session.scalars(select(ApiToken).where(ApiToken.id == token_id)).first()
+
+
+def state_of(token: ApiToken, now: datetime | None = None) -> str:
+    """"active", "expired" or "revoked"."""
+    if token.revoked_at is not None:
+        return REVOKED
+    if token.expires_at is not None and token.expires_at <= (now or utcnow()):
+        return EXPIRED
+    return ACTIVE
+
+
+def _zone(org) -> ZoneInfo:
+    try:
+        return ZoneInfo(getattr(org, "time_zone", None) or "Europe/Warsaw")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/Warsaw")
+
+
+def expiry_at(day: date | None, org) -> datetime | None:
+    """A token valid "until `day`" expires when that day ends where the organisation is:
+    the next midnight in its time zone, as UTC."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=_zone(org)).astimezone(UTC)
+
+
+def last_valid_day(token: ApiToken, org) -> date | None:
+    """The day shown as the token's expiry (the day `expiry_at` was given)."""
+    if token.expires_at is None:
+        return None
+    return (token.expires_at.astimezone(_zone(org)) - timedelta(microseconds=1)).date()
+
+
+def acting_users() -> list[User]:
+    """Who a new token may act as: the current organisation's active users, by name."""
+    return list(db.session.scalars(
+        select(User).where(User.is_active_flag.is_(True)).order_by(User.full_name, User.id)))
+
+
+def parse_scopes(text: str) -> list[str]:
+    """`all`, or scopes separated by commas (the CLI's --scopes); unknown ones raise."""
+    words = [w.strip() for w in (text or "").split(",") if w.strip()]
+    if words == ["all"]:
+        return list(api_scopes.ALL_SCOPES)
+    unknown = [w for w in words if w not in api_scopes.ALL_SCOPES]
+    if unknown:
+        raise ValidationProblem(Msg(N_("Unknown scope: %(scopes)s."), {"scopes": ", ".join(unknown)}))
+    return api_scopes.clean(words)

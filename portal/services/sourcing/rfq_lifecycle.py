@@ -17,6 +17,7 @@ from portal.domain.rfq import RfqAction
 from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.models import LinkStatus
+from portal.models.base import utcnow
 from portal.models.rfq import (
     InvitationStatus,
     Rfq,
@@ -96,6 +97,8 @@ def amend(rfq: Rfq, actor, *, note: str, deadline: datetime | None = None,
         if description != rfq.description:
             changes["description"] = (rfq.description, description)
     rfq.amendment += 1
+    for invitation in rfq.invitations:  # each supplier's API list syncs on its invitation's updated_at
+        invitation.updated_at = utcnow()
     if "deadline" in changes:
         rfq.deadline = deadline
         mirror_on_invitations(rfq)
