@@ -198,11 +198,13 @@ def sync_order(model) -> Order:
     return order
 
 
+@functools.cache
 def listed_columns(model, item_schema, *extra):
     """`load_only` of the columns a list's item schema shows (plus `extra`, the tenant keys and the
     sync order's): a list row then costs what it shows (on the bench's orders, 4.3 → 2.3 ms a page).
     Only for schemas that read nothing but those columns and relationships loaded by other options:
-    any other column a property reads would be one lazy load per row."""
+    any other column a property reads would be one lazy load per row. Built once per list (the
+    option is immutable and reusable: building it took ~1 ms a request)."""
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.orm import load_only
 

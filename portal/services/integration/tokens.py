@@ -7,13 +7,14 @@ secret needs no slow hash, and every API request looks it up by that one unique 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain import api_scopes
@@ -91,10 +92,16 @@ def find(session, raw: str) -> ApiToken | None:
     Deliberate cross-tenant read: the organisation is not known until the token is."""
     if not raw or len(raw) > 200 or not raw.startswith(PREFIX):
         return None
-    return session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
-        .execution_options(**ALL_TENANTS)
-    ).first()
+    return session.scalars(_find_statement(), {"token_hash": hash_token(raw)},
+                           execution_options=ALL_TENANTS).unique().first()
+
+
+@functools.cache
+def _find_statement():
+    """The statement of `find`, built once: the token, its user, the user's organisation and
+    roles in one query (every API request runs it; the policies read the roles)."""
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
 
 
 def touch(token: ApiToken, now: datetime | None = None) -> None:
