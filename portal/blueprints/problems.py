@@ -19,6 +19,8 @@ from flask import Response, request
 API_PREFIX = "/api/v1"
 PROBLEM_TYPE = "https://docs.portal.example/api/problems/"
 MEDIA_TYPE = "application/problem+json"
+# The one answer for a record that does not exist or is another organisation's (never telling which).
+NOT_HERE = "There is nothing here, or it belongs to another organisation."
 
 TITLES = {
     400: ("bad-request", "Bad request"),
@@ -44,6 +46,12 @@ class ApiProblem(Exception):
         super().__init__(detail)
         self.status, self.detail, self.errors = status, detail, errors or []
         self.kind, self.headers = kind, headers or {}
+
+
+def refused(exc, field: str | None) -> ApiProblem:
+    """A service's ValidationProblem as a 422 problem naming the API's `field` (the caller maps
+    the service's form-field names to the API's)."""
+    return ApiProblem(422, exc.message, errors=[{"field": field, "message": exc.message}])
 
 
 def is_api_request() -> bool:
@@ -94,7 +102,7 @@ def from_exception(exc) -> Response:
     if isinstance(exc, ApiProblem):
         return problem(exc.status, exc.detail, errors=exc.errors, kind=exc.kind, headers=exc.headers)
     if isinstance(exc, NotFound):
-        return problem(404, "There is nothing here, or it belongs to another organisation.")
+        return problem(404, NOT_HERE)
     if isinstance(exc, PermissionDenied):
         return problem(403, exc.message)
     if isinstance(exc, ValidationProblem):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.blueprints.api.core import actor, blueprint, requires, sync_page
 from portal.blueprints.api.schemas import Amount, ListArgs, Problem, page_of
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import NOT_HERE, ApiProblem
 from portal.domain.budget import BudgetStatus, PeriodKind, period_bounds
 from portal.extensions import db
 from portal.models import Budget
@@ -104,6 +104,6 @@ def get_budget(budget_id: int):
     found = db.session.scalars(select(Budget).where(Budget.id == budget_id)
                                .options(joinedload(Budget.cost_center))).first()
     if found is None:
-        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+        raise ApiProblem(404, NOT_HERE)
     return found
 

@@ -28,7 +28,7 @@ from portal.blueprints.api.schemas import (
     StrictBoolean,
     page_of,
 )
-from portal.blueprints.problems import API_PREFIX, ApiProblem
+from portal.blueprints.problems import API_PREFIX, NOT_HERE, ApiProblem
 from portal.domain import agreements as agreement_rules
 from portal.extensions import db
 from portal.models import Item, Organization, PriceAgreement
@@ -37,7 +37,6 @@ from portal.services import agreements, catalog
 
 bp = blueprint("catalog", "Catalog items and price agreements")
 
-NOT_HERE = "There is nothing here, or it belongs to another organisation."
 STATES = list(agreements.STATES)
 
 

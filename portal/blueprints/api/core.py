@@ -39,7 +39,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import NOT_HERE, ApiProblem
 from portal.domain import api_scopes
 from portal.extensions import csrf, db, limiter
 from portal.models.integration import IdempotencyRecord
@@ -182,7 +182,7 @@ def load_or_404(model, object_id: int):
     record is never found)."""
     found = db.session.get(model, object_id)
     if found is None:
-        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+        raise ApiProblem(404, NOT_HERE)
     return found
 
 

@@ -30,7 +30,7 @@ from portal.blueprints.budgets import views as budget_pages
 from portal.blueprints.edge import csv_response
 from portal.blueprints.invoices import views as invoice_pages
 from portal.blueprints.orders import views as order_pages
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import ApiProblem, refused
 from portal.blueprints.requisitions import lists as requisition_pages
 from portal.blueprints.requisitions import queries as requisition_queries
 from portal.blueprints.requisitions.forms import SORT_KEYS
@@ -311,7 +311,7 @@ def _upload(max_bytes: int) -> tuple[bytes, str]:
 
 
 def _refused(exc: ValidationProblem):
-    return ApiProblem(422, str(exc.message), errors=[{"field": "file", "message": str(exc.message)}])
+    return refused(exc, "file")
 
 
 def _report(created: int, errors: list[dict], *, updated: int = 0, unchanged: int = 0) -> dict:

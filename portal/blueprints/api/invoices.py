@@ -41,7 +41,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, MatchStatus, Payment
@@ -54,7 +54,6 @@ from portal.services.suppliers import get_customer_link
 
 bp = blueprint("invoices", "Invoices, credit notes and payments")
 
-NOT_HERE = "There is nothing here, or it belongs to another organisation."
 STATUSES = [s.value for s in InvoiceStatus]
 MATCH_STATUSES = [m.value for m in MatchStatus]
 MAX_ORDERS = 100
@@ -452,8 +451,7 @@ def _refused(exc: ValidationProblem, fields_map: dict[str, str]) -> ApiProblem:
     field = getattr(exc, "field", None) or None
     if field and field.startswith("lines-"):
         field = field.replace("-", ".")  # lines-0-quantity -> lines.0.quantity
-    field = fields_map.get(field, field)
-    return ApiProblem(422, exc.message, errors=[{"field": field, "message": exc.message}])
+    return refused(exc, fields_map.get(field, field))
 
 
 # ---------------------------------------------------------------- invoices: reading

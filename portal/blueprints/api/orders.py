@@ -34,7 +34,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.domain import receiving as receiving_rules
 from portal.domain.receiving import ReceiptLineInput
 from portal.errors import ValidationProblem
@@ -51,7 +51,6 @@ bp = blueprint("orders", "Purchase orders and goods receipts: the buyer's orders
 
 ORDER_STATUSES = tuple(s.value for s in OrderStatus)
 MAX_RECEIPT_LINES = 500
-NOT_HERE = "There is nothing here, or it belongs to another organisation."
 
 NOT_FOUND = {"schema": Problem, "description": "No such order, or another organisation's"}
 FORBIDDEN = {"schema": Problem, "description": "The user's role or side may not do this"}
@@ -416,9 +415,8 @@ def acknowledge(data, order_id: int):
             actions.propose_date(order, user, delivery_date=data["proposed_delivery_date"],
                                  note=data["note"])
         except ValidationProblem as exc:
-            field = {"delivery_date": "proposed_delivery_date"}.get(getattr(exc, "field", None) or "",
-                                                                   getattr(exc, "field", None))
-            raise ApiProblem(422, exc.message, errors=[{"field": field, "message": exc.message}]) from exc
+            field = getattr(exc, "field", None)
+            raise refused(exc, "proposed_delivery_date" if field == "delivery_date" else field) from exc
     else:
         actions.acknowledge(order, user)
     return _detail(order)

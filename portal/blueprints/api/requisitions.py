@@ -28,7 +28,7 @@ from portal.blueprints.api.schemas import (
     StrictBoolean,
     page_of,
 )
-from portal.blueprints.problems import API_PREFIX, ApiProblem
+from portal.blueprints.problems import API_PREFIX, NOT_HERE, ApiProblem, refused
 from portal.blueprints.requisitions.context import catalog_defaults
 from portal.blueprints.requisitions.queries import active_suppliers
 from portal.domain.catalog import UNIT_CODES
@@ -45,7 +45,6 @@ bp = blueprint("requisitions", "Requisitions: list, read, create (and submit) dr
 
 STATUSES = [s.value for s in RequisitionStatus]
 VAT_RATES = [format(rate, "f") for rate in TAXED_RATES]
-NOT_HERE = "There is nothing here, or it belongs to another organisation."
 
 
 # ---------------------------------------------------------------- schemas
@@ -355,8 +354,7 @@ def _field_of_refusal(field_of):
     try:
         yield
     except ValidationProblem as exc:
-        field = getattr(exc, "field", None) or field_of(exc.msg)
-        raise ApiProblem(422, exc.message, errors=[{"field": field, "message": exc.message}]) from exc
+        raise refused(exc, getattr(exc, "field", None) or field_of(exc.msg)) from exc
 
 
 @bp.route("/requisitions", methods=["POST"])

@@ -41,7 +41,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
-from portal.blueprints.problems import ApiProblem
+from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.domain import rfq as rules
 from portal.models.org import OrgKind
 from portal.models.rfq import Quote, Rfq, RfqInvitation, RfqStatus
@@ -345,14 +345,14 @@ def list_rfqs(args):
 def _supplier_invitation(rfq_id: int) -> RfqInvitation:
     invitation = quote_reads.invitation_for(rfq_id, supplier_id=actor().organization_id)
     if invitation is None:
-        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+        raise ApiProblem(404, NOT_HERE)
     return invitation
 
 
 def _buyer_rfq_or_404(rfq_id: int) -> Rfq:
     rfq = rfq_queries.get_for_buyer(rfq_id)
     if rfq is None:
-        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+        raise ApiProblem(404, NOT_HERE)
     return rfq
 
 
@@ -421,12 +421,12 @@ def get_quote(quote_id: int):
         enforce(user, "quotes.view")
         quote = load_or_404(Quote, quote_id)
         if quote.supplier_id != user.organization_id:
-            raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+            raise ApiProblem(404, NOT_HERE)
         return quote
     enforce(user, "rfqs.view")
     quote = load_or_404(Quote, quote_id)
     if quote.organization_id != user.organization_id or quote.status not in quote_reads.BUYER_READABLE:
-        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
+        raise ApiProblem(404, NOT_HERE)
     rfq = _buyer_rfq_or_404(quote.rfq_id)
     enforce(user, "rfqs.view", rfq)
     if not rules.buyer_sees_prices(rfq, clock.now()):
@@ -491,7 +491,6 @@ def submit_quote(data, rfq_id: int):
             valid_until=data["valid_until"], notes=data["notes"], freight=data["freight"],
             other_charges=data["other_charges"], charges_note=data["charges_note"], lines=lines)
     except QuoteProblem as exc:
-        field = _field_of(exc.field, positions)
-        raise ApiProblem(422, exc.message, errors=[{"field": field, "message": exc.message}]) from exc
+        raise refused(exc, _field_of(exc.field, positions)) from exc
     location = url_for("api_rfqs.get_quote", quote_id=quote.id)
     return quote, 201, {"Location": location}
