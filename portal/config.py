@@ -86,8 +86,8 @@ class Config:
     OUTBOX_RETRY_SECONDS = int(_env("OUTBOX_RETRY_SECONDS", "60"))
 
     # Rate limits (sign-in throttling, the API's per-token limit) are shared between workers
-    # through Redis when there is one; memory:// counts per process.
-    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL") or "memory://"
+    # through Redis when there is one; portal-memory:// counts per process (extensions.py).
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL") or "portal-memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none). Without
     # it behind a proxy, every visitor has the proxy's address and the per-address sign-in
@@ -137,7 +137,7 @@ class TestConfig(Config):
     MAIL_SERVER = None
     RATELIMIT_ENABLED = True
     REDIS_URL = None  # jobs in-process; the RQ tests pass TEST_REDIS_URL themselves
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "portal-memory://"
 
 
 def load_config(name: str | None = None) -> type[Config]:
