@@ -252,18 +252,25 @@ def _derived(query, anchors: tuple, build):
     return statement
 
 
-def _read(query, keys: tuple[Key, ...], backward: bool, limit: int, parts, params=None) -> list:
+def _fetch(statement, params, rows: bool) -> list:
+    result = db.session.execute(statement, params)
+    return result.all() if rows else list(result.unique().scalars())
+
+
+def _read(query, keys: tuple[Key, ...], backward: bool, limit: int, parts, params=None,
+          rows: bool = False) -> list:
     """Up to `limit` rows of `query` in the order of `keys`: one statement, or with `parts`
-    one per part (each its own index range, LIMITed), merged in order."""
+    one per part (each its own index range, LIMITed), merged in order. `rows`: `query`
+    selects columns, and the page is their rows (else the one entity's objects)."""
     if not parts:
         statement = _derived(query, ("read", keys, backward, limit),
                              lambda: _sorted(query, keys, backward).limit(limit))
-        return list(db.session.execute(statement, params).unique().scalars())
-    rows: list = []
+        return _fetch(statement, params, rows)
+    found: list = []
     for condition in parts:
         statement = _derived(query, ("read", condition, keys, backward, limit),
                              lambda c=condition: _sorted(query.where(c), keys, backward).limit(limit))
-        rows.extend(db.session.execute(statement, params).unique().scalars())
+        found.extend(_fetch(statement, params, rows))
 
     def compare(a, b) -> int:
         for key in keys:
@@ -272,11 +279,11 @@ def _read(query, keys: tuple[Key, ...], backward: bool, limit: int, parts, param
                 return -1 if (x < y) == (key.descending == backward) else 1
         return 0
 
-    return sorted(dict.fromkeys(rows), key=cmp_to_key(compare))[:limit]
+    return sorted(dict.fromkeys(found), key=cmp_to_key(compare))[:limit]
 
 
 def _walk(query, order: Order, start: int, values: list | None, backward: bool, limit: int,
-          parts=None, params=None):
+          parts=None, params=None, rows: bool = False):
     """Up to `limit` rows as (segment, row) from segment `start` on (back to the first one when
     `backward`), after/before `values` in the first segment read."""
     found: list = []
@@ -287,8 +294,8 @@ def _walk(query, order: Order, start: int, values: list | None, backward: bool, 
             query, ("segment", segment), lambda s=segment: query.where(s.where))
         if values is not None and i == start:
             part = part.where(_beyond(segment.keys, values, backward))
-        rows = _read(part, segment.keys, backward, limit - len(found), parts, params)
-        found.extend((i, row) for row in rows)
+        read = _read(part, segment.keys, backward, limit - len(found), parts, params, rows)
+        found.extend((i, row) for row in read)
         if len(found) >= limit:
             break
     return found
@@ -324,7 +331,8 @@ def _count_statement(query, cap: int, column, parts, keys):
 
 
 def keyset(query, order: Order, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE,
-           count: bool = True, count_cap: int = COUNT_CAP, parts=None, params=None) -> KeysetPage:
+           count: bool = True, count_cap: int = COUNT_CAP, parts=None, params=None,
+           rows: bool = False) -> KeysetPage:
     """One page of `query` (a select of one entity, with its filters and loader options) in
     `order`: the first page, or the one after/before the row `cursor` names.
 
@@ -332,13 +340,14 @@ def keyset(query, order: Order, *, cursor: str | None = None, per_page: int = LI
     first page of a list shorter than a page needs none); with `parts` (conditions, each an
     index range, sharing no rows) one query per part and segment, merged. Raises BadCursor for
     a cursor this order did not give out. `params`: values of the bound parameters of a
-    `query` built once (its derived statements are then built once too).
+    `query` built once (its derived statements are then built once too). `rows=True`: `query`
+    selects columns (each key's column labelled with the key's name) and the items are rows.
     """
     if cursor:
         start, values, backward = decode_cursor(order, cursor)
     else:
         start, values, backward = 0, None, False
-    found = _walk(query, order, start, values, backward, per_page + 1, parts, params)
+    found = _walk(query, order, start, values, backward, per_page + 1, parts, params, rows)
     beyond = len(found) > per_page
     found = found[:per_page]
     if backward:

@@ -14,15 +14,14 @@ from __future__ import annotations
 from flask import url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal.blueprints.api.core import (
     actor,
     blueprint,
     idempotent,
-    listed_columns,
     load_or_404,
     requires,
+    row_plan,
     sync_page,
 )
 from portal.blueprints.api.schemas import (
@@ -265,9 +264,7 @@ def list_orders(args):
             query = query.where(PurchaseOrder.supplier_id == args["supplier_id"])
     if args.get("status") is not None:
         query = query.where(PurchaseOrder.status == args["status"])
-    query = query.options(listed_columns(PurchaseOrder, OrderSchema), joinedload(PurchaseOrder.supplier),
-                          joinedload(PurchaseOrder.buyer))
-    return sync_page(query, PurchaseOrder, args)
+    return sync_page(query, PurchaseOrder, args, plan=row_plan(PurchaseOrder, OrderSchema))
 
 
 @bp.route("/orders/<int:order_id>", methods=["GET"])

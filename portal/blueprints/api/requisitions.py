@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.blueprints.api.catalog import item_by_sku
-from portal.blueprints.api.core import actor, blueprint, idempotent, listed_columns, requires, sync_page
+from portal.blueprints.api.core import actor, blueprint, idempotent, requires, row_plan, sync_page
 from portal.blueprints.api.schemas import (
     Amount,
     DecimalString,
@@ -257,7 +257,7 @@ def list_requisitions(args):
     """The company's requisitions (a buyer's own only), oldest change first."""
     user = actor()
     enforce(user, "requisitions.view")
-    query = select(Requisition).options(listed_columns(Requisition, RequisitionSchema))
+    query = select(Requisition)
     if not can(user, "requisitions.view_all"):
         query = query.where(Requisition.requester_id == user.id)
     if args.get("requester_id") is not None:
@@ -266,7 +266,7 @@ def list_requisitions(args):
         query = query.where(Requisition.status == RequisitionStatus(args["status"]))
     if args.get("cost_center_id") is not None:
         query = query.where(Requisition.cost_center_id == args["cost_center_id"])
-    return sync_page(query, Requisition, args)
+    return sync_page(query, Requisition, args, plan=row_plan(Requisition, RequisitionSchema))
 
 
 @bp.route("/requisitions/<int:requisition_id>", methods=["GET"])

@@ -342,8 +342,12 @@ def invoice_detail(invoice: Invoice, *, today: date | None = None) -> dict:
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
     """Derived: an open invoice whose due date has passed (`today` in the reader's zone)."""
-    return (not invoice.is_credit_note and invoice.status in OPEN and invoice.due_date is not None
-            and invoice.due_date < today)
+    return overdue(invoice.kind, invoice.status, invoice.due_date, today)
+
+
+def overdue(kind, status, due_date: date | None, today: date) -> bool:
+    """`is_overdue` from the columns it reads (a list read as rows has no objects)."""
+    return kind != InvoiceKind.CREDIT_NOTE and status in OPEN and due_date is not None and due_date < today
 
 
 __all__ = [
@@ -356,6 +360,7 @@ __all__ = [
     "export_rows",
     "invoice_detail",
     "is_overdue",
+    "overdue",
     "order_invoices",
     "supplier_invoice_page",
     "supplier_tab_counts",

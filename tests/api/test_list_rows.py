@@ -1,0 +1,59 @@
+"""API lists read as rows of columns (core.RowPlan) answer exactly what the same lists answer
+from ORM objects: the same items, fields, parties, derived amounts and cursors."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from portal.blueprints.api import core, invoices, orders, requisitions
+from portal.extensions import db
+from portal.models.invoice import Invoice
+from portal.services.invoicing import issuing
+from portal.tenancy import system
+from tests.api.test_invoices_api import ADMIN, BUYER, SELLER, _approve, _issued
+from tests.services.supplier_invoice_fixtures import give_ibans
+
+LISTS = ("/invoices", "/invoices?limit=1", "/credit-notes", "/orders", "/requisitions",
+         "/requisitions?limit=2")
+
+
+def _from_objects(monkeypatch):
+    """The list endpoints with their row plans ignored: pages of ORM objects, as before."""
+    def objects(query, model, args, *, plan=None, **kwargs):
+        return core.sync_page(query, model, args, **kwargs)
+
+    for module in (invoices, orders, requisitions):
+        monkeypatch.setattr(module, "sync_page", objects)
+
+
+@pytest.fixture
+def invoiced(world, api, monkeypatch):
+    monkeypatch.setattr(issuing, "_store_documents", lambda invoice: None)  # no PDFs needed
+    give_ibans(world)
+    open_one, _ = _issued(world)
+    paid_in_part, _ = _issued(world)
+    _approve(api, paid_in_part)
+    api(ADMIN).post(f"/invoices/{paid_in_part}/payments",
+                    {"amount": "100.00", "paid_on": date.today().isoformat()}, status=201)
+    with system(db.session):  # the open one is overdue
+        db.session.execute(update(Invoice).where(Invoice.id == open_one)
+                           .values(due_date=date.today() - timedelta(days=3)))
+        db.session.commit()
+    return open_one, paid_in_part
+
+
+@pytest.mark.parametrize("who", [BUYER, ADMIN, SELLER])
+def test_row_pages_equal_object_pages(invoiced, api, monkeypatch, who):
+    caller = api(who)
+    as_rows = {path: (caller.request("GET", path), caller.last.status_code) for path in LISTS}
+    _from_objects(monkeypatch)
+    as_objects = {path: (caller.request("GET", path), caller.last.status_code) for path in LISTS}
+    for path in LISTS:
+        assert as_rows[path] == as_objects[path], path
+    if who != SELLER:
+        rows = as_rows["/invoices"][0]["data"]
+        assert any(row["overdue"] for row in rows)
+        assert any(row["amount_due"] != row["gross_total"] for row in rows)
