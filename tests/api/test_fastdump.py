@@ -109,3 +109,22 @@ def test_listed_columns_loads_what_the_list_shows_and_the_keys(app):
     for column in ("id", "number", "updated_at", "organization_id", "supplier_id"):
         assert f"purchase_orders.{column}" in sql
     assert "purchase_orders.payment_terms" not in sql and "purchase_orders.notes" not in sql
+
+
+def test_dict_rows_with_every_field_kind_match_marshmallow():
+    """The rows API lists read as columns (core.RowPlan) are plain dicts, parties nested as dicts."""
+    def as_dict(row):
+        values = dict(vars(row))
+        for party in ("buyer", "supplier"):
+            if values[party] is not None:
+                values[party] = dict(vars(values[party]))
+        values["lines"] = [dict(vars(line)) for line in values["lines"]]
+        return values
+
+    rows = [as_dict(_row(1)), as_dict(_row(2, when=None, day=None, number=None, lines=[],
+                                              net_total=Decimal("-0.005"), rate=Decimal("1E+1"),
+                                              supplier=SimpleNamespace(id=8, name="P", tax_id="PL1")))]
+    fast, slow = _both(RowSchema, rows)
+    assert fast == slow
+    assert fast["data"][1]["net_total"] == "-0.00" and fast["data"][1]["rate"] == "10"
+    assert fast["data"][0]["when"] == "2026-12-05T10:00:00+00:00" and fast["data"][0]["day"] == "2026-12-05"
