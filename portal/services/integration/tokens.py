@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defaultload, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain import api_scopes
@@ -125,9 +125,11 @@ ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
 
 def tokens_page(*, cursor: str | None = None, per_page: int = LIST_PER_PAGE) -> KeysetPage:
     """The current organisation's tokens, newest first (index ix_api_tokens_org_created), with
-    the people they name. Raises BadCursor for a cursor it did not give out."""
-    query = select(ApiToken).options(selectinload(ApiToken.created_by),
-                                     selectinload(ApiToken.revoked_by))
+    the people they name joined in (one statement: two `selectin` loads were a third of the
+    page). Raises BadCursor for a cursor it did not give out."""
+    query = select(ApiToken).options(  # names only: the people's roles are not read here
+        *[joinedload(people).lazyload(User.role_rows) for people in (ApiToken.created_by, ApiToken.revoked_by)],
+        defaultload(ApiToken.user).lazyload(User.role_rows))
     return keyset(query, NEWEST, cursor=cursor, per_page=per_page)
 
 
