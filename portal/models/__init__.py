@@ -136,6 +136,7 @@ from portal.models.invoice import (  # noqa: E402
     MatchStatus,
     Payment,
 )
+from portal.models.invoice_aging import OpenCount, OpenDay, OpenParty  # noqa: E402
 from portal.models.invoice_totals import AccountDay, OpenAmount  # noqa: E402
 from portal.models.org import InvoicingMode  # noqa: E402
 
@@ -143,7 +144,7 @@ __all__ += [
     "Invoice", "InvoiceDocument", "InvoiceKind", "InvoiceLine", "InvoiceReminder", "InvoiceStatus",
     "InvoicingMode", "MatchStatus", "Payment",
 ]
-__all__ += ["AccountDay", "OpenAmount"]
+__all__ += ["AccountDay", "OpenAmount", "OpenCount", "OpenDay", "OpenParty"]
 
 from portal.models.integration import (  # noqa: E402
     ApiToken,

@@ -12,6 +12,9 @@ whatever the number of invoices.
   the documents that are not drafts (an invoice counts at its issue date, a payment at its date).
   A statement's opening balance is the sum of the days before its period, its closing balance
   the sum of the days up to its end.
+- The aging pages' own figures (which pairs owe, by name; per company and due date; how many
+  counterparties): `portal/models/invoice_aging.py`, derived from the open amounts' changes in
+  the same flush (the upsert returns each open amount as it now is).
 
 Both are maintained by one pair of session listeners (below): before a flush, each new, changed
 or deleted `Invoice` and `Payment` gives the difference between what it counted for as stored
@@ -33,7 +36,9 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.extensions import db
+from portal.models import invoice_aging
 from portal.models.invoice import Invoice, Payment
+from portal.models.org import Organization
 from portal.models.types import Amount
 from portal.tenancy import ALL_FIELDS, BUYER, SUPPLIER, SharedDocument
 
@@ -186,6 +191,9 @@ def _collect(session: Session, _context, _instances) -> None:
     """What the flush changes of the figures: stored (read back) minus new, per document."""
     session.info.pop(_PENDING, None)
     new_invoices, old_invoice_ids, new_payments, old_payments = [], set(), [], []
+    # A company renamed: the aging pages' sort keys follow (invoice_aging).
+    renames = {obj.id: obj.name for obj in session.dirty
+               if isinstance(obj, Organization) and inspect(obj).attrs.name.history.has_changes()}
     for obj in session.new:
         if isinstance(obj, Invoice):
             new_invoices.append(obj)
@@ -204,6 +212,8 @@ def _collect(session: Session, _context, _instances) -> None:
         elif isinstance(obj, Payment):
             old_payments.append(obj.id)
     if not (new_invoices or old_invoice_ids or new_payments or old_payments):
+        if renames:
+            session.info[_PENDING] = ([], [], renames)
         return
     with session.no_autoflush:
         conn = session.connection()
@@ -238,8 +248,8 @@ def _collect(session: Session, _context, _instances) -> None:
                 obj.buyer_id, obj.seller_id = invoice["organization_id"], invoice["supplier_id"]
                 obj.currency = invoice["currency"]
     opened, days = deltas.changes()
-    if opened or days:
-        session.info[_PENDING] = (opened, days)
+    if opened or days or renames:
+        session.info[_PENDING] = (opened, days, renames)
 
 
 @event.listens_for(Session, "after_flush")
@@ -247,17 +257,25 @@ def _apply(session: Session, _context) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is None:
         return
-    opened, days = pending
+    opened, days, renames = pending
     conn = session.connection()
     insert = _insert_for(conn.dialect.name)
     table = OpenAmount.__table__
+    # Per pair: its link and how many of its open amounts turned non-zero (+1) or zero (-1),
+    # from the amount the upsert itself returns (atomic: a concurrent flush waits for the row).
+    pairs: dict[tuple, list] = {}
     for (org_id, supplier_id, currency, due), link_id, amount, count in sorted(opened, key=lambda item: item[0]):
         stmt = insert(table).values(organization_id=org_id, supplier_id=supplier_id, currency=currency,
                                     due_date=due, link_id=link_id, amount=amount, invoices=count)
-        conn.execute(stmt.on_conflict_do_update(
+        now = conn.execute(stmt.on_conflict_do_update(
             index_elements=list(OPEN_KEY),
             set_={"amount": table.c.amount + stmt.excluded.amount,
-                  "invoices": table.c.invoices + stmt.excluded.invoices}))
+                  "invoices": table.c.invoices + stmt.excluded.invoices}).returning(table.c.amount)).scalar_one()
+        turned = (now != 0) - (now - amount != 0)
+        if turned:
+            pair = pairs.setdefault((org_id, supplier_id), [link_id, 0])
+            pair[0] = pair[0] or link_id
+            pair[1] += turned
         if count < 0 or amount < 0:
             conn.execute(delete(table).where(
                 table.c.organization_id == org_id, table.c.supplier_id == supplier_id, table.c.currency == currency,
@@ -269,6 +287,7 @@ def _apply(session: Session, _context) -> None:
         conn.execute(stmt.on_conflict_do_update(
             index_elements=list(DAY_KEY),
             set_={name: table.c[name] + stmt.excluded[name] for name in DAY_VALUES}))
+    invoice_aging.apply(conn, insert, opened, pairs, renames)
 
 
 def _insert_for(dialect: str):
@@ -314,11 +333,13 @@ REBUILD = (
 
 
 def rebuild(conn) -> None:
-    """Recompute both tables from the documents (one statement each; SQLite and PostgreSQL), and
-    the payments' copy of their invoice's parties where it is missing: the migration's backfill,
-    and the bench loader's after its bulk inserts."""
+    """Recompute both tables from the documents (one statement each; SQLite and PostgreSQL), the
+    aging pages' tables from them (`invoice_aging.rebuild`), and the payments' copy of their
+    invoice's parties where it is missing: the migration's backfill, and the bench loader's
+    after its bulk inserts."""
     for statement in REBUILD:
         conn.execute(text(statement))
+    invoice_aging.rebuild(conn)
 
 
 def recomputed(session) -> tuple[dict, dict]:

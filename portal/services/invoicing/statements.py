@@ -6,10 +6,13 @@ of invoices.
 
 Aging: what each counterparty still owes (or is owed) per currency, the open invoices' amount
 due (gross − credited − paid − discount taken) in buckets by days past the due date (not yet
-due; 1–30; 31–60; 61–90; over 90, as `portal.domain.invoicing.aging_bucket`). One aggregate over
-the company's `OpenAmount` rows (one per counterparty, currency and due date of open invoices);
-the pages (`aging_page`) show `AGING_PAGE` counterparties by name, with totals of them all.
-Its cost follows the number of counterparties with something open, not of invoices.
+due; 1–30; 31–60; 61–90; over 90, as `portal.domain.invoicing.aging_bucket`). A page
+(`aging_page`) shows `AGING_PAGE` counterparties by name with the totals of them all, and reads
+only that: the page's counterparties along the company's name index of `OpenParty` (by cursor),
+their `OpenAmount` rows (one per counterparty, currency and due date of open invoices), the
+company's `OpenDay` rows for the totals (one per currency and due date, all counterparties
+together) and its `OpenCount` (portal/models/invoice_aging.py). Its cost follows neither the
+number of invoices nor that of counterparties.
 
 Statement of account of one link for a period: the opening balance (everything issued, credited
 and paid before the period), the period's entries in date order — an invoice is a debit at its
@@ -33,13 +36,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, or_, select, tuple_, type_coerce
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, load_only
 
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, Payment
+from portal.models.invoice_aging import OpenCount, OpenDay, OpenParty
 from portal.models.invoice_totals import AccountDay, OpenAmount
 from portal.models.org import Organization, SupplierLink
 from portal.models.types import Amount
+from portal.services.paging import BadCursor, Key, KeysetPage, Order, keyset
 
 S = InvoiceStatus
 OPEN = (S.ISSUED, S.DISPUTED, S.APPROVED, S.PARTIALLY_PAID)
@@ -135,22 +140,23 @@ def _today_of(org: Organization | None) -> date:
     return today_for(org)
 
 
-def _buckets(today: date) -> dict:
-    """The stored open amounts summed per bucket by the due date's distance from `today` (an
-    invoice without a due date is stored at NO_DUE_DATE: current)."""
-    due = OpenAmount.amount
+def _buckets(today: date, model=OpenAmount) -> dict:
+    """The stored open amounts (`OpenAmount`, or a company's `OpenDay`) summed per bucket by the
+    due date's distance from `today` (an invoice without a due date is stored at NO_DUE_DATE:
+    current)."""
+    due = model.amount
 
     def between(newest: date | None, oldest: date | None):
         conditions = []
         if newest is not None:
-            conditions.append(OpenAmount.due_date <= newest)
+            conditions.append(model.due_date <= newest)
         if oldest is not None:
-            conditions.append(OpenAmount.due_date >= oldest)
+            conditions.append(model.due_date >= oldest)
         return _sum(case((and_(*conditions), due), else_=0))
 
     day = timedelta(days=1)
     return {
-        "current": _sum(case((OpenAmount.due_date >= today, due), else_=0)),
+        "current": _sum(case((model.due_date >= today, due), else_=0)),
         "d1_30": between(today - day, today - 30 * day),
         "d31_60": between(today - 31 * day, today - 60 * day),
         "d61_90": between(today - 61 * day, today - 90 * day),
@@ -165,32 +171,37 @@ def _sides(side: str):
     return OpenAmount.supplier_id, OpenAmount.organization_id
 
 
-def _counterparties(side: str, org_id: int) -> list[int]:
-    """The counterparties with something open (a stored amount not zero), by name: ids only
-    (one row per counterparty, no amounts decoded)."""
-    mine, party = _sides(side)
-    # Grouped along the covering index first (no sort), then one name per counterparty.
-    owing = (select(party.label("party")).where(mine == org_id).group_by(party)
-             .having(func.sum(case((OpenAmount.amount != 0, 1), else_=0)) > 0).subquery())
-    rows = db.session.execute(
-        select(owing.c.party, Organization.name).outerjoin(Organization, Organization.id == owing.c.party)).all()
-    rows.sort(key=lambda r: ((r.name or "").casefold(), r.party))
-    return [row.party for row in rows]
+# The counterparties with something open, by name (`OpenParty`: one row per company, side and
+# counterparty that owes or is owed), along the company's range of its index: a page reads its
+# rows and stops.
+BY_NAME = Order("aging", Key(OpenParty.party_key), Key(OpenParty.party_id))
 
 
-def _aging_rows(side: str, org_id: int, today: date, parties: list[int] | None) -> list[AgingRow]:
-    """The aging rows of `parties` (all when None), by counterparty name and currency."""
+def _walk(side: str, org_id: int, *, cursor: str | None = None, per_page: int) -> tuple[list[int], KeysetPage]:
+    """A page of the counterparties with something open, by name (ids), read by cursor."""
+    # The index's own columns only (covering on SQLite: the planner never prefers another).
+    query = (select(OpenParty).where(OpenParty.organization_id == org_id, OpenParty.side == side)
+             .options(load_only(OpenParty.party_key, OpenParty.party_id)))
+    page = keyset(query, BY_NAME, cursor=cursor, per_page=per_page, count=False)
+    return [row.party_id for row in page.items], page
+
+
+def _aging_rows(side: str, org_id: int, today: date, parties: list[int]) -> list[AgingRow]:
+    """The aging rows of `parties`, in their order, then by currency."""
+    if not parties:
+        return []
     mine, party = _sides(side)
-    where = [mine == org_id]
-    if parties is not None:
-        where.append(party.in_(parties))
     # One link per pair of companies (and one name per company): grouping by them adds no row.
+    # The names are joined by the page's keys too: the planner reads those companies by key,
+    # never every company.
     rows = db.session.execute(
         select(party.label("party"), OpenAmount.link_id.label("link"), OpenAmount.currency.label("currency"),
                Organization.name, *[value.label(name) for name, value in _buckets(today).items()])
-        .outerjoin(Organization, Organization.id == party)
-        .where(*where).group_by(party, OpenAmount.link_id, OpenAmount.currency, Organization.name)).all()
-    rows.sort(key=lambda r: ((r.name or "").casefold(), r.currency, r.party))
+        .outerjoin(Organization, and_(Organization.id == party, Organization.id.in_(parties)))
+        .where(mine == org_id, party.in_(parties))
+        .group_by(party, OpenAmount.link_id, OpenAmount.currency, Organization.name)).all()
+    place = {ident: i for i, ident in enumerate(parties)}
+    rows.sort(key=lambda r: (place.get(r.party, len(place)), r.currency))
     found = []
     for row in rows:
         values = {name: getattr(row, name) for name in BUCKETS}
@@ -212,8 +223,8 @@ def aging(*, side: str, today: date | None = None, counterparty_id: int | None =
         today = _today_of(db.session.get(Organization, org_id))
     if counterparty_id is not None:
         return _aging_rows(side, org_id, today, [counterparty_id])
-    parties = _counterparties(side, org_id)
-    return _aging_rows(side, org_id, today, parties[:MAX_AGING_ROWS] if len(parties) > MAX_AGING_ROWS else None)
+    parties, _page = _walk(side, org_id, per_page=MAX_AGING_ROWS)
+    return _aging_rows(side, org_id, today, parties)
 
 
 @dataclass
@@ -227,35 +238,48 @@ class AgingPage:
     next: str | None = None
 
 
+def _position(cursor: str | None) -> tuple[int, str | None]:
+    """(the position of a page's first counterparty, the list's cursor) of an aging cursor
+    ("<position>.<keyset cursor>": the position is only shown, never used to read)."""
+    if not cursor:
+        return 0, None
+    position, _dot, rest = cursor.partition(".")
+    if not position.isdigit() or not rest:
+        raise BadCursor(cursor)
+    return int(position), rest
+
+
 def aging_page(*, side: str, today: date | None = None, cursor: str | None = None) -> AgingPage:
-    """One page of the aging (AGING_PAGE counterparties by name, from `cursor`: the position of
-    the page's first counterparty) with the totals per currency of all of them. Two aggregates
-    over the stored open amounts and one over the page's counterparties."""
+    """One page of the aging (AGING_PAGE counterparties by name, from `cursor`) with the totals
+    per currency of all of them. Reads the page's counterparties along their name index
+    (`OpenParty`), their open amounts, the company's open amounts per due date (`OpenDay`, for
+    the totals) and its count of counterparties (`OpenCount`): none of it grows with the number
+    of counterparties or invoices. Raises BadCursor for a cursor the page did not give out."""
     org_id = _scope_org_id()
     if today is None:
         today = _today_of(db.session.get(Organization, org_id))
-    parties = _counterparties(side, org_id)
-    try:
-        first = max(int(cursor or 0), 0)
-    except ValueError:
+    first, walk_cursor = _position(cursor)
+    chosen, page = _walk(side, org_id, cursor=walk_cursor, per_page=AGING_PAGE)
+    if not chosen and walk_cursor:  # past the end (amounts paid meanwhile): the first page
+        first, (chosen, page) = 0, _walk(side, org_id, per_page=AGING_PAGE)
+    if page.prev is None:
         first = 0
-    if first >= len(parties):
-        first = max((len(parties) - 1) // AGING_PAGE * AGING_PAGE, 0)
-    chosen = parties[first:first + AGING_PAGE]
-    rows = _aging_rows(side, org_id, today, chosen) if chosen else []
-    mine, _party = _sides(side)
-    buckets = _buckets(today)
+    rows = _aging_rows(side, org_id, today, chosen)
     sums = db.session.execute(
-        select(OpenAmount.currency, *[value.label(name) for name, value in buckets.items()])
-        .where(mine == org_id).group_by(OpenAmount.currency).order_by(OpenAmount.currency)).all()
+        select(OpenDay.currency, *[value.label(name) for name, value in _buckets(today, OpenDay).items()])
+        .where(OpenDay.organization_id == org_id, OpenDay.side == side)
+        .group_by(OpenDay.currency).order_by(OpenDay.currency)).all()
     totals = []
     for row in sums:
         values = {name: getattr(row, name) for name in BUCKETS}
         if any(values.values()):
             totals.append(AgingRow(0, "", row.currency, **values, total=sum(values.values(), ZERO)))
-    return AgingPage(rows=rows, totals=totals, counterparties=len(parties), first=first, shown=len(chosen),
-                     prev=str(max(first - AGING_PAGE, 0)) if first > 0 else None,
-                     next=str(first + AGING_PAGE) if first + AGING_PAGE < len(parties) else None)
+    counted = db.session.scalar(select(OpenCount.parties).where(OpenCount.organization_id == org_id,
+                                                                OpenCount.side == side)) or 0
+    return AgingPage(rows=rows, totals=totals, counterparties=max(counted, first + len(chosen)), first=first,
+                     shown=len(chosen),
+                     prev=f"{max(first - AGING_PAGE, 0)}.{page.prev}" if page.prev else None,
+                     next=f"{first + len(chosen)}.{page.next}" if page.next else None)
 
 
 def aging_totals(rows: list[AgingRow]) -> list[AgingRow]:
