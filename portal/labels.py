@@ -273,6 +273,8 @@ FIELD_LABELS = {
     "time_zone": _l("Time zone"),
     "iban": _l("Bank account (IBAN)"),
     "bank_name": _l("Bank name"),
+    "exemption_basis_kind": _l("Legal basis of the VAT exemption"),
+    "exemption_basis": _l("Legal basis of the VAT exemption (provision)"),
     "amount": _l("Amount"),
     "code": _l("Code"),
     "manager_id": _l("Manager"),

@@ -111,6 +111,11 @@ class Invoice(Timestamped, Updated, SharedDocument, db.Model):
     # decided at issue).
     annex15: Mapped[bool] = mapped_column(Boolean, default=False)
     split_payment: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The legal basis of the VAT exemption of its `zw` lines (art. 106e ust. 1 pkt 19): the kind
+    # ("ustawa", "dyrektywa", "inna": portal.domain.exemption) and the provision as printed.
+    # Chosen on the draft, required at issue when a line is `zw`; None / "" without `zw` lines.
+    exemption_basis_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    exemption_basis: Mapped[str] = mapped_column(String(256), default="", server_default="")
     # A foreign-currency invoice's VAT in PLN at the rate of the day before issue (art. 31a).
     exchange_rate: Mapped[Decimal | None] = mapped_column(Exact(12, 6), nullable=True)
     exchange_rate_date: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -68,6 +68,10 @@ class Organization(Timestamped, db.Model):
     # A supplier's bank account printed on its invoices (IBAN, validated; stored without spaces).
     iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
     bank_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # A supplier's usual legal basis of a VAT exemption (portal.domain.exemption), copied to its
+    # new invoice drafts (each draft may change it): kind and provision, None / "" for none.
+    exemption_basis_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    exemption_basis: Mapped[str] = mapped_column(String(256), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("country", "tax_id"),)
 

@@ -12,7 +12,9 @@ What exists afterwards (days before the seed):
 
 Acme (PLN; Polbud and Tatra invoice in PLN, Nordwind in EUR; Nordwind (DE) and Tatra (SK)
 invoice under the reverse charge):
-- Polbud: gloves and tape, paid in full; hydraulic oil, partly paid and overdue; last month's
+- Polbud: gloves and tape, paid in full; hydraulic oil, partly paid and overdue; scaffolding
+  with the assembly training for it, the training VAT-exempt (`zw`, its legal basis chosen on the
+  draft: art. 43 ust. 1 pkt 29 lit. b of the VAT act), approved; last month's
   deliveries consolidated into one monthly invoice by the monthly run (the link invoices
   monthly; steel of annex 15 above 15 000 PLN: split payment), issued, awaiting approval.
   Each with its FA(3) XML.
@@ -162,10 +164,12 @@ class _Invoicing(_Sourcing):
 
     def invoice(self, days, name, supplier_key, orders: list[str], *, issue=True,
                 quantities: dict[int, str] | None = None, prices: dict[int, str] | None = None,
-                notes="", monthly_period: str | None = None, hour: int = 10, annex15: bool = False):
+                notes="", monthly_period: str | None = None, hour: int = 10, annex15: bool = False,
+                exemption: tuple[str, str] | None = None):
         """The supplier drafts its invoice from `orders` (what was received) `days` ago, edits
         line quantities/prices (by position) and issues it the same moment unless `issue` is
-        false. A monthly invoice comes from the monthly run of `monthly_period` instead."""
+        false. A monthly invoice comes from the monthly run of `monthly_period` instead.
+        `exemption`: the (kind, provision) of the exemption of its `zw` lines."""
 
         def draft(moment):
             from portal.services.invoicing.drafting import draft_from_orders
@@ -178,8 +182,9 @@ class _Invoicing(_Sourcing):
                 else:
                     invoice = draft_from_orders(self.link(supplier_key),
                                                 [self.made[o].id for o in orders], seller)
-                if quantities or prices or notes or annex15:
-                    _edit(invoice, seller, quantities or {}, prices or {}, notes, annex15=annex15)
+                if quantities or prices or notes or annex15 or exemption:
+                    _edit(invoice, seller, quantities or {}, prices or {}, notes, annex15=annex15,
+                          exemption=exemption)
                 if issue:
                     from portal.services.invoicing.issuing import issue_invoice
 
@@ -256,7 +261,7 @@ class _Invoicing(_Sourcing):
 
 
 def _edit(invoice: Invoice, seller, quantities: dict[int, str], prices: dict[int, str], notes: str, *,
-          annex15: bool = False):
+          annex15: bool = False, exemption: tuple[str, str] | None = None):
     from portal.services.invoicing.drafting import DraftLineInput, update_draft
 
     lines = [DraftLineInput(
@@ -266,7 +271,9 @@ def _edit(invoice: Invoice, seller, quantities: dict[int, str], prices: dict[int
         vat_code=line.vat_code, description=line.description) for line in invoice.lines]
     update_draft(invoice, seller, lines=lines, language=invoice.language,
                  notes=notes or invoice.notes, sale_date=invoice.sale_date, annex15=invoice.annex15 or annex15,
-                 exchange_rate=invoice.exchange_rate, exchange_rate_date=invoice.exchange_rate_date)
+                 exchange_rate=invoice.exchange_rate, exchange_rate_date=invoice.exchange_rate_date,
+                 exemption_basis_kind=exemption[0] if exemption else None,
+                 exemption_basis=exemption[1] if exemption else None)
 
 
 def last_month(today: date) -> tuple[str, date]:
@@ -301,6 +308,16 @@ def _acme(world, plan) -> None:
     s.invoice(74, "oil", "polbud", ["oil"])
     s.approve(70, "oil", approver)
     s.pay(40, "oil", admin, "1200.00", "Przelew 2026/10/044 (część)")
+
+    # Polbud: scaffolding and the assembly training for it; the training is VAT-exempt
+    # (vocational training by an accredited body), the basis chosen on the draft and printed.
+    s.order(72, "scaffolding", buyer, "polbud", [
+        ("Rusztowanie elewacyjne ramowe, zestaw 100 m²", "1", "set", "8900.00", "23"),
+        ("Szkolenie z montażu rusztowań (akredytowane), 2 osoby", "1", "day", "1300.00", "zw")],
+        receive_days=68, note="Rusztowanie dostarczone, szkolenie przeprowadzone.")
+    s.invoice(67, "scaffolding", "polbud", ["scaffolding"],
+              exemption=("ustawa", "art. 43 ust. 1 pkt 29 lit. b ustawy o VAT"))
+    s.approve(64, "scaffolding", approver)
 
     # Polbud invoices monthly from here on: November's deliveries (and any other received in
     # the month) in one consolidated invoice, drafted by the monthly run on the 1st and issued.

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.domain.bank import InvalidIban, normalize_iban
 from portal.domain.bank import bank_name as lookup_bank_name
+from portal.domain.exemption import basis_problem, stored_basis
 from portal.domain.messages import N_, Msg
 from portal.domain.taxid import InvalidTaxId, normalize_tax_id
 from portal.errors import ValidationProblem
@@ -22,8 +23,9 @@ PROFILE_FIELDS = (
     "name", "legal_name", "tax_id", "address_line", "postal_code", "city", "country", "currency",
     "locale",
 )
-# Changed only when the form sends them: the time zone, and a supplier's bank account.
-SETTINGS_FIELDS = ("time_zone", "iban", "bank_name")
+# Changed only when the form sends them: the time zone, and a supplier's bank account and usual
+# exemption basis.
+SETTINGS_FIELDS = ("time_zone", "iban", "bank_name", "exemption_basis_kind", "exemption_basis")
 
 
 class TaxIdProblem(ValidationProblem):
@@ -103,6 +105,22 @@ def _clean_settings(org: Organization, time_zone: str | None, iban: str | None,
     return clean
 
 
+def _clean_exemption(org: Organization, kind: str | None, text: str | None) -> dict:
+    """A supplier's usual exemption basis (copied to its new drafts): both parts or none;
+    None leaves it as it is. ValidationProblem (with `.field`) for a malformed one."""
+    if org.kind != OrgKind.SUPPLIER or (kind is None and text is None):
+        return {}
+    kind = org.exemption_basis_kind if kind is None else kind
+    text = org.exemption_basis if text is None else text
+    found = basis_problem(kind, text, required=bool((text or "").strip()))
+    if found is not None:
+        exc = ValidationProblem(found[0])
+        exc.field = found[1]
+        raise exc
+    kind, text = stored_basis(kind, text)
+    return {"exemption_basis_kind": kind, "exemption_basis": text}
+
+
 @cache
 def time_zones() -> frozenset[str]:
     """The IANA time zones a company may choose (Region/City names)."""
@@ -110,13 +128,16 @@ def time_zones() -> frozenset[str]:
 
 
 def update_profile(org: Organization, *, actor, time_zone: str | None = None, iban: str | None = None,
-                   bank_name: str | None = None, **data) -> Organization:
-    """Update the company profile; the tax ID is validated and stays unique. The time zone and
-    a supplier's bank account (`iban`, `bank_name`) change only when given."""
+                   bank_name: str | None = None, exemption_basis_kind: str | None = None,
+                   exemption_basis: str | None = None, **data) -> Organization:
+    """Update the company profile; the tax ID is validated and stays unique. The time zone, a
+    supplier's bank account (`iban`, `bank_name`) and usual exemption basis change only when
+    given."""
     clean = _clean(data)
     if tax_id_taken(clean["country"], clean["tax_id"], except_id=org.id):
         raise TaxIdProblem(Msg(N_("An organisation with this tax ID is already registered.")))
     clean.update(_clean_settings(org, time_zone, iban, bank_name))
+    clean.update(_clean_exemption(org, exemption_basis_kind, exemption_basis))
     fields = [k for k in (*PROFILE_FIELDS, *SETTINGS_FIELDS) if k in clean]
     before = {k: getattr(org, k) for k in fields}
     for key, value in clean.items():

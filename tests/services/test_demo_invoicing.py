@@ -5,6 +5,7 @@ dates, and every Polish supplier's invoice with FA(3) XML that validates against
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -89,6 +90,16 @@ def _monthly_reverse_charge_and_polish_invoices(demo):
     assert nordwind and all(i.reverse_charge and i.vat_total == 0 for i in nordwind)
     polbud = [i for i in invoices if i.supplier_id == demo.orgs["polbud"].id and i.number]
     assert len(polbud) >= 3
+    # An exempt (zw) training with the legal basis chosen on the draft (art. 106e ust. 1 pkt 19).
+    exempt = [i for i in polbud if any(line.vat_code == "zw" for line in i.lines)]
+    assert exempt and all(i.exemption_basis_kind == "ustawa" and i.exemption_basis.startswith("art. 43")
+                          for i in exempt)
+    if shutil.which("pdftotext"):
+        from portal.services.invoicing.documents import document, document_bytes
+        from tests.pdf.test_order_pdf import flat, pdf_text
+
+        with system(db.session):
+            assert exempt[0].exemption_basis in flat(pdf_text(document_bytes(document(exempt[0]))))
 
 
 def _drafts_are_the_suppliers_only(demo):

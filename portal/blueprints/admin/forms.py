@@ -20,6 +20,7 @@ from portal.blueprints.once import OnceForm
 from portal.blueprints.params import coerce_id
 from portal.domain.audit_events import OBJECT_TYPES
 from portal.domain.bank import format_iban
+from portal.domain.exemption import KIND_LABELS, MAX_BASIS
 from portal.domain.roles import roles_for_kind
 from portal.domain.taxid import EU_COUNTRIES
 from portal.labels import object_type_label, role_label
@@ -182,6 +183,15 @@ class OrganizationForm(FlaskForm):
                      render_kw={"autocomplete": "off", "spellcheck": "false"})
     bank_name = StringField(_l("Bank name"), validators=[Optional(), Length(max=100)],
                             description=_l("Leave empty to take the bank's name from the IBAN."))
+    exemption_basis_kind = SelectField(
+        _l("Usual legal basis of a VAT exemption"), validate_choice=False,
+        choices=[SelectChoice("", _l("None")),
+                 *(SelectChoice(kind, _l(label)) for kind, label in KIND_LABELS.items())],
+        description=_l("For exempt (zw) lines: new invoice drafts start with it (each may change it)."))
+    exemption_basis = StringField(_l("Provision"), validators=[Optional()],
+                                  description=_l("E.g. art. 113 ust. 1 ustawy o VAT, or art. 43 ust. 1 pkt 37 "
+                                                 "ustawy o VAT."),
+                                  render_kw={"maxlength": MAX_BASIS, "autocomplete": "off"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,6 +202,8 @@ class OrganizationForm(FlaskForm):
             # Only a supplier is paid through the portal: a buyer has no bank account here.
             del self.iban
             del self.bank_name
+            del self.exemption_basis_kind
+            del self.exemption_basis
 
     def settings(self) -> dict:
         """The time zone and bank account fields the post carried (None: left as they are)."""

@@ -29,6 +29,7 @@ from portal.blueprints.edge import (
     or_404,
     page_size,
     saved,
+    show_problem,
     unit_of_work,
 )
 from portal.blueprints.links import id_url, page_url
@@ -276,7 +277,7 @@ def organization():
         except orgs_service.IbanProblem as exc:
             form.iban.errors.append(str(exc.message))
         except ValidationProblem as exc:
-            form.form_errors.append(str(exc.message))
+            show_problem(form, exc)
         else:
             return saved(_("The company profile is saved."), url_for("admin.organization"))
     status = 422 if request.method == "POST" else 200

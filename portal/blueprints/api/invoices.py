@@ -41,6 +41,7 @@ from portal.blueprints.api.schemas import (
     page_of,
 )
 from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
+from portal.domain import exemption
 from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, MatchStatus, Payment, owed
@@ -209,6 +210,13 @@ class _DocumentDetail(Strict):
     reverse_charge = fields.Boolean()
     split_payment = fields.Boolean()
     annex15 = fields.Boolean()
+    vat_exemption_basis_kind = fields.String(allow_none=True, dump_only=True, metadata={
+        "enum": [*exemption.KINDS, None],
+        "description": "the legal basis of the exemption of its zw lines (art. 106e ust. 1 pkt 19): a provision "
+                       "of the Polish VAT act (ustawa), of Directive 2006/112/EC (dyrektywa) or another "
+                       "(inna); null without one"})
+    vat_exemption_basis = fields.String(allow_none=True, dump_only=True, metadata={
+        "description": "the provision as printed, e.g. 'art. 43 ust. 1 pkt 37 ustawy o VAT'; null without one"})
     exchange_rate = DecimalOut(allow_none=True)
     exchange_rate_date = fields.Date(allow_none=True)
     vat_total_pln = Amount(allow_none=True)
@@ -395,6 +403,8 @@ def _document_detail(invoice: Invoice, facts: dict) -> dict:
     return {
         "language": invoice.language, "reverse_charge": invoice.reverse_charge,
         "split_payment": invoice.split_payment, "annex15": invoice.annex15,
+        "vat_exemption_basis_kind": invoice.exemption_basis_kind or None,
+        "vat_exemption_basis": invoice.exemption_basis or None,
         "exchange_rate": invoice.exchange_rate, "exchange_rate_date": invoice.exchange_rate_date,
         "vat_total_pln": invoice.vat_total_pln,
         "parties": {"seller": seller, "buyer": {k: v for k, v in buyer_printed.items() if k not in ("iban", "bank")}},

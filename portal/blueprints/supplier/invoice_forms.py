@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.blueprints.fields import DayField, DecimalInput, QuantityField, UnitPriceField
 from portal.blueprints.invoices.forms import PeriodForm as BuyerPeriodForm
 from portal.blueprints.once import OnceForm
+from portal.domain import exemption
 from portal.domain.vat import VAT_CODES
 from portal.models.types import Exact
 
@@ -31,6 +32,10 @@ MAX_REASON = 2000
 LANGUAGES = (SelectChoice("pl", _l("Polish")), SelectChoice("en", _l("English")))
 END_BEFORE_START = _l("The end of the period comes before its start.")
 LINE_FIELDS = ("quantity", "unit_price", "vat_code", "description")
+
+
+def exemption_kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(kind, _l(label)) for kind, label in exemption.KIND_LABELS.items()]
 
 
 def vat_choices() -> list[SelectChoice]:
@@ -77,6 +82,15 @@ class DraftForm(FlaskForm):
                                       description=_l("The NBP average rate of the last working day "
                                                      "before the issue date."))
     exchange_rate_date = DayField(_l("Date of the rate"), validators=[Optional()])
+    # The legal basis of the exemption of `zw` lines (art. 106e ust. 1 pkt 19): the service
+    # requires and checks it (portal.domain.exemption), the form only reads it.
+    exemption_basis_kind = SelectField(_l("Legal basis of the VAT exemption"), choices=exemption_kind_choices(),
+                                       validate_choice=False)
+    exemption_basis = StringField(_l("Provision"), validators=[Optional()],
+                                  description=_l("As printed on the invoice, e.g. art. 43 ust. 1 pkt 37 ustawy o "
+                                                 "VAT or art. 113 ust. 1 ustawy o VAT (small business)."),
+                                  render_kw={"list": "exemption-provisions", "maxlength": exemption.MAX_BASIS,
+                                             "autocomplete": "off", "spellcheck": "false"})
 
     line_ids: tuple[int, ...] = ()
 
@@ -108,7 +122,9 @@ def draft_form(invoice, **kwargs) -> DraftForm:
     _Form.line_ids = tuple(line.id for line in invoice.lines)
     data = {"language": invoice.language, "sale_date": invoice.sale_date, "notes": invoice.notes,
             "annex15": invoice.annex15, "exchange_rate": invoice.exchange_rate,
-            "exchange_rate_date": invoice.exchange_rate_date}
+            "exchange_rate_date": invoice.exchange_rate_date,
+            "exemption_basis_kind": invoice.exemption_basis_kind or exemption.ExemptionBasisKind.ACT.value,
+            "exemption_basis": invoice.exemption_basis or ""}
     for line in invoice.lines:
         data.update({f"line-{line.id}-quantity": line.quantity, f"line-{line.id}-unit_price": line.unit_price,
                      f"line-{line.id}-vat_code": line.vat_code, f"line-{line.id}-description": line.description})

@@ -38,6 +38,7 @@ from portal.blueprints.supplier.invoice_forms import (
     credit_quantities,
     draft_form,
 )
+from portal.domain import exemption
 from portal.domain import invoicing as rules
 from portal.domain.bank import format_iban
 from portal.domain.vat import line_net, totals_by_code
@@ -169,9 +170,10 @@ def _invoice(invoice_id: int) -> Invoice:
 
 def _draft_page(invoice: Invoice, form=None, status=200):
     detail = queries.invoice_detail(invoice)
+    form = form or draft_form(invoice, formdata=None)
     return render("supplier/invoices/draft.html", invoice=invoice, detail=detail,
-                  orders={order.id: order for order in detail["orders"]},
-                  form=form or draft_form(invoice, formdata=None),
+                  orders={order.id: order for order in detail["orders"]}, form=form,
+                  exempt=_exempt(invoice, form), provisions=exemption.COMMON_PROVISIONS,
                   summary=drafting.vat_summary(invoice), problems=_texts(issuing.match_problems(invoice)),
                   issue_form=ButtonForm(), delete_form=ButtonForm(), foreign=_needs_rate(invoice),
                   seller_iban=format_iban(invoice.supplier.iban) if invoice.supplier.iban else "",
@@ -188,6 +190,12 @@ def _detail_page(invoice: Invoice, credit_form=None, status=200):
                   creditable=creditable, status_labels=rules.STATUS_LABELS,
                   bank_account=format_iban(invoice.bank_account) if invoice.bank_account else "",
                   line_problems=_texts({line.id: issuing.match_problem_of(line) for line in invoice.lines})), status
+
+
+def _exempt(invoice: Invoice, form) -> bool:
+    """A line of the draft is exempt (`zw`), saved or as sent: the page asks for the basis."""
+    sent = (form.line_row(line.id)["vat_code"].data for line in invoice.lines if line.id in form.line_ids)
+    return exemption.has_exempt_lines([*(line.vat_code for line in invoice.lines), *sent])
 
 
 def _texts(problems: dict) -> dict[int, str]:
@@ -241,7 +249,9 @@ def invoice_edit(invoice_id: int):
                 found, actor(), lines=lines, language=form.language.data, notes=form.notes.data or "",
                 sale_date=form.sale_date.data, annex15=bool(form.annex15.data),
                 exchange_rate=form.exchange_rate.data if foreign else None,
-                exchange_rate_date=form.exchange_rate_date.data if foreign else None)
+                exchange_rate_date=form.exchange_rate_date.data if foreign else None,
+                exemption_basis_kind=form.exemption_basis_kind.data or "",
+                exemption_basis=form.exemption_basis.data or "")
     except ValidationProblem as exc:
         _show_problem(form, exc, sent)
         return _draft_page(_invoice(invoice_id), form, 422)

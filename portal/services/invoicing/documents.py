@@ -31,6 +31,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from portal.domain.bank import format_iban
+from portal.domain.exemption import KIND_PRINTED
 from portal.domain.invoicing import amount_in_words, vat_in_pln
 from portal.domain.terms import TermsKind
 from portal.domain.vat import VatTotal, totals_by_code
@@ -180,6 +181,9 @@ def invoice_context(invoice: Invoice) -> dict:
         "period_start": _period_start(invoice.period),
         "in_words": amount_in_words(gross, currency, invoice.language or "pl"),
         "exempt": "zw" in codes,
+        # The legal basis of the exemption as chosen on the draft (kind in the invoice's words).
+        "exemption_basis": invoice.exemption_basis or "",
+        "exemption_kind": KIND_PRINTED.get(invoice.exemption_basis_kind or "", ""),
         "not_subject": "np" in codes,
         "vat_labels": vat_labels,
         "nobr": nobr,
@@ -213,17 +217,15 @@ def document(invoice: Invoice, kind: str = PDF) -> InvoiceDocument | None:
         InvoiceDocument.invoice_id == invoice.id, InvoiceDocument.kind == kind))
 
 
-def _store(invoice: Invoice, kind: str, render) -> InvoiceDocument:
-    existing = document(invoice, kind)
-    if existing is not None:
-        return existing
+def _store(invoice: Invoice, kind: str, render, stored_kinds: set[str]) -> None:
+    if kind in stored_kinds:
+        return
     data = render(invoice)
     stored = InvoiceDocument(
         invoice=invoice, kind=kind, filename=document_filename(invoice, kind),
         content_type=CONTENT_TYPES[kind], size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
     )
     db.session.add(stored)
-    return stored
 
 
 def store_documents(invoice: Invoice) -> None:
@@ -233,11 +235,14 @@ def store_documents(invoice: Invoice) -> None:
         raise DraftHasNoDocuments("a draft has no documents: issue it first")
     if invoice.id is None:
         db.session.flush()
-    _store(invoice, PDF, render_invoice_pdf)
+    # One query for the kinds already stored (not one per kind): issuing is on the user's click.
+    stored_kinds = set(db.session.scalars(
+        select(InvoiceDocument.kind).where(InvoiceDocument.invoice_id == invoice.id)))
+    _store(invoice, PDF, render_invoice_pdf, stored_kinds)
     if _seller_country(invoice) == "PL":
         from portal.services.invoicing import ksef
 
-        _store(invoice, KSEF, ksef.fa3_xml)
+        _store(invoice, KSEF, ksef.fa3_xml, stored_kinds)
     db.session.flush()
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.exc import ObjectDeletedError
 
+from portal.domain import exemption
 from portal.domain import orders as order_rules
 from portal.domain.messages import N_, Msg
 from portal.domain.terms import PaymentTerms
@@ -101,13 +102,16 @@ def vat_summary(invoice: Invoice):
 def new_draft(link: SupplierLink, *, created_by_id: int, currency: str, payment_terms: PaymentTerms,
               lines: list[OpenLine], period: str | None = None, flush: bool = True) -> Invoice:
     """A draft over `link` with each open line's open quantity at the order's price and VAT
-    code (added to the session; flushed unless `flush` is False: the monthly run flushes its
-    drafts together)."""
+    code, and the supplier's usual exemption basis (company profile) for its `zw` lines (added
+    to the session; flushed unless `flush` is False: the monthly run flushes its drafts
+    together)."""
+    supplier = link.supplier
+    basis_kind, basis = exemption.stored_basis(supplier.exemption_basis_kind, supplier.exemption_basis)
     invoice = Invoice(
         organization_id=link.organization_id, supplier_id=link.supplier_id, link_id=link.id,
         kind=InvoiceKind.INVOICE, status=InvoiceStatus.DRAFT, language=language_of(link.buyer),
         currency=currency, payment_terms=payment_terms, period=period, created_by_id=created_by_id,
-        net_total=ZERO, vat_total=ZERO, gross_total=ZERO,
+        net_total=ZERO, vat_total=ZERO, gross_total=ZERO, exemption_basis_kind=basis_kind, exemption_basis=basis,
     )
     for position, open_line in enumerate(lines, start=1):
         order_line = open_line.order_line
@@ -263,17 +267,33 @@ def lock_draft(invoice: Invoice, actor, action: str) -> None:
     enforce(actor, action, invoice)
 
 
+def _exemption_basis(invoice: Invoice, lines: list[DraftLineInput], kind: str | None,
+                     text: str | None) -> tuple[str | None, str]:
+    """The draft's exemption basis as it will be kept: the one sent (None: the draft's own),
+    required and checked when a line is exempt (`zw`), not kept when malformed without one."""
+    kind = invoice.exemption_basis_kind if kind is None else kind
+    text = invoice.exemption_basis if text is None else text
+    required = exemption.has_exempt_lines(str(data.vat_code) for data in lines)
+    found = exemption.basis_problem(kind, text, required=required)
+    if found is not None and required:
+        raise problem(*found)
+    return exemption.stored_basis(kind, text)
+
+
 def update_draft(invoice: Invoice, actor, *, lines: list[DraftLineInput], language: str, notes: str,
                  sale_date: date | None, annex15: bool, exchange_rate: Decimal | None,
-                 exchange_rate_date: date | None) -> Invoice:
+                 exchange_rate_date: date | None, exemption_basis_kind: str | None = None,
+                 exemption_basis: str | None = None) -> Invoice:
     """Replace a draft's lines and header fields; totals again.
 
     Lines are matched to the draft's existing lines by order line (kept, with their ids),
     removed when missing and added when new. Raises ValidationProblem (nothing changed) for no
     line, too many, an order line twice, a line of another buyer's or supplier's order or of a
     cancelled order, a quantity or price not above zero (or with too many decimals), an
-    unknown VAT code, an unknown language or a bad exchange rate; InvalidTransition for an
-    issued invoice ("supplier_invoices.edit"). Records "invoice.updated" with what changed.
+    unknown VAT code, an unknown language, a bad exchange rate, or (with an exempt `zw` line)
+    a missing or malformed legal basis of the exemption (`exemption_basis_kind`,
+    `exemption_basis`: None keeps the draft's; portal.domain.exemption); InvalidTransition for
+    an issued invoice ("supplier_invoices.edit"). Records "invoice.updated" with what changed.
     """
     lock_draft(invoice, actor, "supplier_invoices.edit")
     language = (language or "").strip().lower()
@@ -290,10 +310,12 @@ def update_draft(invoice: Invoice, actor, *, lines: list[DraftLineInput], langua
     order_lines = order_lines_of(invoice, ids)
     checked = [_check_line(i, data, order_lines[data.order_line_id]) for i, data in enumerate(lines)]
     rate, rate_date = _exchange(invoice, exchange_rate, exchange_rate_date)
+    basis_kind, basis = _exemption_basis(invoice, lines, exemption_basis_kind, exemption_basis)
 
     before = {"lines": len(invoice.lines), "gross": Money(invoice.gross_total, invoice.currency),
               "language": invoice.language, "sale_date": invoice.sale_date, "annex15": invoice.annex15,
-              "exchange_rate": invoice.exchange_rate, "notes": invoice.notes}
+              "exchange_rate": invoice.exchange_rate, "notes": invoice.notes,
+              "exemption_basis": invoice.exemption_basis or ""}
     existing = {line.order_line_id: line for line in invoice.lines}
     kept = []
     for position, (data, (quantity, unit_price, description)) in enumerate(zip(lines, checked, strict=True), 1):
@@ -308,10 +330,12 @@ def update_draft(invoice: Invoice, actor, *, lines: list[DraftLineInput], langua
     invoice.sale_date = sale_date
     invoice.annex15 = bool(annex15)
     invoice.exchange_rate, invoice.exchange_rate_date = rate, rate_date
+    invoice.exemption_basis_kind, invoice.exemption_basis = basis_kind, basis
     set_totals(invoice)
     after = {"lines": len(invoice.lines), "gross": Money(invoice.gross_total, invoice.currency),
              "language": invoice.language, "sale_date": invoice.sale_date, "annex15": invoice.annex15,
-             "exchange_rate": invoice.exchange_rate, "notes": invoice.notes}
+             "exchange_rate": invoice.exchange_rate, "notes": invoice.notes,
+             "exemption_basis": invoice.exemption_basis or ""}
     changes = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
     db.session.flush()
     draft_event(actor=actor, action="invoice.updated", invoice=invoice, changes=changes or None,

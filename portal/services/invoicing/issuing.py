@@ -11,6 +11,9 @@ the number included: no gap):
 - three-way match per line (`portal.domain.invoicing.match_line`): the problem stored on the
   line (JSON of a `Msg`; read it with `match_problem_of`) and the invoice `matched` or
   `mismatched` — a mismatched invoice IS issued, flagged for the buyer;
+- an invoice with an exempt (`zw`) line states the legal basis of the exemption (art. 106e
+  ust. 1 pkt 19: `exemption_basis_kind` and `exemption_basis`, chosen on the draft); refused
+  without one, cleared on an invoice without `zw` lines;
 - a foreign currency from a Polish seller needs the PLN exchange rate of a day before the issue
   date (art. 31a; VAT in PLN stored), split payment decided (annex 15, > 15 000 PLN gross);
 - the seller's IBAN is required (company profile);
@@ -37,6 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
+from portal.domain import exemption
 from portal.domain import invoicing as rules
 from portal.domain import orders as order_rules
 from portal.domain.bank import InvalidIban, normalize_iban
@@ -216,6 +220,19 @@ def _tax(invoice: Invoice, seller: Organization, buyer: Organization) -> None:
     set_totals(invoice)
 
 
+def _exemption(invoice: Invoice) -> None:
+    """An exempt (`zw`) line needs the basis of its exemption (art. 106e ust. 1 pkt 19): refused
+    without a valid one, naming the draft's field; an invoice without `zw` lines keeps none."""
+    required = exemption.has_exempt_lines(line.vat_code for line in invoice.lines)
+    kind, text = invoice.exemption_basis_kind, invoice.exemption_basis
+    if required:
+        found = exemption.basis_problem(kind, text, required=True)
+        if found is not None:
+            raise problem(*found)
+    invoice.exemption_basis_kind, invoice.exemption_basis = (
+        exemption.stored_basis(kind, text) if required else (None, ""))
+
+
 def _currency(invoice: Invoice, seller: Organization, today: date) -> Decimal:
     """The exchange rate rules; returns the gross in PLN (for split payment)."""
     if invoice.currency == "PLN":
@@ -259,7 +276,8 @@ def issue_invoice(invoice: Invoice, actor, *, today: date | None = None) -> Invo
 
     Raises InvalidTransition / PermissionDenied ("supplier_invoices.issue": not a draft any more,
     another company's, a blocked link) and ValidationProblem (no IBAN, no exchange rate, bad
-    lines, reverse charge where it does not apply): nothing is written then, no number taken.
+    lines, reverse charge where it does not apply, an exempt line without the legal basis of
+    its exemption): nothing is written then, no number taken.
     """
     lock_draft(invoice, actor, "supplier_invoices.issue")
     seller, buyer = invoice.supplier, invoice.buyer
@@ -279,6 +297,7 @@ def issue_invoice(invoice: Invoice, actor, *, today: date | None = None) -> Invo
         raise problem(Msg(N_("Your company's bank account (IBAN) is not valid: correct it in the company "
                              "profile before issuing invoices.")), "iban") from None
     _tax(invoice, seller, buyer)
+    _exemption(invoice)
     gross_pln = _currency(invoice, seller, today)
 
     found = _match(invoice, order_lines)
@@ -420,6 +439,7 @@ def issue_credit_note(original: Invoice, actor, *, reason: str,
         raise problem(Msg(N_("This credit note (%(gross)s) is more than the invoice still owes (%(due)s)."),
                           {"gross": Money(gross_total, currency), "due": Money(due, currency)}), "lines")
 
+    exempt = exemption.has_exempt_lines(line.vat_code for line, _q, _p, _n in chosen)
     now = clock.now()
     today = today_for(original.supplier, now)
     sequence = next_sequence(original.supplier_id, rules.SEQUENCE_KINDS[rules.InvoiceKind.CREDIT_NOTE], today.year)
@@ -430,6 +450,9 @@ def issue_credit_note(original: Invoice, actor, *, reason: str,
         language=original.language, currency=currency, payment_terms=original.payment_terms,
         issue_date=today, sale_date=original.sale_date, corrects_id=original.id, correction_reason=reason[:2000],
         reverse_charge=original.reverse_charge, annex15=original.annex15, split_payment=original.split_payment,
+        # The exemption basis of the invoice, for its exempt lines the note corrects.
+        exemption_basis_kind=original.exemption_basis_kind if exempt else None,
+        exemption_basis=(original.exemption_basis or "") if exempt else "",
         exchange_rate=original.exchange_rate, exchange_rate_date=original.exchange_rate_date,
         vat_total_pln=(rules.vat_in_pln(vat_total, original.exchange_rate)
                        if original.exchange_rate is not None else None),

@@ -29,7 +29,8 @@ VAT codes (portal.domain.vat) to FA(3) rates and sums, decided per invoice:
     23 → "23", P_13_1/P_14_1      8 → "8", P_13_2/P_14_2      5 → "5", P_13_3/P_14_3
     0  → "0 KR", P_13_6_1 (buyer in Poland); "0 WDT", P_13_6_2 (buyer in another EU country);
          "0 EX", P_13_6_3 (buyer outside the EU)
-    zw → "zw", P_13_7 (exemption: art. 43 ust. 1 of the VAT act, `P_19A`)
+    zw → "zw", P_13_7 (the exemption's basis chosen on the draft: `P_19A` a provision of the
+         VAT act, `P_19B` of Directive 2006/112/EC, `P_19C` another legal basis)
     np → "np I", P_13_8 (supply outside Poland)
     oo → "oo", P_13_10 (buyer in Poland: domestic reverse charge); "np II", P_13_9 (buyer
          abroad: intra-EU B2B, the customer accounts for the VAT) — both with P_18 = 1.
@@ -55,6 +56,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from portal.domain.exemption import ExemptionBasisKind
 from portal.domain.invoicing import vat_in_pln
 from portal.domain.taxid import EU_COUNTRIES
 from portal.domain.terms import TermsKind
@@ -65,8 +67,12 @@ from portal.services.invoicing import invoiceable
 
 NAMESPACE = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 SYSTEM_INFO = "Portal"
-# The legal basis printed for exempt (`zw`) lines (portal.domain.vat: `zw` is art. 43 exempt).
+# The legal basis stated for exempt (`zw`) lines of an invoice issued before the supplier chose
+# one (the migration backfills it; kept so such a row still renders as it did).
 EXEMPTION_BASIS = "art. 43 ust. 1 ustawy z dnia 11 marca 2004 r. o podatku od towarów i usług"
+# Where each kind of basis goes (art. 106e ust. 1 pkt 19: the act, the directive, another).
+EXEMPTION_FIELDS = {ExemptionBasisKind.ACT: "P_19A", ExemptionBasisKind.DIRECTIVE: "P_19B",
+                    ExemptionBasisKind.OTHER: "P_19C"}
 TRANSFER = "6"  # FormaPlatnosci: przelew
 YES, NO = "1", "2"
 MAX_ORDERS = 100  # WarunkiTransakcji/Zamowienia maxOccurs
@@ -270,7 +276,7 @@ def _annotations(fa: ET.Element, invoice: Invoice, rates) -> None:
     exemption = _el(notes, "Zwolnienie")
     if _EXEMPT in rates:
         _el(exemption, "P_19", YES)
-        _el(exemption, "P_19A", EXEMPTION_BASIS)
+        _el(exemption, *_exemption_basis(invoice))
     else:
         _el(exemption, "P_19N", YES)
     transport = _el(notes, "NoweSrodkiTransportu")
@@ -278,6 +284,15 @@ def _annotations(fa: ET.Element, invoice: Invoice, rates) -> None:
     _el(notes, "P_23", NO)  # simplified triangular procedure
     margin = _el(notes, "PMarzy")
     _el(margin, "P_PMarzyN", YES)
+
+
+def _exemption_basis(invoice: Invoice) -> tuple[str, str]:
+    """(P_19A, P_19B or P_19C, the basis) of an invoice with exempt lines."""
+    field = EXEMPTION_FIELDS.get(invoice.exemption_basis_kind or "")
+    basis = _text(invoice.exemption_basis, 256)
+    if field is None or not basis:
+        return "P_19A", EXEMPTION_BASIS
+    return field, basis
 
 
 def _correction(fa: ET.Element, invoice: Invoice) -> None:
