@@ -8,7 +8,8 @@
 - `load_or_404(Model, id)`: a record through the tenant-scoped session, or 404.
 - `show_problem(form, exc)`: a `ValidationProblem` next to its field, or on the form.
 - `csv_response(filename, header, rows)`: a spreadsheet download for the reader's locale,
-  safe to open in Excel.
+  safe to open in Excel; `scoped_rows(rows)` keeps a streamed download in the request's tenant
+  scope.
 - `safe_next()`, `page_size()`.
 
 The htmx side (render a fragment, the success message as an `HX-Trigger`) is `portal.htmx`.
@@ -26,6 +27,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event, select
 
+from portal import tenancy
 from portal.domain import csvfile
 from portal.domain.messages import Msg
 from portal.errors import ValidationProblem
@@ -247,6 +249,19 @@ def csv_response(filename: str, header: Sequence, rows: Iterable[Sequence], *,
     lines = csvfile.write_csv(header, rows, separator=separator, decimal_mark=decimal_mark,
                               as_text=message_text, chunk=chunk)
     return csv_file(filename, stream_with_context(lines) if stream else "".join(lines))
+
+
+def scoped_rows(rows: Iterable) -> Iterator:
+    """`rows` (a generator that queries) read while a streamed response is sent, in the tenant
+    scope of the request that built it: Flask ends the request's binding when the view returns,
+    before the stream runs. For `csv_response(..., stream=True)`."""
+    scope = tenancy.current_scope(db.session)
+
+    def generate():
+        with tenancy.bound(db.session, scope):
+            yield from rows
+
+    return generate()
 
 
 def csv_file(filename: str, body) -> Response:

@@ -61,11 +61,12 @@ def list_items(
     status: str = "active",
     cursor: str | None = None,
     per_page: int = LIST_PER_PAGE,
+    count: bool = True,
 ) -> KeysetPage:
     """A page of the company's items by SKU, read by cursor from the index of its filter
     (`(organization_id, is_active | category_id, sku, id)`); `status` is active, inactive or all.
     A search is checked row by row along that walk, which stops after a page. Raises BadCursor
-    for a cursor it did not give out."""
+    for a cursor it did not give out. `count=False`: no bounded count (the CSV export)."""
     stmt = _items()
     if query.strip():
         stmt = stmt.where(_matches(query))
@@ -75,7 +76,7 @@ def list_items(
         stmt = stmt.where(Item.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(Item.is_active.is_(False))
-    return keyset(stmt, BY_SKU, cursor=cursor, per_page=per_page)
+    return keyset(stmt, BY_SKU, cursor=cursor, per_page=per_page, count=count)
 
 
 def search_items(query: str, *, limit: int = 10, active_only: bool = True) -> list[Item]:

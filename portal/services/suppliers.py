@@ -259,9 +259,10 @@ BY_CUSTOMER_NAME = Order("customers", Key(Organization.name, path="buyer.name"),
 
 
 def list_suppliers(actor, *, status: str | None = None, search: str = "", cursor: str | None = None,
-                   per_page: int = LIST_PER_PAGE) -> KeysetPage:
+                   per_page: int = LIST_PER_PAGE, count: bool = True) -> KeysetPage:
     """The buying company's suppliers, by name, one page (keyset, `cursor`); filtered by status
-    and name. Raises BadCursor for a cursor it did not give out."""
+    and name. Raises BadCursor for a cursor it did not give out. `count=False`: no bounded
+    count (the CSV export)."""
     query = (
         select(SupplierLink)
         .join(SupplierLink.supplier)
@@ -280,7 +281,7 @@ def list_suppliers(actor, *, status: str | None = None, search: str = "", cursor
                 Organization.tax_id.ilike(pattern.upper(), escape="\\"),
             )
         )
-    return keyset(query, BY_SUPPLIER_NAME, cursor=cursor, per_page=per_page)
+    return keyset(query, BY_SUPPLIER_NAME, cursor=cursor, per_page=per_page, count=count)
 
 
 def get_link(actor, link_id: int) -> SupplierLink:

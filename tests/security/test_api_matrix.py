@@ -233,6 +233,12 @@ EXPECTED: dict[str, Entry] = {
     "GET /exports/supplier-orders": row(200, 403, 200, 200, 200, 200, user=SUPPLIER),
     "GET /exports/invoices": row(200, 200, 403, 403, 403, 403),
     "GET /exports/supplier-invoices": row(200, 403, 200, 200, 200, 200, user=SUPPLIER),
+    "GET /exports/catalog": row(200, 200, 403, 403, 403, 403),
+    "GET /exports/agreements": row(200, 200, 403, 403, 403, 403),  # the buyer's list (as the page)
+    "GET /exports/budgets": row(200, 200, 403, 403, 403, 403),
+    "GET /exports/suppliers": row(200, 200, 403, 403, 403, 403),
+    # the organisation admin's own log, buyer or supplier (scope webhooks:read, rule audit.view)
+    "GET /exports/audit-log": row(200, 200, 200, 200, 200, 200),
     # webhooks: an organisation's admins manage its own endpoints (suppliers' admins too)
     "GET /webhook-endpoints": row(200, 200, 200, 200, 200, 200, shows={"owner": "webhook_endpoint"}),
     "POST /webhook-endpoints": row(201, 201, 201, 201, 201, 201, body=_endpoint),  # each its own

@@ -104,14 +104,18 @@ ALLOWED: dict[tuple[str, str], str] = {
     # --- the filter's own plumbing ---------------------------------------------------------
     ("portal/blueprints/requisitions/lists.py", "export_table.generate"):
         "the streamed CSV runs after the request's binding is gone: re-binds the same scope",
-    ("portal/blueprints/api/files.py", "_streamed.generate"):
-        "the API's streamed CSV runs after the request's binding is gone: re-binds the same scope "
-        "(the token's organisation, read at the start of the response)",
+    ("portal/blueprints/edge.py", "scoped_rows.generate"):
+        "a streamed CSV (the pages' exports and the API's) runs after the request's binding is "
+        "gone: re-binds the same scope (the signed-in user's or the token's organisation, read "
+        "when the view built the response)",
     # --- seeding and maintenance (CLI) -------------------------------------------------------
     ("portal/models/invoice_totals.py", "rebuild"):
         "recomputes the stored aging and statement figures of every company from the documents "
         "(INSERT … SELECT): called by the bench loader after its bulk load (under system()); it "
         "reads nothing back to anyone",
+    ("portal/models/invoice_aging.py", "rebuild"):
+        "recomputes the aging pages' stored figures of every company from the stored open amounts "
+        "(INSERT … SELECT), as part of invoice_totals.rebuild; it reads nothing back to anyone",
     ("portal/services/demo.py", "_user"):
         "idempotent demo seeding looks for an existing user by email (runs under system())",
     ("portal/services/demo_sourcing.py", "_tatra"):

@@ -32,6 +32,7 @@ def row(anonymous, buyer, approver, admin, supplier_admin) -> dict:
 EXPECTED = {
     # admin
     "admin.audit": row(LOGIN, 403, 403, 200, 200),
+    "admin.audit_export": row(LOGIN, 403, 403, 200, 200),
     "admin.invitation_resend": row(LOGIN, 403, 403, R, R),  # POST
     "admin.invitation_revoke": row(LOGIN, 403, 403, R, R),  # POST
     "admin.invite": row(LOGIN, 403, 403, 200, 200),
@@ -61,6 +62,7 @@ EXPECTED = {
     "agreements.detail": row(LOGIN, 200, 200, 200, 403),
     "agreements.edit": row(LOGIN, 403, 403, 200, 403),
     "agreements.end": row(LOGIN, 403, 403, R, 403),  # POST
+    "agreements.export": row(LOGIN, 200, 200, 200, 403),
     "agreements.index": row(LOGIN, 200, 200, 200, 403),
     "agreements.new": row(LOGIN, 403, 403, 200, 403),
     # price-list proposals (Acme's sample proposal is Nordwind's, open): buyers read, the admin
@@ -97,6 +99,7 @@ EXPECTED = {
     "budgets.detail": row(LOGIN, 403, 200, 200, 404),
     "budgets.export": row(LOGIN, 403, 200, 200, 404),
     "budgets.import_csv": row(LOGIN, 403, 403, 200, 403),
+    "budgets.list_export": row(LOGIN, 403, 200, 200, 403),
     "budgets.import_sample": row(LOGIN, 403, 403, 200, 403),
     "budgets.index": row(LOGIN, 403, 200, 200, 403),
     "budgets.new": row(LOGIN, 403, 403, 200, 403),
@@ -109,6 +112,7 @@ EXPECTED = {
     "catalog.detail": row(LOGIN, 200, 200, 200, 404),
     "catalog.edit": row(LOGIN, 403, 403, 200, 404),
     "catalog.edit_category": row(LOGIN, 403, 403, 200, 404),
+    "catalog.export": row(LOGIN, 200, 200, 200, 403),
     "catalog.import_items": row(LOGIN, 403, 403, 200, 403),
     "catalog.index": row(LOGIN, 200, 200, 200, 403),
     "catalog.new": row(LOGIN, 403, 403, 200, 403),
@@ -254,6 +258,7 @@ EXPECTED = {
     # suppliers
     "suppliers.block": row(LOGIN, 403, 403, 422, 403),  # POST
     "suppliers.detail": row(LOGIN, 200, 200, 200, 403),
+    "suppliers.export": row(LOGIN, 200, 200, 200, 403),
     "suppliers.index": row(LOGIN, 200, 200, 200, 403),
     "suppliers.invitations": row(LOGIN, 403, 403, 200, 403),
     "suppliers.invite": row(LOGIN, 403, 403, 200, 403),

@@ -1,4 +1,4 @@
-"""Price agreements: the buyer's list, form and detail, and the supplier's read-only list."""
+"""Price agreements: the buyer's list (and its CSV), form and detail, and the supplier's read-only list."""
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -10,18 +10,23 @@ from portal.blueprints.agreements.forms import AgreementEditForm, AgreementForm,
 from portal.blueprints.edge import (
     actor,
     button_action,
+    csv_dialect,
+    csv_response,
     form_action,
     form_status,
     or_404,
     page_size,
     saved,
+    scoped_rows,
 )
 from portal.blueprints.once import creates
 from portal.blueprints.params import cursor_arg, id_arg
+from portal.domain import agreements as rules
 from portal.htmx import fragment, render
 from portal.policies import require
 from portal.services import agreements, catalog, suppliers
 from portal.services.agreements import STATES, AgreementFields
+from portal.services.paging import every_page
 
 
 def _filters() -> dict:
@@ -41,6 +46,48 @@ def index():
     return render("agreements/index.html", block=fragment("results"), page=page, filters=filters,
                   args=args, link=link, **_filter_links(filters["link"]),
                   today=agreements.today(), open_proposals=_open_proposals())
+
+
+@bp.route("/export")
+@login_required
+@require("agreements.view")
+def export():
+    """The filtered list as CSV, every page of it, streamed."""
+    filename, header, rows = export_table(_filters())
+    return csv_response(filename, header, scoped_rows(rows), stream=True)
+
+
+def export_table(filters: dict):
+    """(filename, header, rows) of the filtered list's CSV, the rows a generator read by keyset
+    in chunks: the page's export and GET /api/v1/exports/agreements. A supplier link that is
+    not the company's is a 404, as on the page."""
+    if filters["link"]:
+        suppliers.get_link(actor(), filters["link"])
+    header = [_("Supplier"), _("SKU"), _("Item"), _("Supplier's part number"), _("Unit price"),
+              _("Currency"), _("Quantity tiers"), _("Valid from"), _("Valid to"),
+              _("Lead time (days)"), _("Status")]
+    states = {"valid": _("Valid"), "future": _("Future"), "expired": _("Expired")}
+    mark = csv_dialect()[1]
+    day = agreements.today()
+
+    def tiers(agreement) -> str:
+        # One cell, "minimum quantity: unit price" per tier ("10: 9.50; 100: 9.00"), in the
+        # reader's decimal mark.
+        return "; ".join(f"{_quantity(t.min_qty, mark)}: {format(t.unit_price, 'f').replace('.', mark)}"
+                         for t in agreement.tier_list)
+
+    def generate():
+        for a in every_page(agreements.list_agreements, link_id=filters["link"], state=filters["state"]):
+            yield [a.supplier.name, a.item.sku, a.item.name, a.supplier_part_number, a.unit_price,
+                   a.currency, tiers(a), a.valid_from, a.valid_to, a.lead_time_days,
+                   states[rules.state_on(a, day)]]
+
+    return f"price-agreements{'-' + filters['state'] if filters['state'] else ''}.csv", header, generate()
+
+
+def _quantity(value, mark: str) -> str:
+    """A tier's minimum quantity as written in a cell: a whole one without decimals."""
+    return format(value.normalize() if value == value.to_integral() else value, "f").replace(".", mark)
 
 
 def _filter_links(selected: int | None) -> dict:

@@ -20,14 +20,16 @@ from dataclasses import dataclass
 
 import flask_babel
 from flask import current_app, g, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from portal import tenancy
 from portal.blueprints import problems
+from portal.blueprints.admin import audit_export as audit_pages
+from portal.blueprints.agreements import views as agreement_pages
 from portal.blueprints.api.core import actor, blueprint, idempotent, load_or_404, requires
 from portal.blueprints.api.schemas import MoneyString, Problem, Strict
 from portal.blueprints.budgets import views as budget_pages
-from portal.blueprints.edge import csv_response
+from portal.blueprints.catalog import views as catalog_pages
+from portal.blueprints.edge import csv_response, scoped_rows
 from portal.blueprints.invoices import views as invoice_pages
 from portal.blueprints.orders import views as order_pages
 from portal.blueprints.problems import ApiProblem, refused
@@ -37,14 +39,15 @@ from portal.blueprints.requisitions.forms import SORT_KEYS
 from portal.blueprints.rfqs import views as rfq_pages
 from portal.blueprints.supplier import invoices as supplier_invoice_pages
 from portal.blueprints.supplier import orders as supplier_order_pages
+from portal.blueprints.suppliers import views as supplier_pages
 from portal.domain import api_scopes
 from portal.domain import catalog as catalog_rules
+from portal.domain.audit_events import OBJECT_TYPES
 from portal.domain.requisition import RequisitionStatus
 from portal.errors import ValidationProblem
-from portal.extensions import db
-from portal.models import Budget
+from portal.models import Budget, LinkStatus
 from portal.policies import enforce
-from portal.services import budget_import, price_proposals, suppliers
+from portal.services import agreements, audit_log, budget_import, price_proposals, suppliers
 from portal.services.catalog_import import import_items_csv
 from portal.services.invoicing import queries as invoice_queries
 from portal.services.orders import queries as order_queries
@@ -115,6 +118,42 @@ class BudgetLedgerExportArgs(Strict):
     budget_id = fields.Integer(required=True, **ID)
 
 
+class CatalogExportArgs(Strict):
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+    category_id = fields.Integer(load_default=None, **ID)
+    status = fields.String(load_default="active", validate=validate.OneOf(catalog_pages.STATUSES))
+
+
+class AgreementExportArgs(Strict):
+    link_id = fields.Integer(load_default=None, **ID)
+    state = fields.String(load_default="", validate=validate.OneOf(agreements.STATES))
+
+
+BUDGET_STATUSES = ("open", "closed", "all")
+
+
+class BudgetExportArgs(Strict):
+    status = fields.String(load_default="open", validate=validate.OneOf(BUDGET_STATUSES))
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class SupplierExportArgs(Strict):
+    status = fields.String(load_default="", validate=validate.OneOf([s.value for s in LinkStatus]))
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class AuditExportArgs(Strict):
+    object_type = fields.String(load_default=None, validate=validate.OneOf(OBJECT_TYPES))
+    actor_id = fields.Integer(load_default=None, **ID)
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
+
+    @validates_schema
+    def _period(self, data, **_kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError("The last day cannot be before the first.", "date_to")
+
+
 class ExportArgs(Strict):
     """Every export's filters (the document's one list); each export takes only its own."""
 
@@ -126,9 +165,14 @@ class ExportArgs(Strict):
                                   + "; supplier-invoices: "
                                   + ", ".join(key for key, _label in invoice_queries.SUPPLIER_TABS)})
     q = fields.String(validate=validate.Length(max=100), metadata={
-        "description": "requisitions, orders, rfqs, invoices, supplier-invoices: search text"})
+        "description": "requisitions, orders, rfqs, invoices, supplier-invoices: search text; "
+                       "catalog: SKU or name; suppliers: name or tax ID"})
     status = fields.String(metadata={"description": "requisitions: "
-                                     + ", ".join(s.value for s in RequisitionStatus)})
+                                     + ", ".join(s.value for s in RequisitionStatus)
+                                     + "; catalog: " + ", ".join(catalog_pages.STATUSES)
+                                     + " (active unless the user manages the catalog); budgets: "
+                                     + ", ".join(BUDGET_STATUSES) + "; suppliers: "
+                                     + ", ".join(s.value for s in LinkStatus)})
     cost_center_id = fields.Integer(**ID, metadata={"description": "requisitions"})
     requester_id = fields.Integer(**ID, metadata={"description": "requisitions (scope=all)"})
     created_from = fields.Date(metadata={"description": "requisitions"})
@@ -140,6 +184,15 @@ class ExportArgs(Strict):
     supplier_id = fields.Integer(**ID, metadata={"description": "orders, rfqs, invoices"})
     buyer_id = fields.Integer(**ID, metadata={"description": "supplier-invoices"})
     budget_id = fields.Integer(**ID, metadata={"description": "budget-ledger (required)"})
+    category_id = fields.Integer(**ID, metadata={"description": "catalog"})
+    link_id = fields.Integer(**ID, metadata={"description": "agreements: one supplier link (GET /suppliers)"})
+    state = fields.String(metadata={"description": "agreements: " + ", ".join(agreements.STATES)
+                                    + " (today)"})
+    year = fields.Integer(metadata={"description": "budgets: budgets whose period meets the year"})
+    object_type = fields.String(metadata={"description": "audit-log: " + ", ".join(OBJECT_TYPES)})
+    actor_id = fields.Integer(**ID, metadata={"description": "audit-log: the person who acted"})
+    date_from = fields.Date(metadata={"description": "audit-log: first day (UTC)"})
+    date_to = fields.Date(metadata={"description": "audit-log: last day (UTC)"})
 
 
 # ---------------------------------------------------------------- the exports
@@ -188,6 +241,22 @@ EXPORTS: dict[str, Export] = {
     "supplier-invoices": Export("invoices", "supplier_invoices.view", SupplierInvoiceExportArgs,
                                 lambda a: supplier_invoice_pages.invoices_export_table(
                                     {"tab": a["tab"], "buyer": a["buyer_id"], "q": a["q"].strip()})),
+    "catalog": Export("catalog", "catalog.view", CatalogExportArgs, lambda a: catalog_pages.export_table(
+        catalog_pages.list_filters(a["q"].strip(), a["category_id"], a["status"]))),
+    "agreements": Export("catalog", "agreements.view", AgreementExportArgs,
+                         lambda a: agreement_pages.export_table({"link": a["link_id"], "state": a["state"]})),
+    "budgets": Export("requisitions", "budgets.view", BudgetExportArgs,
+                      lambda a: budget_pages.list_table(a["status"], a["year"])),
+    "suppliers": Export("suppliers", "suppliers.view", SupplierExportArgs,
+                        lambda a: supplier_pages.export_table(a["status"], a["q"].strip())),
+    # The audit log is the organisation admin's (the page's rule `audit.view`, enforced here as
+    # on every export). No area covers it; `webhooks` is the area that is already the admin's
+    # alone (integration settings) and is about the organisation's events, for buyers and
+    # suppliers alike: a token with it, acting as anyone but an admin, still gets 403.
+    "audit-log": Export("webhooks", "audit.view", AuditExportArgs,
+                        lambda a: audit_pages.audit_table(audit_log.AuditFilter(
+                            object_type=a["object_type"], actor_id=a["actor_id"],
+                            date_from=a["date_from"], date_to=a["date_to"]))),
 }
 NAMES = tuple(EXPORTS)
 EXPORT_SCOPES = {name: api_scopes.scope(export.area) for name, export in EXPORTS.items()}
@@ -199,17 +268,6 @@ def _as_page_user() -> None:
     (set for the request only; no session, no cookie)."""
     g._login_user = actor()
     flask_babel.refresh()
-
-
-def _streamed(rows):
-    """Rows read while the response is sent, in the request's tenant scope."""
-    scope = tenancy.current_scope(db.session)
-
-    def generate():
-        with tenancy.bound(db.session, scope):
-            yield from rows
-
-    return generate()
 
 
 def _checked_args(schema: type[Schema], args) -> dict:
@@ -227,7 +285,8 @@ EXPORT_DOC = (
     "its list's filters (other parameters are refused) and needs the scope of its area: "
     + "; ".join(f"`{name}` {scope}" for name, scope in EXPORT_SCOPES.items()) + ". "
     "`supplier-orders` and `supplier-invoices` are the supplier's lists; `budget-ledger` needs "
-    "`budget_id`."
+    "`budget_id`; `audit-log` is the organisation admin's (buyer or supplier): its scope is "
+    "`webhooks:read`, the admin's own area, and the user must be an admin."
 )
 
 
@@ -252,7 +311,7 @@ def export(_args, name: str):
     enforce(actor(), chosen.rule)
     _as_page_user()
     filename, header, rows = chosen.table(args)
-    return csv_response(filename, header, _streamed(rows), stream=True)
+    return csv_response(filename, header, scoped_rows(rows), stream=True)
 
 
 # ---------------------------------------------------------------- the imports

@@ -17,6 +17,7 @@ from portal.blueprints.edge import (
     form_action,
     load_or_404,
     saved,
+    scoped_rows,
     unit_of_work,
 )
 from portal.blueprints.once import creates
@@ -25,12 +26,12 @@ from portal.domain.budget import BudgetStatus, bar, period_bounds
 from portal.errors import ValidationProblem
 from portal.extensions import db, htmx
 from portal.htmx import fragment, render, with_flash
-from portal.labels import approver_picker_note, bucket_label
+from portal.labels import approver_picker_note, bucket_label, policy_label
 from portal.models import Budget, BudgetEntry, BudgetRevision, CostCenter, User
 from portal.models.base import utcnow
 from portal.policies import authorize, require
 from portal.services import approval_policy, budget_import, budgets
-from portal.services.paging import Key, Order, keyset
+from portal.services.paging import Key, Order, every_page, keyset
 
 
 @bp.app_template_filter("axis_number")
@@ -67,12 +68,9 @@ def _user(user_id: int | None):
 LATEST_FIRST = Order("budgets", Key(Budget.starts_on, descending=True), Key(Budget.id, descending=True))
 
 
-@bp.route("/")
-@login_required
-@require("budgets.view")
-def index():
-    status = request.args.get("status", "open")
-    year = year_arg()
+def _list_query(status: str, year: int | None):
+    """The list's budgets: `status` open, closed or anything else for all; those whose period
+    meets `year`."""
     # The owner is not shown here (joining a user would also join their organisation).
     query = select(Budget).options(joinedload(Budget.cost_center))
     if status in ("open", "closed"):
@@ -82,11 +80,53 @@ def index():
         # end; the period's end is checked row by row.
         start, end = period_bounds("year", year)
         query = query.where(Budget.starts_on <= end, Budget.ends_on >= start)
-    page = keyset(query, LATEST_FIRST, cursor=cursor_arg(), per_page=current_app.config["PAGE_SIZE"])
+    return query
+
+
+@bp.route("/")
+@login_required
+@require("budgets.view")
+def index():
+    status = request.args.get("status", "open")
+    year = year_arg()
+    page = keyset(_list_query(status, year), LATEST_FIRST, cursor=cursor_arg(),
+                  per_page=current_app.config["PAGE_SIZE"])
     balances = budgets.balances_for(page.items)
     bars = {b.id: bar(balances[b.id]) for b in page.items}
     return render("budgets/index.html", page=page, balances=balances, bars=bars, status=status, year=year,
                   args={"status": status, **({"year": year} if year else {})})
+
+
+@bp.route("/export")
+@login_required
+@require("budgets.view")
+def list_export():
+    """The filtered list as CSV (status, year as on the page), every page of it, streamed."""
+    filename, header, rows = list_table(request.args.get("status", "open"), year_arg())
+    return csv_response(filename, header, scoped_rows(rows), stream=True)
+
+
+def list_table(status: str, year: int | None):
+    """(filename, header, rows) of the budget list's CSV, the rows a generator read by keyset
+    in chunks: the page's export and GET /api/v1/exports/budgets."""
+    header = [_("Budget"), _("Cost centre"), _("Cost centre name"), _("From"), _("To"), _("Status"),
+              _("Policy"), _("Currency"), _("Amount"), _("Reserved"), _("Committed"), _("Spent"),
+              _("Available")]
+    statuses = {BudgetStatus.OPEN: _("Open"), BudgetStatus.CLOSED: _("Closed")}
+    query = _list_query(status, year)
+
+    def page_of(**kwargs):
+        return keyset(query, LATEST_FIRST, **kwargs)
+
+    def generate():
+        for b in every_page(page_of):
+            bal = budgets.balances_of(b)
+            yield [b.name, b.cost_center.code, b.cost_center.name, b.starts_on, b.ends_on,
+                   statuses.get(b.status, str(b.status)), policy_label(b.overrun_policy), b.currency,
+                   bal.amount, bal.reserved, bal.committed, bal.actual, bal.available]
+
+    shown = status if status in ("open", "closed") else "all"
+    return f"budgets-{shown}{f'-{year}' if year else ''}.csv", header, generate()
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,3 +1,5 @@
+from itertools import islice
+
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,11 +13,13 @@ from portal.blueprints.edge import (
     actor,
     button_action,
     csv_file,
+    csv_response,
     form_action,
     form_status,
     or_404,
     page_size,
     saved,
+    scoped_rows,
     unit_of_work,
 )
 from portal.blueprints.once import creates
@@ -28,6 +32,7 @@ from portal.i18n import translate
 from portal.policies import can, require
 from portal.services import agreements, catalog
 from portal.services.catalog_import import import_items_csv, size_label
+from portal.services.paging import every_page
 
 STATUSES = ("active", "inactive", "all")
 
@@ -41,14 +46,15 @@ def _helpers():
 
 
 def _filters() -> dict:
-    status = request.args.get("status", "active")
+    return list_filters(text_arg("q"), id_arg("category"), request.args.get("status", "active"))
+
+
+def list_filters(q: str, category: int | None, status: str) -> dict:
+    """The list's filters as the page applies them (the page, its export, GET
+    /api/v1/exports/catalog): only those who manage the catalog choose inactive items."""
     if status not in STATUSES or not can(current_user, "catalog.manage"):
         status = "active"  # buyers see what they may order
-    return {
-        "q": text_arg("q"),
-        "category": id_arg("category"),
-        "status": status,
-    }
+    return {"q": q, "category": category, "status": status}
 
 
 @bp.route("/")
@@ -65,6 +71,50 @@ def index():
     return render("catalog/index.html", block=block, page=page, filters=filters, args=args,
                   categories=catalog.list_categories(), agreed=agreements.agreed_prices(page.items),
                   **ordering.picker())
+
+
+@bp.route("/export")
+@login_required
+@require("catalog.view")
+def export():
+    """The filtered list as CSV, every page of it, streamed."""
+    filename, header, rows = export_table(_filters())
+    return csv_response(filename, header, scoped_rows(rows), stream=True)
+
+
+EXPORT_CHUNK = 500
+
+
+def export_table(filters: dict):
+    """(filename, header, rows) of the filtered list's CSV, the rows a generator read by keyset
+    in chunks (each chunk's agreed prices in one query): the page's export and GET
+    /api/v1/exports/catalog."""
+    header = [_("SKU"), _("Name"), _("Category code"), _("Category"), _("Unit"), _("VAT %"),
+              _("List price"), _("Currency"), _("Agreed price"), _("Agreed price currency"),
+              _("Agreed with"), _("Preferred supplier"), _("Status")]
+    active, inactive = _("Active"), _("Inactive")
+    units = {code: i18n.unit_label(code) for code, _label in rules.UNITS}
+    day = agreements.today()
+
+    def generate():
+        items = every_page(catalog.list_items, chunk=EXPORT_CHUNK, query=filters["q"],
+                           category_id=filters["category"], status=filters["status"])
+        while chunk := list(islice(items, EXPORT_CHUNK)):
+            agreed = agreements.agreed_prices(chunk, day=day)
+            for item in chunk:
+                deal = agreed.get(item.id)
+                yield [
+                    item.sku, item.name, item.category.code if item.category else "",
+                    item.category.name if item.category else "",
+                    units.get(item.unit) or i18n.unit_label(item.unit), item.default_vat_rate,
+                    item.list_price, item.currency,
+                    deal.unit_price if deal else None, deal.currency if deal else "",
+                    deal.supplier.name if deal else "",
+                    item.preferred_supplier.name if item.preferred_supplier else "",
+                    active if item.is_active else inactive,
+                ]
+
+    return f"catalog-{filters['status']}.csv", header, generate()
 
 
 @bp.route("/<int:item_id>")

@@ -1,4 +1,4 @@
-"""The buying company's suppliers: list, invite, detail, terms, block and unblock."""
+"""The buying company's suppliers: list (and its CSV), invite, detail, terms, block and unblock."""
 
 from decimal import Decimal
 
@@ -7,7 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import emails
-from portal.blueprints.edge import actor, page_size, safe_next, saved, unit_of_work
+from portal.blueprints.edge import (
+    actor,
+    csv_response,
+    page_size,
+    safe_next,
+    saved,
+    scoped_rows,
+    unit_of_work,
+)
 from portal.blueprints.once import creates
 from portal.blueprints.params import cursor_arg
 from portal.blueprints.suppliers import bp
@@ -24,11 +32,12 @@ from portal.errors import ValidationProblem
 from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.jobs.rendering import absolute_url
-from portal.labels import INVOICING_LABELS
+from portal.labels import INVOICING_LABELS, link_status_label, terms_label
 from portal.models.base import utcnow
 from portal.policies import authorize, can, require
 from portal.services import agreements, supplier_invitations, suppliers
 from portal.services.orders import credit
+from portal.services.paging import every_page
 
 # How many open invitations the list page shows before linking to the full list.
 INVITATIONS_PREVIEW = 5
@@ -36,13 +45,17 @@ INVITATIONS_PREVIEW = 5
 AGREEMENTS_PREVIEW = 10
 
 
+def _filters() -> tuple[SupplierFilterForm, str, str]:
+    """The filter form from the query string, and the status and search it gives the list."""
+    filters = SupplierFilterForm(formdata=request.args)
+    return filters, filters.status.data or "", (filters.q.data or "").strip()[:100]
+
+
 @bp.route("/")
 @login_required
 @require("suppliers.view")
 def index():
-    filters = SupplierFilterForm(formdata=request.args)
-    status = filters.status.data or ""
-    search = (filters.q.data or "").strip()[:100]
+    filters, status, search = _filters()
     page = suppliers.list_suppliers(
         actor(), status=status, search=search, cursor=cursor_arg(), per_page=page_size()
     )
@@ -56,6 +69,35 @@ def index():
         invitations = supplier_invitations.open_invitations(actor(), per_page=INVITATIONS_PREVIEW)
         context.update(_invitation_context(invitations))
     return render("suppliers/index.html", block="suppliers", **context)
+
+
+@bp.route("/export")
+@login_required
+@require("suppliers.view")
+def export():
+    """The filtered list as CSV (status and search as on the page), every page of it, streamed."""
+    _form, status, search = _filters()
+    filename, header, rows = export_table(status, search)
+    return csv_response(filename, header, scoped_rows(rows), stream=True)
+
+
+def export_table(status: str, search: str):
+    """(filename, header, rows) of the supplier list's CSV, the rows a generator read by keyset
+    in chunks: the page's export and GET /api/v1/exports/suppliers."""
+    header = [_("Name"), _("Legal name"), _("Tax ID"), _("Country"), _("Status"), _("Payment terms"),
+              _("Invoicing"), _("Currency"), _("Credit limit")]
+    user = actor()
+    invoicing = {mode: str(label) for mode, label in INVOICING_LABELS.items()}
+
+    def generate():
+        for link in every_page(suppliers.list_suppliers, actor=user, status=status, search=search):
+            supplier = link.supplier
+            yield [supplier.name, supplier.legal_name, supplier.tax_id, supplier.country,
+                   link_status_label(link.status), terms_label(link.payment_terms),
+                   invoicing.get(str(link.invoicing), str(link.invoicing)), link.currency,
+                   link.credit_limit]
+
+    return "suppliers.csv", header, generate()
 
 
 def _invitation_context(invitations) -> dict:
