@@ -79,6 +79,19 @@ PAGES = [
     ("supplier: invoices, all", "supplier", "/supplier/invoices?tab=all", "list"),
     ("supplier: invoice aging", "supplier", "/supplier/invoices/aging", "list"),
     ("supplier: statement", "supplier", "@supplier_statement", "page"),
+    # One invoice each side (its lines, payments and credit note), the supplier's draft editor
+    # and the new-invoice picker (the customers, then one customer's invoiceable orders).
+    ("invoice detail (admin)", "admin", "@invoice", "page"),
+    ("supplier: invoice detail", "supplier", "@supplier_invoice", "page"),
+    ("supplier: invoice draft editor", "supplier", "@supplier_draft", "page"),
+    ("supplier: new invoice, customers", "supplier", "/supplier/invoices/new", "page"),
+    ("supplier: new invoice, a customer's orders", "supplier", "@supplier_new_invoice", "page"),
+    # Administration: the company profile form, and the integration pages (issue 12).
+    ("company profile (admin)", "admin", "/admin/organization", "page"),
+    ("api tokens (admin)", "admin", "/admin/api-tokens", "list"),
+    ("webhooks (admin)", "admin", "/admin/webhooks", "list"),
+    ("webhook endpoint detail (admin)", "admin", "@webhook", "page"),
+    ("api reference docs", "admin", "/api/v1/docs", "page"),
     # The REST API (issue 12): the first page (50 rows, the sync order: oldest change first) of
     # each list an ERP pulls, with `Authorization: Bearer`.
     ("api: requisitions", "api-admin", "/api/v1/requisitions", "list"),
@@ -91,6 +104,13 @@ PAGES = [
 ]
 # The large company of the data sets (services.bench_seed).
 COMPANY = "Acme Manufacturing"
+# An issued invoice of the company with payments (of the bench supplier: _OF_SUPPLIER).
+_INVOICE = ("SELECT i.id FROM invoices i JOIN organizations o ON o.id = i.organization_id{supplier} "
+            "WHERE o.name = :company AND i.kind = 'invoice' AND i.status <> 'draft' "
+            "AND EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id) "
+            "ORDER BY CASE WHEN EXISTS (SELECT 1 FROM invoices c WHERE c.corrects_id = i.id) THEN 0 ELSE 1 END, "
+            "(SELECT count(*) FROM invoice_lines l WHERE l.invoice_id = i.id) DESC, i.id DESC LIMIT 1")
+_OF_SUPPLIER = " JOIN users u ON u.organization_id = i.supplier_id AND u.email = :supplier"
 # Resolver keys answered by one query on the data set: the path of what it finds.
 LOOKUPS = {
     # A decided RFQ (awarded, or closed with its prices open) with exactly three quotes.
@@ -119,6 +139,26 @@ LOOKUPS = {
                             "SELECT l.id FROM supplier_links l JOIN organizations o ON o.id = l.organization_id "
                             "JOIN users u ON u.organization_id = l.supplier_id "
                             "WHERE o.name = :company AND u.email = :supplier ORDER BY l.id LIMIT 1"),
+    # The company's issued invoice with payments and the most lines; one with a credit note first
+    # (the data sets' credited invoices were credited whole, unpaid: none has both so far).
+    "@invoice": ("/invoices/{}", _INVOICE.format(supplier="")),
+    "@supplier_invoice": ("/supplier/invoices/{}", _INVOICE.format(supplier=_OF_SUPPLIER)),
+    # Nordwind's draft for the company with the most lines.
+    "@supplier_draft": ("/supplier/invoices/{}",
+                        "SELECT i.id FROM invoices i JOIN organizations o ON o.id = i.organization_id "
+                        "JOIN users u ON u.organization_id = i.supplier_id WHERE o.name = :company "
+                        "AND u.email = :supplier AND i.status = 'draft' "
+                        "ORDER BY (SELECT count(*) FROM invoice_lines l WHERE l.invoice_id = i.id) DESC, i.id DESC "
+                        "LIMIT 1"),
+    "@supplier_new_invoice": ("/supplier/invoices/new?customer={}",
+                              "SELECT l.id FROM supplier_links l JOIN organizations o ON o.id = l.organization_id "
+                              "JOIN users u ON u.organization_id = l.supplier_id "
+                              "WHERE o.name = :company AND u.email = :supplier ORDER BY l.id LIMIT 1"),
+    # The company's webhook endpoint with the most deliveries (the demo's, at least: ensured).
+    "@webhook": ("/admin/webhooks/{}",
+                 "SELECT e.id FROM webhook_endpoints e JOIN organizations o ON o.id = e.organization_id "
+                 "WHERE o.name = :company ORDER BY (SELECT count(*) FROM webhook_deliveries d "
+                 "WHERE d.endpoint_id = e.id) DESC, e.id LIMIT 1"),
 }
 
 
@@ -188,12 +228,40 @@ def api_tokens(url: str) -> dict[str, str]:
     return {role: raw for role, (_, raw) in API_TOKENS.items()}
 
 
+def webhook_endpoint(url: str) -> None:
+    """The company's webhook endpoint with its deliveries (the demo's, services.demo_integration),
+    made in the data set when it has none (a data set seeded before the endpoints existed)."""
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import Organization, User
+    from portal.models.integration import WebhookEndpoint
+    from portal.services.demo_integration import DEMO_TOKENS, seed_integration
+    from portal.tenancy import ALL_TENANTS, system
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context(), system(db.session):
+        acme = db.session.scalars(db.select(Organization).where(Organization.name == COMPANY)
+                                  .execution_options(**ALL_TENANTS)).one()
+        known = db.session.scalar(db.select(WebhookEndpoint.id).where(WebhookEndpoint.organization_id == acme.id)
+                                  .limit(1).execution_options(**ALL_TENANTS))
+        if known is None:
+            emails = [email for _, _, email, _ in DEMO_TOKENS]
+            users = db.session.scalars(db.select(User).where(User.email.in_(emails))
+                                       .execution_options(**ALL_TENANTS)).all()
+            seed_integration({"orgs": {"acme": acme}, "users": {user.email: user for user in users}})
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def measure(database: str, n: int, duration: str, soak: bool = True, pages: list | None = None) -> dict:
     data = ensure(database, n, log=log)
     url = data["url"]
     log(f"{database} N={n}: serving ({'reused' if data['reused'] else 'generated'} data set)")
     chosen = pages or PAGES
     raw_tokens = api_tokens(url) if any(role in API_TOKENS for _, role, _, _ in chosen) else {}
+    if any(path == "@webhook" for _, _, path, _ in chosen):
+        webhook_endpoint(url)
     portal, reference = Server("portal:create_app()", url), Server("bench.reference:create_app()", url)
     try:
         browsers = {role: Browser(portal.base, email, PASSWORD) for role, email in ROLES.items()}

@@ -45,3 +45,16 @@ def test_the_write_path_is_judged_against_tryton_when_it_ran():
     assert found["write path: median CPU per cycle through the services (ms)"]["met"] is False
     skipped = _by_name(report.targets(_result(cpu_ms_median=25.0, tryton={"skipped": "offline"})))
     assert not any("Tryton" in name for name in skipped)
+
+
+def test_every_bench_page_has_a_known_kind_a_unique_name_and_a_resolvable_path():
+    from bench.__main__ import API_TOKENS, LOOKUPS, PAGES, ROLES
+
+    names = [name for name, _, _, _ in PAGES]
+    assert len(names) == len(set(names))  # a re-run replaces rows by name
+    for name, role, path, kind in PAGES:
+        assert kind in {"list", "badge", "page"}, name
+        assert role in ROLES or role in API_TOKENS, name
+        assert path.startswith("/") or path in LOOKUPS or path in {"@deep", "@timeline", "@budget"}, name
+    for pattern, query in LOOKUPS.values():
+        assert pattern.count("{}") == 1 and query.lstrip().upper().startswith("SELECT")
