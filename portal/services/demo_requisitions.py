@@ -352,8 +352,8 @@ def _acme_requisitions(demo: _Demo) -> list[Requisition]:
     demo.submit(demo.ago(1.45), req)
     made.append(req)
 
-    # Drafts.
-    made.append(demo.draft(demo.ago(1, 9), buyer, "Papier A4 i tonery", "ADM", "OFFICE",
+    # Drafts (after the one above whatever the hour: numbers follow creation).
+    made.append(demo.draft(demo.ago(0.9), buyer, "Papier A4 i tonery", "ADM", "OFFICE",
                            [("BIU-PAP-A4", "40"), ("IT-TONER-59A", "4"), ("BIU-SEGR-75", "20")]))
     made.append(demo.draft(demo.ago(0.2), buyer2, "Krzesła ergonomiczne do biura", "ADM", "OFFICE",
                            [("BIU-KRZ-ERG", "6"),
