@@ -19,8 +19,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -47,6 +48,12 @@ _serial = itertools.count(1)
 
 def _next() -> int:
     return next(_serial)
+
+
+def company_today(zone: str = "Europe/Warsaw") -> date:
+    """Today where the test companies are: the services date receipts, invoices and payments
+    in the company's zone (between 23:00 and midnight UTC it is already tomorrow in Warsaw)."""
+    return datetime.now(ZoneInfo(zone)).date()
 
 
 @contextmanager

@@ -125,9 +125,6 @@ class _Invoicing(_Sourcing):
     def at(self, days: float, hour: int, run: Callable) -> None:
         self.plan.append(_Step(self.ago(days, hour), len(self.plan), run))
 
-    def day(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
-
     def scope(self, org):
         return bound(db.session, scope_for(db.session, org))
 

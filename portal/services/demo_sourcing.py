@@ -163,8 +163,17 @@ class _Sourcing:
         return self.world["users"][email]
 
     def ago(self, days: float, hour: int | None = None) -> datetime:
+        """`days` before now; with `hour`, at that hour of that day where the company is (its
+        days are the ones the invoicing counts: in UTC, the last hour before midnight in Warsaw
+        would put "the 1st of this month" on the last day of the month before)."""
         moment = self.now - timedelta(days=days)
-        return moment.replace(hour=hour) if hour is not None else moment
+        if hour is None:
+            return moment
+        return self.local(self.day(moment), hour).astimezone(moment.tzinfo)
+
+    def day(self, moment: datetime) -> date:
+        """The company's date of `moment`."""
+        return moment.astimezone(self.zone).date()
 
     def local(self, day: date, hour: int) -> datetime:
         """`hour` o'clock of `day` in the company's time zone (deadlines are set that way)."""
@@ -319,13 +328,13 @@ def _acme(world, demo: _Demo) -> None:
     first = s.rfq(s.ago(22, 9), buyer, "Kawa, mleko i cukier do kuchni", requisition=kitchen,
                   suppliers_=("nordwind", "polbud"), sealed=False,
                   delivery_address="Acme Manufacturing Sp. z o.o.\nul. Składowa 21\n61-897 Poznań")
-    s.publish(s.ago(22, 10), first, buyer, s.local(s.ago(16).date(), 12))
+    s.publish(s.ago(22, 10), first, buyer, s.local(s.day(s.ago(16)), 12))
     s.cancel(s.ago(21, 8), first, buyer,
              "Błędny adres dostawy w zapytaniu. Ogłaszamy je ponownie z poprawnym adresem.")
     second = s.rfq(s.ago(21, 9), buyer, "Kawa, mleko i cukier do kuchni (ponownie)",
                    requisition=kitchen, suppliers_=("nordwind", "polbud"), sealed=False,
                    description="Dostawa jednorazowa do kuchni na II piętrze.")
-    s.publish(s.ago(21, 10), second, buyer, s.local(s.ago(16).date(), 12))
+    s.publish(s.ago(21, 10), second, buyer, s.local(s.day(s.ago(16)), 12))
     s.quote(s.ago(19, 9), second, "nordwind", nordwind, ["74.00", "3.55", "4.90"],
             reference="NW-Q-26-0412", lead_days=5, notes="Delivery by our own van from Hamburg.")
     s.quote(s.ago(18, 14), second, "polbud", polbud, ["77.50", "3.70", "4.60"],
@@ -348,7 +357,7 @@ def _acme(world, demo: _Demo) -> None:
     rfq = s.rfq(s.ago(12, 9), buyer2, "Farba proszkowa RAL 7035 i klej epoksydowy",
                 requisition=paint, suppliers_=("nordwind", "polbud", "tatra"),
                 description="Farba do malowania obudów szaf sterowniczych; karta techniczna w ofercie.")
-    s.publish(s.ago(12, 10), rfq, buyer2, s.local(s.ago(2).date(), 12))
+    s.publish(s.ago(12, 10), rfq, buyer2, s.local(s.day(s.ago(2)), 12))
     s.quote(s.ago(9, 10), rfq, "polbud", polbud, ["31.20", "64.00"], reference="PB/OF/26/1301",
             lead_days=7)
     s.quote(s.ago(7, 14), rfq, "nordwind", nordwind, ["30.40", "71.00"], reference="NW-Q-26-0518",
@@ -377,7 +386,7 @@ def _acme(world, demo: _Demo) -> None:
     rfq = s.rfq(demo.ago(0.16), buyer2, "Regały paletowe do magazynu", requisition=racks,
                 suppliers_=("nordwind", "polbud"),
                 description="Regały z montażem i protokołem odbioru.")
-    s.publish(demo.ago(0.15), rfq, buyer2, s.local((s.now + timedelta(days=4)).date(), 12))
+    s.publish(demo.ago(0.15), rfq, buyer2, s.local(s.day(s.now + timedelta(days=4)), 12))
     s.question(demo.ago(0.12), rfq, polbud, "Czy cena ma obejmować montaż regałów?",
                answered_at=demo.ago(0.11), buyer=buyer2,
                answer="Tak: z montażem i protokołem odbioru.")
@@ -409,7 +418,7 @@ def _globex(world, demo: _Demo) -> None:
     # Cancelled: office cleaning stays with the building management (Tatra had declined).
     rfq = s.rfq(s.ago(14, 8), buyer, "Office cleaning 2027", suppliers_=("nordwind", "tatra"),
                 lines=[("Office cleaning, monthly, Sofia office", "12", "month", "23", "")])
-    s.publish(s.ago(14, 9), rfq, buyer, s.local(s.ago(7).date(), 12))
+    s.publish(s.ago(14, 9), rfq, buyer, s.local(s.day(s.ago(7)), 12))
     s.decline(s.ago(13, 9), rfq, "tatra", tatra, "We do not offer cleaning services.")
     s.cancel(s.ago(11, 10), rfq, buyer, "The building management keeps the cleaning in 2027.")
 
@@ -419,7 +428,7 @@ def _globex(world, demo: _Demo) -> None:
     laptops = s.requisition("Laptops for the sales team")
     rfq = s.rfq(s.ago(8, 14), buyer, "Laptops, docks and monitors for the sales team",
                 requisition=laptops, suppliers_=("nordwind", "tatra"), needed_in_days=30)
-    s.publish(s.ago(8, 15), rfq, buyer, s.local(s.ago(4).date(), 12))
+    s.publish(s.ago(8, 15), rfq, buyer, s.local(s.day(s.ago(4)), 12))
     s.quote(s.ago(7, 10), rfq, "nordwind", nordwind, ["1049.00", "168.00", "272.00"],
             reference="NW-Q-26-0577", lead_days=10)
     s.quote(s.ago(5, 11), rfq, "tatra", tatra, ["1015.00", "182.00", "259.00"],
@@ -427,7 +436,7 @@ def _globex(world, demo: _Demo) -> None:
     s.close(s.ago(4, 11), rfq, buyer, open_quotes=True)
     to_tatra, to_nordwind = _by_supplier(
         s.award(s.ago(3, 9), rfq, buyer, ["tatra", "nordwind", "tatra"]), world, "tatra", "nordwind")
-    s.propose_date(s.ago(2, 10), to_tatra, tatra, (s.now + timedelta(days=21)).date(),
+    s.propose_date(s.ago(2, 10), to_tatra, tatra, s.day(s.now + timedelta(days=21)),
                    "The monitors ship from our Bratislava warehouse a week later than asked.")
 
     # Closed by its deadline, sealed and not yet opened: warehouse shelving (typed lines).
@@ -435,7 +444,7 @@ def _globex(world, demo: _Demo) -> None:
                 suppliers_=("nordwind", "tatra"),
                 lines=[("Steel shelving unit, 5 shelves, 2000 mm", "10", "pcs", "23", ""),
                        ("Shelf labels, pack", "4", "pack", "23", "")])
-    s.publish(s.ago(6, 10), rfq, buyer, s.local(s.ago(1).date(), 12))
+    s.publish(s.ago(6, 10), rfq, buyer, s.local(s.day(s.ago(1)), 12))
     s.quote(s.ago(4, 9), rfq, "nordwind", nordwind, ["139.00", "18.50"], reference="NW-Q-26-0590")
     s.quote(s.ago(2, 16), rfq, "tatra", tatra, ["128.00", "21.00"], reference="TI-2026-815",
             freight="90.00", charges_note="Delivery")
@@ -446,7 +455,7 @@ def _globex(world, demo: _Demo) -> None:
     rfq = s.rfq(s.ago(1, 9), buyer, "Headsets for the support desk",
                 suppliers_=("nordwind", "tatra"), sealed=False,
                 lines=[("Headset with active noise cancelling", "8", "pcs", "23", "USB-C")])
-    s.publish(s.ago(1, 10), rfq, buyer, s.local((s.now + timedelta(days=5)).date(), 12))
+    s.publish(s.ago(1, 10), rfq, buyer, s.local(s.day(s.now + timedelta(days=5)), 12))
     s.quote(s.ago(0.6), rfq, "tatra", tatra, ["94.00"], reference="TI-2026-830", lead_days=7)
 
     # Draft: office chairs, suppliers not chosen yet.

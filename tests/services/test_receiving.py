@@ -17,11 +17,11 @@ from portal.services.orders.receiving import (
     receipts_of,
     record_receipt,
 )
-from tests.factories import acting_for
+from tests.factories import acting_for, company_today
 from tests.kit import count, load, notes
 from tests.services.receiving_fixtures import make_order
 
-TODAY = date.today()
+TODAY = company_today()
 
 
 @pytest.fixture

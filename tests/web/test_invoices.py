@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,12 +18,13 @@ from portal.models.invoice import Invoice, InvoiceDocument, InvoiceStatus, Payme
 from portal.models.order import PurchaseOrder
 from portal.services.invoicing import buyer as service
 from tests.conftest import as_org, as_system
+from tests.factories import company_today
 from tests.kit import count_queries
 from tests.services.buyer_invoice_fixtures import issued_invoice, received
 from tests.services.receiving_fixtures import make_order
 
 D = Decimal
-TODAY = date.today()
+TODAY = company_today()
 
 
 @pytest.fixture(autouse=True)

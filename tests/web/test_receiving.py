@@ -14,11 +14,11 @@ from portal.extensions import db
 from portal.models import Budget
 from portal.models.order import GoodsReceipt, OrderStatus, PurchaseOrder, PurchaseOrderLine
 from tests.conftest import as_system
-from tests.factories import make_budget
+from tests.factories import company_today, make_budget
 from tests.kit import HX, assert_fragment, count, count_queries, load, rows
 from tests.services.receiving_fixtures import make_order
 
-TODAY = date.today().isoformat()
+TODAY = company_today().isoformat()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ dashboard widget; who may see what (another supplier's invoice answers 404)."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,12 +20,12 @@ from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus
 from portal.models.order import PurchaseOrder
 from portal.services.orders.receiving import ReceiptLineInput, record_receipt
 from tests.conftest import as_system
-from tests.factories import acting_for
+from tests.factories import acting_for, company_today
 from tests.kit import HX, assert_fragment, count, rows, text_of
 from tests.services.receiving_fixtures import make_order
 
 D = Decimal
-TODAY = date.today()
+TODAY = company_today()
 PL_IBAN = "PL61109010140000071219812874"
 DE_IBAN = "DE89370400440532013000"
 
