@@ -37,10 +37,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 BUYER_TOKEN = "pt_demo_globex_erp_00000000000000000000000000"  # noqa: S105 - the demo's, published
 SUPPLIER_TOKEN = "pt_demo_nordwind_erp_000000000000000000000000"  # noqa: S105 - the demo's, published
@@ -62,6 +63,12 @@ except ImportError:  # pragma: no cover - the fallback below is the same check
     _documented_verify = None
 finally:
     sys.path.pop(0)
+
+
+def today(me: dict) -> date:
+    """Today where the company is (GET /me names its time zone): the portal dates payments and
+    receipts by the company's days, and refuses a date after its today."""
+    return datetime.now(ZoneInfo(me["time_zone"])).date()
 
 
 def _header(headers, name: str) -> str:
@@ -359,7 +366,7 @@ def run(args) -> None:
         step(f"Buyer ERP: record the payment of {amount} {invoice.get('currency')} "
              f"(POST /invoices/{invoice_id}/payments)")
         payment = buyer.post(f"/invoices/{invoice_id}/payments", {
-            "amount": format(amount, "f"), "paid_on": datetime.now(UTC).date().isoformat(),
+            "amount": format(amount, "f"), "paid_on": today(me_buyer).isoformat(),
             "reference": f"ERP-EXAMPLE-{invoice_id}"}, expect=(201,))
         paid = buyer.get(f"/invoices/{invoice_id}")
         done(f"payment {payment.get('id')}; the invoice is {paid.get('status')}")

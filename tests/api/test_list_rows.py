@@ -3,7 +3,7 @@ from ORM objects: the same items, fields, parties, derived amounts and cursors."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -14,6 +14,7 @@ from portal.models.invoice import Invoice
 from portal.services.invoicing import issuing
 from portal.tenancy import system
 from tests.api.test_invoices_api import ADMIN, BUYER, SELLER, _approve, _issued
+from tests.factories import company_today
 from tests.services.supplier_invoice_fixtures import give_ibans
 
 LISTS = ("/invoices", "/invoices?limit=1", "/credit-notes", "/orders", "/requisitions",
@@ -37,10 +38,10 @@ def invoiced(world, api, monkeypatch):
     paid_in_part, _ = _issued(world)
     _approve(api, paid_in_part)
     api(ADMIN).post(f"/invoices/{paid_in_part}/payments",
-                    {"amount": "100.00", "paid_on": date.today().isoformat()}, status=201)
+                    {"amount": "100.00", "paid_on": company_today().isoformat()}, status=201)
     with system(db.session):  # the open one is overdue
         db.session.execute(update(Invoice).where(Invoice.id == open_one)
-                           .values(due_date=date.today() - timedelta(days=3)))
+                           .values(due_date=company_today() - timedelta(days=3)))
         db.session.commit()
     return open_one, paid_in_part
 

@@ -49,6 +49,7 @@ from portal.models.base import utcnow
 from portal.models.order import PurchaseOrderLine
 from portal.tenancy import system
 from tests.api.conftest import check_against_spec, make_token
+from tests.factories import company_today
 from tests.security.api_sample import (
     CALLERS,
     PREFIX,
@@ -107,11 +108,11 @@ def _order_line(sample, kind: str = "order") -> int:
 
 
 def _today() -> str:
-    return utcnow().date().isoformat()
+    return company_today().isoformat()
 
 
 def _later(days: int) -> str:
-    return (utcnow().date() + timedelta(days=days)).isoformat()
+    return (company_today() + timedelta(days=days)).isoformat()
 
 
 def _requisition(sample) -> dict:

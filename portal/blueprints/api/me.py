@@ -13,6 +13,9 @@ bp = blueprint("me", "The calling token: its organisation, user and scopes")
 class MeSchema(Schema):
     organization = fields.Nested(Party)
     organization_kind = fields.String(metadata={"description": "buyer or supplier"})
+    time_zone = fields.String(metadata={
+        "description": "the organisation's time zone (IANA): dates such as paid_on and received_on "
+                       "are its days, and a date later than its today is refused"})
     user = fields.Email(metadata={"description": "the user the token acts as"})
     roles = fields.List(fields.String())
     token = fields.String(metadata={"description": "the token's name"})
@@ -25,6 +28,7 @@ class MeSchema(Schema):
 def me():
     user, used = actor(), token()
     org = user.organization
-    return {"organization": org, "organization_kind": str(org.kind), "user": user.email,
+    return {"organization": org, "organization_kind": str(org.kind),
+            "time_zone": org.time_zone or "Europe/Warsaw", "user": user.email,
             "roles": sorted(str(r) for r in user.roles), "token": used.name, "scopes": used.scopes,
             "expires_at": used.expires_at}
