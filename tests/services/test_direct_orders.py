@@ -21,7 +21,7 @@ from portal.services import agreements, approvals, budgets, requisitions
 from portal.services.agreements import AgreementFields
 from portal.services.orders.direct import agreement_coverage, orders_from_agreements
 from portal.tenancy import system
-from tests.factories import make_item, make_link, make_org
+from tests.factories import company_today, make_item, make_link, make_org
 from tests.kit import acme_kit, acting_for, approve_all, services
 
 D = Decimal
@@ -96,7 +96,8 @@ def test_direct_one_order_per_supplier_at_agreed_prices(kit, world):
     assert all(o.source == OrderSource.AGREEMENT for o in orders)
     assert [(ln.unit_price, ln.quantity, ln.supplier_part_number) for ln in laptop.lines] == [
         (D("4500"), D("2"), "SP-1")]
-    assert laptop.lines[0].delivery_date == TODAY + timedelta(days=14)
+    # The lead time counts from today where the buyer is (the agreements' validity from UTC's).
+    assert laptop.lines[0].delivery_date == company_today() + timedelta(days=14)
     assert paper.net_total == D("195.00") and laptop.net_total == D("9000.00")
     assert req.status == RequisitionStatus.ORDERED
     balances = budgets.balances_of(b)
