@@ -225,7 +225,7 @@ class RowPlan:
 
     base: object  # SELECT of the columns FROM the model and its joined parties, built once
     plain: tuple[str, ...]
-    nested: tuple[tuple[str, tuple[str, ...]], ...]  # (relationship, its fields)
+    nested: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]  # (relationship, id label, (field, label)...)
     derived: tuple[tuple[str, Callable[[dict], object]], ...]
 
     def select(self, query):
@@ -236,10 +236,9 @@ class RowPlan:
     def item(self, row) -> dict:
         mapping = row._mapping
         item = {name: mapping[name] for name in self.plain}
-        for relationship, names in self.nested:
-            key = f"{relationship}__id"
-            item[relationship] = None if mapping[key] is None else {
-                name: mapping[f"{relationship}__{name}"] for name in names}
+        for relationship, id_label, labels in self.nested:
+            item[relationship] = None if mapping[id_label] is None else {
+                name: mapping[label] for name, label in labels}
         for name, compute in self.derived:
             item[name] = compute(item)
         return item
@@ -275,7 +274,7 @@ def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = (
             if name not in target.column_attrs:
                 raise TypeError(f"{target.class_.__name__}.{name} is not a column")
             columns.append(getattr(alias, name).label(f"{attribute}__{name}"))
-        nested.append((attribute, tuple(names)))
+        nested.append((attribute, f"{attribute}__id", tuple((name, f"{attribute}__{name}") for name in names)))
     base = select(*columns).select_from(model)
     for alias, relationship in joins:
         base = base.outerjoin(alias, relationship.of_type(alias))
