@@ -34,10 +34,10 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.money import is_currency
 from portal.policies import enforce
-from portal.services import audit
+from portal.services import audit, clock
 from portal.services.catalog import FieldProblem
 from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
-from portal.tenancy import ALL_TENANTS
+from portal.tenancy import ALL_TENANTS, current_scope
 
 STATES = ("valid", "future", "expired")
 
@@ -59,7 +59,10 @@ class AgreementFields:
 
 
 def today() -> date:
-    return utcnow().date()
+    """Today where the reading organisation is: an agreement "valid until 31 December" still
+    applies at 00:30 on that day's night in Warsaw, when the UTC date is a day behind."""
+    scope = current_scope(db.session)
+    return clock.today_for(db.session.get(Organization, scope.org_id) if scope is not None else None)
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -261,3 +261,25 @@ def test_a_list_filter_offers_a_bounded_number_of_suppliers_and_always_the_chose
         assert {lk.id for lk in chosen} == {few[0].id, last.id}
         by_id, _ = agreements.filter_links(admin, limit=1, selected=last.id, by="id")
         assert last.id in {lk.id for lk in by_id}
+
+
+def test_today_is_the_companys_day_not_the_utc_date(world, acme, monkeypatch):
+    """At 23:30 UTC on 31 December it is already 1 January in Warsaw: an agreement starting on
+    1 January applies and one that ended on 31 December no longer does."""
+    from datetime import UTC, date, datetime
+
+    from portal.services import clock
+
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    assert agreements.today() == date(2027, 1, 1)
+    item = db.session.scalars(select(Item).where(Item.sku == "MRO-LOZ-6204")).one()
+    link = link_of(world.acme, world.nordwind)
+    ended = agreements.create_agreement(acme, AgreementFields(
+        link_id=link.id, item_sku=item.sku, unit_price=D("3.10"), currency=item.currency,
+        valid_from=date(2026, 12, 1), valid_to=date(2026, 12, 31)))
+    starting = agreements.create_agreement(acme, AgreementFields(
+        link_id=link.id, item_sku=item.sku, unit_price=D("2.90"), currency=item.currency,
+        valid_from=date(2027, 1, 1)))
+    db.session.commit()
+    assert agreements.agreed_prices([item])[item.id].id == starting.id
+    assert agreements.agreed_prices([item], day=date(2026, 12, 31))[item.id].id == ended.id

@@ -25,7 +25,7 @@ from tests.factories import company_today, make_item, make_link, make_org
 from tests.kit import acme_kit, acting_for, approve_all, services
 
 D = Decimal
-TODAY = date.today()
+TODAY = company_today()  # the agreements are valid on the buyer's days
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,7 @@ def test_direct_one_order_per_supplier_at_agreed_prices(kit, world):
     assert all(o.source == OrderSource.AGREEMENT for o in orders)
     assert [(ln.unit_price, ln.quantity, ln.supplier_part_number) for ln in laptop.lines] == [
         (D("4500"), D("2"), "SP-1")]
-    # The lead time counts from today where the buyer is (the agreements' validity from UTC's).
+    # The lead time counts from today where the buyer is.
     assert laptop.lines[0].delivery_date == company_today() + timedelta(days=14)
     assert paper.net_total == D("195.00") and laptop.net_total == D("9000.00")
     assert req.status == RequisitionStatus.ORDERED

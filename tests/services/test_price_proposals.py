@@ -24,9 +24,10 @@ from portal.services import agreements, price_proposals, suppliers
 from portal.services.agreements import AgreementFields
 from portal.services.price_proposals import DecisionRefused, ProposalRefused
 from tests.conftest import as_org, as_system
+from tests.factories import company_today
 
 D = Decimal
-TODAY = agreements.today()
+TODAY = company_today()
 SOON = TODAY + timedelta(days=10)
 
 

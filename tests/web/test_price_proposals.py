@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import LineDecision, PriceAgreement, PriceProposal, ProposalStatus
-from portal.services import agreements, price_proposals
+from portal.services import price_proposals
 from tests.conftest import as_org, as_system
+from tests.factories import company_today
 from tests.services.test_price_proposals import GOOD, agree, csv_bytes, link_of, propose
 
 D = Decimal
-SOON = agreements.today() + timedelta(days=10)
+SOON = company_today() + timedelta(days=10)
 SECOND = ("MRO-OLEJ-HLP46", "280", "PLN", SOON.isoformat(), "", "", "")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -33,6 +32,7 @@ from portal.models.order import (
 )
 from portal.policies import enforce
 from portal.services import audit, clock
+from portal.services.clock import today_for  # noqa: F401 - also imported from here
 from portal.services.locks import lock_row
 from portal.services.notifications import notify_organization
 from portal.services.requisitions import move
@@ -66,17 +66,6 @@ class ReceivingLine:
     @property
     def open(self) -> Decimal:
         return self.state.open
-
-
-def today_for(org, now: datetime | None = None) -> date:
-    """Today where the buying company is (a receipt dated "today" at 00:30 in Warsaw is
-    still yesterday in UTC)."""
-    moment = now or clock.now()
-    try:
-        zone = ZoneInfo(getattr(org, "time_zone", None) or "Europe/Warsaw")
-    except (KeyError, ValueError):
-        zone = ZoneInfo("Europe/Warsaw")
-    return moment.astimezone(zone).date()
 
 
 def _state(line: PurchaseOrderLine) -> LineState:
