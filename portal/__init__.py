@@ -123,17 +123,20 @@ def _load_user(user_id: str):
     """Load the user of a session; a stale session version (logout, deactivation) loads nobody."""
     from portal.extensions import db
     from portal.models import User
-    from portal.tenancy import ALL_TENANTS
+    from portal.tenancy import ALL_TENANTS, read_scope_links
 
     parsed = User.parse_id(user_id)
     if parsed is None:
         return None
     uid, version = parsed
     # Deliberate cross-tenant read: the tenant is not known until the user is.
-    user = db.session.scalars(_user_statement(), {"uid": uid},
-                              execution_options=ALL_TENANTS).unique().first()
-    if user is None or user.session_version != version or not user.is_active:
+    row = db.session.execute(_user_statement(), {"uid": uid}, execution_options=ALL_TENANTS).unique().first()
+    if row is None:
         return None
+    user, linked, blocked = row
+    if user.session_version != version or not user.is_active:
+        return None
+    read_scope_links(db.session, user.organization_id, linked, blocked)
     return user
 
 
@@ -145,9 +148,12 @@ def _user_statement():
     from sqlalchemy.orm import joinedload
 
     from portal.models import User
+    from portal.tenancy import scope_columns
 
-    # The roles in the same query: every page asks for them.
-    return select(User).where(User.id == bindparam("uid")).options(joinedload(User.role_rows))
+    # The roles and, for a supplier, the buyers it is linked to (its tenant scope) in the same
+    # query: every page asks for them.
+    return (select(User, *scope_columns(User.organization_id)).where(User.id == bindparam("uid"))
+            .options(joinedload(User.role_rows)))
 
 
 def _select_locale() -> str:

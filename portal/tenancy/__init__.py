@@ -63,7 +63,9 @@ from portal.tenancy.scope import (
     bound_to,
     current_scope,
     for_each_organization,
+    read_scope_links,
     register_org_models,
+    scope_columns,
     scope_for,
     system,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "current_scope",
     "for_each_organization",
     "register_org_models",
+    "read_scope_links",
+    "scope_columns",
     "scope_for",
     "system",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import ForeignKey, select
+from sqlalchemy import ForeignKey, String, cast, func, select
 from sqlalchemy.orm import (
     Mapped,
     Session,
@@ -227,15 +227,48 @@ _SUPPLIER_KIND = "supplier"
 _ACTIVE, _BLOCKED = "active", "blocked"
 
 
+_READ_LINKS = "tenant_scope_links"
+
+
+def scope_columns(org_id) -> tuple:
+    """Two labelled scalar subqueries to add to the statement that loads who is asking (the
+    user of a session, an API token's user): the buyers the organisation `org_id` is linked to
+    as a supplier (active or blocked links) and those of them that blocked it, each a
+    comma-separated list (NULL for a buyer). `read_scope_links` keeps them for `scope_for`,
+    which then needs no statement of its own: one round trip fewer on every supplier request."""
+    link = org_model("SupplierLink")
+
+    def buyers(statuses: list[str], label: str):
+        return (select(func.aggregate_strings(cast(link.organization_id, String), ","))
+                .where(link.supplier_id == org_id, link.status.in_(statuses))
+                .scalar_subquery().label(label))
+
+    return buyers([_ACTIVE, _BLOCKED], "scope_linked"), buyers([_BLOCKED], "scope_blocked")
+
+
+def read_scope_links(session: Session, org_id: int, linked: str | None, blocked: str | None) -> None:
+    """Keep what `scope_columns` read for organisation `org_id`, for the next `scope_for` of it
+    in this session (used once: a later scope is read afresh)."""
+    session.info[_READ_LINKS] = (org_id, linked, blocked)
+
+
+def _ids(listed: str | None) -> tuple[int, ...]:
+    return tuple(sorted(int(part) for part in listed.split(","))) if listed else ()
+
+
 def scope_for(session: Session, org) -> TenantScope:
     """The scope of an organisation: for a supplier, the buyers it is linked to.
 
     Active links give reading and writing; blocked links reading only (the documents already
-    addressed to the supplier stay its own to read); invited links nothing yet.
+    addressed to the supplier stay its own to read); invited links nothing yet. The links
+    come from `read_scope_links` when the statement that loaded the user read them.
     """
-    supplier_link = org_model("SupplierLink")
+    read = session.info.pop(_READ_LINKS, None)
     if org.kind != _SUPPLIER_KIND:
         return TenantScope(org.id)
+    if read is not None and read[0] == org.id:
+        return TenantScope(org.id, _ids(read[1]), _ids(read[2]))
+    supplier_link = org_model("SupplierLink")
     links = session.execute(
         select(supplier_link.organization_id, supplier_link.status)
         .where(

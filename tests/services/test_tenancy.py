@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import event, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from portal.domain.roles import Role
@@ -21,6 +21,8 @@ from portal.tenancy import (
     bind,
     bound,
     current_scope,
+    read_scope_links,
+    scope_columns,
     scope_for,
     system,
 )
@@ -192,6 +194,38 @@ def test_an_invited_link_shows_the_supplier_nothing_yet(world):
         assert {k.organization_id for k in db.session.scalars(select(SupplierLink))} == {
             world.acme.id
         }
+
+
+@pytest.mark.parametrize("globex_link", [LinkStatus.ACTIVE, LinkStatus.BLOCKED, LinkStatus.INVITED])
+def test_the_scope_read_with_the_user_is_the_scope_scope_for_reads(world, app, globex_link):
+    """The sign-in statement reads a supplier's links with the user (scope_columns) and
+    scope_for then uses them without a statement of its own: the same scope either way."""
+    with as_system():
+        link = db.session.scalars(select(SupplierLink).where(
+            SupplierLink.organization_id == world.globex.id,
+            SupplierLink.supplier_id == world.nordwind.id)).one()
+        link.status = globex_link
+        db.session.commit()
+    db.session.expire_all()
+    read_afresh = scope_for(db.session, world.nordwind)
+    for org in (world.nordwind, world.acme):
+        linked, blocked = db.session.execute(select(*scope_columns(Organization.id))
+                                             .where(Organization.id == org.id),
+                                             execution_options=ALL_TENANTS).one()
+        read_scope_links(db.session, org.id, linked, blocked)
+        statements = []
+
+        def executed(_conn, _cursor, statement, *_rest, statements=statements):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", executed)
+        try:
+            scope = scope_for(db.session, org)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", executed)
+        assert statements == []
+        assert scope == (read_afresh if org is world.nordwind else TenantScope(world.acme.id))
+    assert read_afresh.blocked_buyer_ids == ((world.globex.id,) if globex_link == LinkStatus.BLOCKED else ())
 
 
 def test_scope_for_lists_the_linked_buyers(world):

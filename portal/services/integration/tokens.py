@@ -27,7 +27,7 @@ from portal.models.integration import ApiToken
 from portal.policies import enforce
 from portal.services import audit
 from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
-from portal.tenancy import ALL_TENANTS
+from portal.tenancy import ALL_TENANTS, read_scope_links, scope_columns
 
 PREFIX = "pt_"
 SHOWN = 11  # characters of the token kept readable ("pt_" + 8)
@@ -92,15 +92,22 @@ def find(session, raw: str) -> ApiToken | None:
     Deliberate cross-tenant read: the organisation is not known until the token is."""
     if not raw or len(raw) > 200 or not raw.startswith(PREFIX):
         return None
-    return session.scalars(_find_statement(), {"token_hash": hash_token(raw)},
-                           execution_options=ALL_TENANTS).unique().first()
+    row = session.execute(_find_statement(), {"token_hash": hash_token(raw)},
+                          execution_options=ALL_TENANTS).unique().first()
+    if row is None:
+        return None
+    token, linked, blocked = row
+    read_scope_links(session, token.organization_id, linked, blocked)
+    return token
 
 
 @functools.cache
 def _find_statement():
     """The statement of `find`, built once: the token, its user, the user's organisation and
-    roles in one query (every API request runs it; the policies read the roles)."""
-    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+    roles, and the organisation's tenant scope in one query (every API request runs it; the
+    policies read the roles)."""
+    return (select(ApiToken, *scope_columns(ApiToken.organization_id))
+            .where(ApiToken.token_hash == bindparam("token_hash"))
             .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
 
 
