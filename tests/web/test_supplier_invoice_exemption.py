@@ -54,6 +54,11 @@ def test_a_zw_line_without_a_basis_is_refused_beside_the_field_and_nothing_saved
     assert "is-needed" in section  # shown: the line sent is zw
     assert 'id="exemption_basis-error"' in section and "legal basis of the VAT exemption" in section
     assert [line.vat_code for line in fresh(invoice_id).lines] == ["23", "23"]
+    # The refused page's totals are those of the lines as typed (the first one exempt), marked
+    # as not saved: not the saved draft's beside lines that say otherwise.
+    totals = response.text.split('id="draft-totals"', 1)[1].split("</section>", 1)[0]
+    summary = totals.split("</table>", 1)[0]
+    assert 'data-testid="totals-preview"' in totals and "(zw)" in summary and "23%" in summary
 
 
 def test_the_basis_is_saved_and_shown_again(world, polbud):  # noqa: F811

@@ -169,12 +169,15 @@ def _invoice(invoice_id: int) -> Invoice:
 
 
 def _draft_page(invoice: Invoice, form=None, status=200):
+    """The draft editor; with the `form` of a refused save (422), its totals as typed."""
     detail = queries.invoice_detail(invoice)
+    typed = form is not None and status == 422
     form = form or draft_form(invoice, formdata=None)
     return render("supplier/invoices/draft.html", invoice=invoice, detail=detail,
                   orders={order.id: order for order in detail["orders"]}, form=form,
                   exempt=_exempt(invoice, form), provisions=exemption.COMMON_PROVISIONS,
-                  summary=drafting.vat_summary(invoice), problems=_texts(issuing.match_problems(invoice)),
+                  summary=_typed_totals(invoice, form) if typed else drafting.vat_summary(invoice),
+                  preview=typed, problems=_texts(issuing.match_problems(invoice)),
                   issue_form=ButtonForm(), delete_form=ButtonForm(), foreign=_needs_rate(invoice),
                   seller_iban=format_iban(invoice.supplier.iban) if invoice.supplier.iban else "",
                   status_labels=rules.STATUS_LABELS), status
@@ -270,9 +273,17 @@ def invoice_totals(invoice_id: int):
         return _invoice_gone(found)
     form = draft_form(found)
     form.validate()
+    return render("supplier/invoices/draft.html", block="totals", invoice=found,
+                  summary=_typed_totals(found, form), preview=True)
+
+
+def _typed_totals(invoice: Invoice, form):
+    """The draft's totals as the (validated) form reads, nothing saved: the live preview, and
+    the page of a refused save (its lines show what was typed, so must its totals). A line
+    whose quantity, price or VAT code cannot be read yet keeps its saved amounts."""
     removed = id_arg("remove", args=request.form)
     lines = []
-    for line in found.lines:
+    for line in invoice.lines:
         if line.id == removed:
             continue
         row = form.line_row(line.id)
@@ -280,9 +291,9 @@ def invoice_totals(invoice_id: int):
                 or row["quantity"].data is None or row["unit_price"].data is None:
             lines.append((line.vat_code, line.net))
         else:
-            lines.append((row["vat_code"].data, line_net(row["quantity"].data, row["unit_price"].data, found.currency)))
-    return render("supplier/invoices/draft.html", block="totals", invoice=found,
-                  summary=totals_by_code(lines, found.currency), preview=True)
+            net = line_net(row["quantity"].data, row["unit_price"].data, invoice.currency)
+            lines.append((row["vat_code"].data, net))
+    return totals_by_code(lines, invoice.currency)
 
 
 def _invoice_gone(invoice: Invoice):
