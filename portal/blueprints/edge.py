@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 FORMULA_START = csvfile.FORMULA_START
 
 _PENDING = "edge.uncommitted_writes"
-_WROTE = "edge.wrote_without_flush"
 
 
 # ---------------------------------------------------------------- the signed-in user
@@ -90,34 +89,6 @@ def _flushed(session, _context) -> None:
 
 def _ended(session) -> None:
     session.info.pop(_PENDING, None)
-    session.info.pop(_WROTE, None)
-
-
-def _executed(state) -> None:
-    """A statement other than a SELECT (an UPDATE or DELETE by criteria) writes without a flush."""
-    if not state.is_select:
-        state.session.info[_WROTE] = True
-
-
-def _end_read_only(session) -> None:
-    """End a transaction that only read with COMMIT rather than the teardown's ROLLBACK.
-
-    The two are the same for a transaction that wrote nothing, but psycopg forgets the
-    connection's prepared statements at every ROLLBACK: PostgreSQL would plan every query of
-    every request again (its planning of a list's joins costs more than running them). A
-    transaction that flushed, or ran an UPDATE/DELETE, is left to the rollback."""
-    if session.info.pop(_PENDING, False) or session.info.pop(_WROTE, False):
-        return
-    if session.in_transaction() and not session.new and not session.dirty and not session.deleted:
-        # Nothing expires: the loaded objects keep their values, as the teardown's close leaves
-        # them (a streamed response still reads them after this first teardown).
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        except Exception:  # a lost connection: the teardown's rollback and the pool deal with it
-            log.warning("ending a read-only transaction failed", exc_info=True)
-        finally:
-            session.expire_on_commit = expire
 
 
 def init_app(app) -> None:
@@ -128,7 +99,7 @@ def init_app(app) -> None:
     """
     # Session events attach to the session class, shared by every app: register them once.
     for name, listener in (("after_flush", _flushed), ("after_commit", _ended),
-                           ("after_rollback", _ended), ("do_orm_execute", _executed)):
+                           ("after_rollback", _ended)):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
 
@@ -143,11 +114,8 @@ def init_app(app) -> None:
         return response
 
     @app.teardown_request
-    def _forget(exc):
-        if exc is None:
-            _end_read_only(db.session())
+    def _forget(_exc):
         db.session.info.pop(_PENDING, None)
-        db.session.info.pop(_WROTE, None)
 
 
 # ---------------------------------------------------------------- loading records

@@ -13,8 +13,7 @@ import pytest
 from flask import make_response
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from portal.blueprints.edge import (
@@ -80,65 +79,6 @@ def test_a_successful_response_with_uncommitted_writes_is_an_error_in_tests(app)
         with pytest.raises(RuntimeError, match="unit_of_work"):
             app.process_response(make_response("ok"))
     assert _cost_centres(org) == 0
-
-
-def test_a_request_that_only_read_ends_its_transaction_with_a_commit(app):
-    """COMMIT and ROLLBACK are the same for a transaction that wrote nothing, but psycopg drops
-    the connection's prepared statements at every ROLLBACK: PostgreSQL would plan each query of
-    each request again."""
-    org = make_org()
-    db.session.commit()
-    ended = []
-
-    def committed(session):
-        ended.append(session)
-
-    sqlalchemy_event.listen(db.session, "after_commit", committed)
-    try:
-        with app.test_request_context("/"):
-            assert _cost_centres(org) == 0
-            assert db.session().in_transaction()
-        assert not db.session().in_transaction()
-    finally:
-        sqlalchemy_event.remove(db.session, "after_commit", committed)
-    assert len(ended) == 1
-
-
-def test_postgresql_keeps_its_prepared_statements_across_read_requests(app, login_as):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements")
-    org = make_org()
-    user = make_user(org, roles=["buyer"])
-    db.session.commit()
-    client = login_as(user)
-    # psycopg prepares a statement at its sixth execution on a connection; the pool hands its
-    # (at most five) idle connections out in turn.
-    for _ in range(6 * 5):
-        assert client.get("/requisitions/").status_code == 200
-    db.session.remove()
-    with db.engine.connect() as conn:
-        prepared = conn.scalars(text("SELECT count(*) FROM pg_prepared_statements")).one()
-    assert prepared > 0
-
-
-@pytest.mark.parametrize("write", ["flush", "update"])
-def test_a_request_that_wrote_without_committing_is_rolled_back_not_committed(app, write):
-    """A refused action answered with its form (no exception reaches the teardown) may have
-    flushed rows or run an UPDATE by criteria: the teardown rolls it back."""
-    org = make_org()
-    make_cost_center(org, "KEEP")
-    db.session.commit()
-    org_id = org.id
-    with app.test_request_context("/"), system(db.session):
-        if write == "flush":
-            make_cost_center(org, "GONE")
-        else:
-            db.session.execute(update(CostCenter).where(CostCenter.organization_id == org_id)
-                               .values(name="Changed"))
-    db.session.remove()
-    with system(db.session):
-        assert db.session.scalars(select(CostCenter.name).where(
-            CostCenter.organization_id == org_id)).all() == ["Cost centre KEEP"]
 
 
 # ---------------------------------------------------------------- actor and load_or_404
