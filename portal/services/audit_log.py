@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
+from portal.domain.messages import N_, Msg
+from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -25,7 +27,7 @@ from portal.models import (
     SupplierLink,
     User,
 )
-from portal.services.paging import Key, Order, keyset
+from portal.services.paging import Key, Order, count_upto, keyset
 from portal.tenancy import SharedDocument, TenantOwned
 
 
@@ -116,6 +118,22 @@ def audit_log(org: Organization, filters: AuditFilter, *, before: int | None = N
 
 
 NEWEST_FIRST = Order("audit", Key(AuditEvent.created_at, descending=True), Key(AuditEvent.id, descending=True))
+
+
+# The most events one CSV export writes: about 15 seconds of writing, well inside a web worker's
+# time limit (a download of millions takes minutes and would be cut off half written).
+EXPORT_LIMIT = 100_000
+
+
+def check_export_size(org: Organization, filters: AuditFilter, *, limit: int | None = None) -> None:
+    """Refuse (ValidationProblem) an export of more than EXPORT_LIMIT events,
+    before a byte is sent: the reader exports a long log period by period. Counts by the
+    filter's index no further than the limit."""
+    limit = EXPORT_LIMIT if limit is None else limit
+    if count_upto(_filtered(org, filters, people=False), limit, column=AuditEvent.id) > limit:
+        raise ValidationProblem(Msg(N_(
+            "More than %(num)s events match: choose a shorter period (From, To) or another filter "
+            "and export the log in parts."), {"num": limit}))
 
 
 def every_event(org: Organization, filters: AuditFilter, *, chunk: int = 500) -> Iterator[list[AuditEvent]]:

@@ -120,6 +120,16 @@ def test_bad_filters_are_422_problems_naming_the_field(app, sample, query, field
     assert field in {e["field"] for e in problem["errors"]}
 
 
+def test_an_audit_log_too_long_for_one_file_is_a_422_problem(app, sample, monkeypatch):  # noqa: F811
+    from portal.services import audit_log
+
+    monkeypatch.setattr(audit_log, "EXPORT_LIMIT", 1)
+    problem = client_for(app, ADMIN).get("/exports/audit-log", status=422)
+    assert "More than 1 events match" in problem["detail"]
+    monkeypatch.setattr(audit_log, "EXPORT_LIMIT", 100_000)
+    client_for(app, ADMIN).get("/exports/audit-log", status=200)
+
+
 def test_scopes_and_rules_are_the_pages(app, sample):  # noqa: F811
     catalog_only = client_for(app, ADMIN, scopes=["catalog:read"])
     catalog_only.get("/exports/catalog", status=200)

@@ -286,3 +286,20 @@ def test_chunk_boundaries_lose_and_repeat_no_row(app, sample, monkeypatch):  # n
     for url, rows in whole.items():
         assert len(rows) > 8, url
         assert export(app, sample, ADMIN, url) == rows, url
+
+
+def test_a_log_too_long_for_one_file_is_refused_with_a_message_and_the_page(app, sample, monkeypatch):  # noqa: F811
+    """A download of millions of events would be cut off by the web worker's time limit half
+    written: above audit_log.EXPORT_LIMIT events the export answers with the audit page and a
+    message to export it period by period (the API with a 422 problem); below, the file."""
+    from portal.services import audit_log
+
+    rows = export(app, sample, ADMIN, "/admin/audit/export")
+    monkeypatch.setattr(audit_log, "EXPORT_LIMIT", len(rows) - 2)
+    client = sample.login(app.test_client(), ADMIN)
+    refused = client.get("/admin/audit/export", headers={"Referer": "http://localhost/admin/audit"})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/admin/audit")
+    page = client.get("/admin/audit")
+    assert f"More than {len(rows) - 2} events match" in page.text
+    monkeypatch.setattr(audit_log, "EXPORT_LIMIT", len(rows) - 1)
+    assert export(app, sample, ADMIN, "/admin/audit/export") == rows

@@ -50,8 +50,10 @@ def audit_export():
 def audit_table(filters: audit_log.AuditFilter):
     """(filename, header, rows) of the signed-in user's organisation's audit log as CSV, the
     rows a generator read by key in chunks: the page's export and GET /api/v1/exports/audit-log.
-    Times are ISO 8601 in the reader's time zone, with its offset."""
+    Times are ISO 8601 in the reader's time zone, with its offset. More events than one
+    download carries are refused (ValidationProblem) before anything is sent."""
     org = current_user.organization
+    audit_log.check_export_size(org, filters)
     currency = org.currency
     tz = get_timezone()
     header = [_("Time"), _("Who"), _("On behalf of"), _("Action"), _("Object type"), _("Object"),
