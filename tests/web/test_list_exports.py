@@ -92,7 +92,7 @@ def _one(query):
 def test_each_list_links_its_export_with_the_pages_filters(app, sample, page, target):  # noqa: F811
     response = get(app, sample, ADMIN, page)
     assert response.status_code == 200
-    link = re.search(r'<a href="([^"]+)" class="small-link" data-testid="export" download>', response.text)
+    link = re.search(r'<a href="([^"]+)" class="small-link" data-testid="export"( download)?>', response.text)
     assert link is not None, page
     assert link.group(1) == target
 
