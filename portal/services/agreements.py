@@ -182,23 +182,34 @@ def active_links(actor) -> list[SupplierLink]:
 FILTER_LINKS = 100
 
 
+@dataclass(frozen=True)
+class FilterLink:
+    """A supplier a list's filter offers: its link's id, the supplier's id and name."""
+
+    id: int
+    supplier_id: int
+    name: str
+
+
 def filter_links(actor, *, selected: int | None = None, by: str = "supplier_id",
-                 limit: int = FILTER_LINKS) -> tuple[list[SupplierLink], bool]:
+                 limit: int = FILTER_LINKS) -> tuple[list[FilterLink], bool]:
     """The suppliers a list's filter offers: at most `limit` of the company's active links, read
     in the links' own order (a bounded read however many suppliers the company has), shown by
     name; the link `selected` (its `by` value: supplier_id or id) is always among them. `more`
-    says the company has more than `limit` (each supplier's page links to its filtered lists)."""
-    base = (select(SupplierLink).options(joinedload(SupplierLink.supplier))
+    says the company has more than `limit` (each supplier's page links to its filtered lists).
+    Read as three columns: every list page of a buyer shows this filter."""
+    base = (select(SupplierLink.id, SupplierLink.supplier_id, Organization.name)
+            .join(SupplierLink.supplier)
             .where(SupplierLink.organization_id == actor.organization_id,
                    SupplierLink.status == LinkStatus.ACTIVE))
-    links = list(db.session.scalars(base.order_by(SupplierLink.id).limit(limit + 1)))
+    links = [FilterLink(*row) for row in db.session.execute(base.order_by(SupplierLink.id).limit(limit + 1))]
     more = len(links) > limit
     links = links[:limit]
     if selected is not None and all(getattr(link, by) != selected for link in links):
-        chosen = db.session.scalars(base.where(getattr(SupplierLink, by) == selected)).first()
+        chosen = db.session.execute(base.where(getattr(SupplierLink, by) == selected)).first()
         if chosen is not None:
-            links.append(chosen)
-    links.sort(key=lambda link: (link.supplier.name.casefold(), link.id))
+            links.append(FilterLink(*chosen))
+    links.sort(key=lambda link: (link.name.casefold(), link.id))
     return links, more
 
 
