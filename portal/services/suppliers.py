@@ -347,9 +347,10 @@ def _attach_actors(events: list[AuditEvent]) -> None:
         set_committed_value(event, "on_behalf_of", people.get(event.on_behalf_of_id))
 
 
-def list_customers(actor, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE) -> KeysetPage:
+def list_customers(actor, *, cursor: str | None = None, per_page: int = LIST_PER_PAGE,
+                   count: bool = True) -> KeysetPage:
     """The buying companies a supplier is linked to, by name, one page (keyset, `cursor`;
-    BadCursor for a cursor it did not give out).
+    BadCursor for a cursor it did not give out); `count=False` for a filter's choices (no total).
 
     Blocked links are listed too (with their status): the supplier still reads what that
     buyer sent it, but starts no new work for it. Invited links are not yet customers.
@@ -363,7 +364,7 @@ def list_customers(actor, *, cursor: str | None = None, per_page: int = LIST_PER
             SupplierLink.status.in_((LinkStatus.ACTIVE, LinkStatus.BLOCKED)),
         )
     )
-    return keyset(query, BY_CUSTOMER_NAME, cursor=cursor, per_page=per_page)
+    return keyset(query, BY_CUSTOMER_NAME, cursor=cursor, per_page=per_page, count=count)
 
 
 def get_customer_link(actor, link_id: int) -> SupplierLink:

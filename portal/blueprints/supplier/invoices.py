@@ -77,7 +77,7 @@ def invoices():
     filters = _filters()
     page = queries.supplier_invoice_page(tab=filters["tab"], buyer_id=filters["buyer"], search=filters["q"],
                                          cursor=cursor_arg(), per_page=page_size())
-    customers = suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN).items
+    customers = suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN, count=False).items
     today = _today()
     overdue_ids = {inv.id for inv in page.items if rules.is_overdue(inv.status, inv.due_date, today)}
     return render("supplier/invoices/index.html", block=fragment("results"), page=page, filters=filters,
@@ -122,7 +122,7 @@ def _new_page(link, form, status=200):
     open_by_order = defaultdict(list)
     for row in invoiceable.open_lines([order.id for order in orders]) if orders else ():
         open_by_order[row.order_line.order_id].append(row)
-    customers = None if link is not None else suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN)
+    customers = None if link is not None else suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN, count=False)
     return render("supplier/invoices/new.html", link=link, form=form, orders=orders,
                   open_by_order=open_by_order, customers=customers.items if customers else [],
                   more_customers=bool(customers and customers.next)), status
