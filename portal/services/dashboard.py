@@ -78,17 +78,17 @@ def capped_counts(queries: dict[str, object], cap: int | None = None, *,
     """How many rows each named query returns, as a `Count` capped at `cap`, in one statement
     (each part reads at most cap + 1 rows of its index)."""
     cap = COUNT_CAP if cap is None else cap
-    return _counted(db.session.execute(_capped_statement(queries, cap), params), queries, cap)
+    return counted_rows(db.session.execute(capped_statement(queries, cap), params), queries, cap)
 
 
-def _capped_statement(queries: dict[str, object], cap: int):
+def capped_statement(queries: dict[str, object], cap: int):
     parts = [select(literal(name).label("name")).select_from(query.limit(cap + 1).subquery())
              for name, query in queries.items()]
     merged = union_all(*parts).subquery()
     return select(merged.c.name, func.count()).group_by(merged.c.name)
 
 
-def _counted(rows, names, cap: int) -> dict[str, Count]:
+def counted_rows(rows, names, cap: int) -> dict[str, Count]:
     found = dict(rows.all())
     return {name: Count(min(found.get(name, 0), cap), found.get(name, 0) > cap) for name in names}
 
@@ -109,12 +109,12 @@ def _admin_statements(cap: int) -> dict:
     )
     links = select(SupplierLink.id).where(SupplierLink.organization_id == bindparam("org"))
     return {
-        "admin": _capped_statement({
+        "admin": capped_statement({
             "active_users": users.where(User.is_active_flag.is_(True)),
             "inactive_users": users.where(User.is_active_flag.is_(False)),
             "pending_invitations": pending,
         }, cap),
-        "suppliers": _capped_statement({
+        "suppliers": capped_statement({
             status.value: links.where(SupplierLink.status == status)
             for status in (LinkStatus.ACTIVE, LinkStatus.BLOCKED)
         }, cap),
@@ -126,14 +126,14 @@ def admin_summary(actor) -> dict:
     statement."""
     rows = db.session.execute(_admin_statements(COUNT_CAP)["admin"],
                               {"org": actor.organization_id, "now": utcnow()})
-    return _counted(rows, _ADMIN_COUNTS, COUNT_CAP)
+    return counted_rows(rows, _ADMIN_COUNTS, COUNT_CAP)
 
 
 def supplier_counts(actor) -> dict:
     """Suppliers of a buying company by link status (capped counts, one statement)."""
     rows = db.session.execute(_admin_statements(COUNT_CAP)["suppliers"],
                               {"org": actor.organization_id})
-    return _counted(rows, _SUPPLIER_COUNTS, COUNT_CAP)
+    return counted_rows(rows, _SUPPLIER_COUNTS, COUNT_CAP)
 
 
 def customers(actor, *, limit: int = 10) -> list[SupplierLink]:
@@ -161,7 +161,7 @@ def _buyer_statements(cap: int) -> dict:
     status_queries = {status.value: select(Requisition.id).where(mine, Requisition.status == status)
                       for status in BUYER_STATUSES}
     return {
-        "counts": _capped_statement(status_queries, cap),
+        "counts": capped_statement(status_queries, cap),
         "recent": select(Requisition).where(mine)
         .order_by(Requisition.created_at.desc(), Requisition.id.desc()).limit(RECENT),
         "pending": select(Requisition).where(mine, Requisition.status == RequisitionStatus.PENDING)
@@ -174,7 +174,7 @@ def _buyer_statements(cap: int) -> dict:
 def _status_counts(actor) -> dict[str, Count]:
     """The buyer's requisitions per followed status, each capped, in one statement."""
     rows = db.session.execute(_buyer_statements(COUNT_CAP)["counts"], {"actor": actor.id})
-    return _counted(rows, [status.value for status in BUYER_STATUSES], COUNT_CAP)
+    return counted_rows(rows, [status.value for status in BUYER_STATUSES], COUNT_CAP)
 
 
 def buyer_summary(actor) -> dict:

@@ -27,7 +27,7 @@ from portal.models.order import OrderStatus, PurchaseOrder
 from portal.models.org import LinkStatus, SupplierLink
 from portal.models.rfq import InvitationStatus, Quote, QuoteStatus, Rfq, RfqInvitation, RfqStatus
 from portal.services import clock
-from portal.services.dashboard import COUNT_CAP, RECENT, Count, _capped_statement, _counted
+from portal.services.dashboard import COUNT_CAP, RECENT, Count, capped_statement, counted_rows
 from portal.services.orders.receiving import today_for
 
 TO_RECEIVE = (OrderStatus.ACKNOWLEDGED, OrderStatus.PARTIALLY_RECEIVED)
@@ -69,7 +69,7 @@ def _counted_widgets(widgets: dict[str, Widget], parts: dict[str, dict], params:
     if not full:
         return
     queries = {f"{name}.{part}": query for name in sorted(full) for part, query in parts[name].items()}
-    counts = _counted(db.session.execute(_capped_statement(queries, COUNT_CAP), params),
+    counts = counted_rows(db.session.execute(capped_statement(queries, COUNT_CAP), params),
                       list(queries), COUNT_CAP)
     for name in full:
         mine = [c for key, c in counts.items() if key.startswith(f"{name}.")]

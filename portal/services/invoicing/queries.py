@@ -23,21 +23,23 @@ The number search (`search`) is a filter on the way, as on the order lists.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.sql.elements import BindParameter
 
 from portal.domain.messages import N_
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, MatchStatus, Payment
 from portal.models.order import PurchaseOrder, PurchaseOrderLine
 from portal.models.org import Organization
-from portal.services.dashboard import COUNT_CAP, Count, capped_counts
+from portal.services.dashboard import COUNT_CAP, Count, capped_statement, counted_rows
 from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, every_page, keyset
 from portal.tenancy import current_scope
 
@@ -134,10 +136,11 @@ def _today(org_id: int, today: date | None) -> date:
     return today_for(db.session.get(Organization, org_id))
 
 
-def _list(side: str, tab: str, party_id: int | None, search: str, today: date | None, *,
-          load: bool = True):
-    """(query, order, parts) of one list view."""
-    org_id = _org_id()
+def _list(side: str, tab: str, party_id, search: str, today, *, load: bool = True, org_id=None):
+    """(query, order, parts) of one list view. `org_id`, `party_id` and `today` may be bound
+    parameters (a statement built once, `_tab_count_statement`); `org_id` defaults to the
+    current organisation's."""
+    org_id = _org_id() if org_id is None else org_id
     keys = _BUYER_KEYS if side == "buyer" else _SUPPLIER_KEYS
     tab = tab if tab in keys else keys[0]
     spec = _TABS[tab]
@@ -161,7 +164,7 @@ def _list(side: str, tab: str, party_id: int | None, search: str, today: date | 
     if search:
         stmt = stmt.where(Invoice.number.ilike(f"%{_escape_like(search)}%", escape="\\"))
     if spec.overdue:
-        stmt = stmt.where(Invoice.due_date < _today(org_id, today))
+        stmt = stmt.where(Invoice.due_date < (today if isinstance(today, BindParameter) else _today(org_id, today)))
         return stmt, OLDEST_DUE, [Invoice.status == s for s in spec.statuses]
     if spec.statuses is None:
         return stmt, (LATEST_DUE if party_id is not None else NEWEST), None
@@ -192,11 +195,9 @@ def _tab_counts(side: str, party_id: int | None, today: date | None, cap: int,
                 keys: tuple[str, ...] | None = None) -> dict[str, Count]:
     keys = keys or (_BUYER_KEYS if side == "buyer" else _SUPPLIER_KEYS)
     org_id = _org_id()
-    day = _today(org_id, today)
-    queries = {}
-    for key in keys:
-        queries.update(count_queries(side, key, party_id=party_id, today=day))
-    counted = capped_counts(queries, cap)
+    statement, names = _tab_count_statement(side, party_id is not None, keys, cap)
+    params = {"org": org_id, "party": party_id, "today": _today(org_id, today)}
+    counted = counted_rows(db.session.execute(statement, params), names, cap)
     found = {}
     for key in keys:
         mine = [c for name, c in counted.items() if name.partition(".")[0] == key]
@@ -205,11 +206,22 @@ def _tab_counts(side: str, party_id: int | None, today: date | None, cap: int,
     return found
 
 
-def count_queries(side: str, key: str, *, party_id: int | None = None,
-                  today: date | None = None) -> dict[str, object]:
+@functools.lru_cache(maxsize=32)
+def _tab_count_statement(side: str, with_party: bool, keys: tuple[str, ...], cap: int):
+    """(statement, names) counting the tabs `keys` of one side, built once: the organisation,
+    the counterparty and today are bound parameters (`org`, `party`, `today`). Building and
+    keying the union of a dozen index ranges cost as much as running it, at every list page."""
+    queries = {}
+    for key in keys:
+        queries.update(count_queries(side, key, party_id=bindparam("party") if with_party else None,
+                                     today=bindparam("today"), org_id=bindparam("org")))
+    return capped_statement(queries, cap), tuple(queries)
+
+
+def count_queries(side: str, key: str, *, party_id=None, today=None, org_id=None) -> dict[str, object]:
     """The id queries of one tab's index ranges, named "<key>.<n>", for a capped count
     (`dashboard.capped_counts`): their counts add up to the tab's."""
-    stmt, _order, parts = _list(side, key, party_id, "", today, load=False)
+    stmt, _order, parts = _list(side, key, party_id, "", today, load=False, org_id=org_id)
     stmt = stmt.with_only_columns(Invoice.id)
     return {f"{key}.{i}": stmt if part is None else stmt.where(part) for i, part in enumerate(parts or [None])}
 
