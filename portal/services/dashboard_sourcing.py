@@ -70,7 +70,7 @@ def _counted_widgets(widgets: dict[str, Widget], parts: dict[str, dict], params:
         return
     queries = {f"{name}.{part}": query for name in sorted(full) for part, query in parts[name].items()}
     counts = counted_rows(db.session.execute(capped_statement(queries, COUNT_CAP), params),
-                      list(queries), COUNT_CAP)
+                          list(queries), COUNT_CAP)
     for name in full:
         mine = [c for key, c in counts.items() if key.startswith(f"{name}.")]
         total = sum(c.value for c in mine)
