@@ -105,6 +105,23 @@ def test_bound_gettext_escapes_and_formats_as_jinja_does(app):
     assert html == "Waiting on &lt;b&gt;Ann&lt;/b&gt;|3 requisitions|Requisitions"
 
 
+@given(st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=4),
+       st.integers(min_value=0, max_value=2), st.integers(min_value=0, max_value=3), st.booleans())
+def test_numbers_written_before_are_written_as_babel_writes_them(value, places, extra, grouping):
+    """A number is written once per value and shape (`i18n._WRITTEN`): 1.0 and 1.00, written
+    after each other, are what Babel writes for each; so is a negative zero after a zero."""
+    from babel import Locale
+    from babel.numbers import format_decimal
+
+    from portal.money import round_places
+
+    for locale in (Locale.parse("pl_PL"), Locale.parse("en_IE")):
+        for same in (value, value.normalize(), value.quantize(D("0.000001")), -value):
+            shape = i18n._number_pattern(places, places + extra, grouping)
+            babel = format_decimal(round_places(same, places + extra), format=shape, locale=locale)
+            assert i18n._number(same, places, places + extra, grouping, locale) == babel
+
+
 def test_moments_are_written_as_babel_writes_them(app):
     # The time of day is cached by hour and minute: the seconds and the zone never show.
     for moment in (datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),
