@@ -286,7 +286,8 @@ EXPORT_DOC = (
     + "; ".join(f"`{name}` {scope}" for name, scope in EXPORT_SCOPES.items()) + ". "
     "`supplier-orders` and `supplier-invoices` are the supplier's lists; `budget-ledger` needs "
     "`budget_id`; `audit-log` is the organisation admin's (buyer or supplier): its scope is "
-    "`webhooks:read`, the admin's own area, and the user must be an admin."
+    "`webhooks:read`, the admin's own area, and the user must be an admin; it writes at most "
+    "100 000 events a file (more is a 422: export the log by period with `date_from`/`date_to`)."
 )
 
 
@@ -297,7 +298,8 @@ EXPORT_DOC = (
 @bp.alt_response(403, schema=Problem,
                  description="The token lacks the export's scope, or the user may not see the list")
 @bp.alt_response(404, schema=Problem, description="No such export, or the budget belongs to another organisation")
-@bp.alt_response(422, schema=Problem, description="An invalid filter, or one this export does not take")
+@bp.alt_response(422, schema=Problem, description="An invalid filter, or one this export does not take, "
+                 "or an audit log longer than one file carries")
 @bp.doc(summary="Download a list as CSV", description=EXPORT_DOC, security=[{"bearerAuth": []}],
         responses={"200": {"description": "The CSV file",
                            "content": {"text/csv": {"schema": {"type": "string"}}}}},
