@@ -217,6 +217,27 @@ def test_new_invoice_lists_customers_then_their_invoiceable_orders(world, polbud
     assert _token(html)
 
 
+def test_new_invoice_lists_the_newest_orders_and_finds_an_older_one_by_number(world, polbud, monkeypatch):
+    """A customer with many received orders: the newest are listed, with a note, and an older
+    one is found by (part of) its number; a number that matches nothing says so."""
+    from portal.blueprints.supplier import invoices as views
+
+    made = [received(world) for _ in range(3)]
+    link = link_of(world)
+    monkeypatch.setattr(views, "ORDERS_SHOWN", 2)
+    html = polbud.get(f"/supplier/invoices/new?customer={link.id}").text
+    assert made[2].number in html and made[1].number in html and made[0].number not in html
+    assert 'data-testid="more-orders"' in html and 'data-testid="order-search"' in html
+    oldest = made[0].number
+    found = polbud.get(f"/supplier/invoices/new?customer={link.id}&q={oldest[-3:].lower()}").text
+    assert f'value="{made[0].order_id}"' in found and made[2].number not in found
+    assert 'data-testid="more-orders"' not in found
+    none = polbud.get(f"/supplier/invoices/new?customer={link.id}&q=%25_nothing")
+    assert none.status_code == 200 and "No order matches" in none.text
+    long = polbud.get(f"/supplier/invoices/new?customer={link.id}&q=" + "x" * 500)  # cut, as every search
+    assert long.status_code == 200 and 'value="' + "x" * 40 + '"' in long.text
+
+
 def test_new_invoice_for_another_suppliers_customer_is_404(world, nordwind):
     assert nordwind.get(f"/supplier/invoices/new?customer={link_of(world).id}").status_code == 404
 

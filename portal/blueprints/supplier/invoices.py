@@ -115,16 +115,23 @@ def _today():
 # ---------------------------------------------------------------- a new invoice
 
 
+# Orders the new-invoice page lists at once (the newest); an older one is found by its number.
+ORDERS_SHOWN = 25
+
+
 def _new_page(link, form, status=200):
-    orders = invoiceable.invoiceable_orders(link) if link is not None else []
+    number = text_arg("q", max_length=40).strip() if link is not None else ""
+    found = invoiceable.invoiceable_orders(link, limit=ORDERS_SHOWN + 1, number=number) if link is not None else []
+    orders, more_orders = found[:ORDERS_SHOWN], len(found) > ORDERS_SHOWN
     if link is not None:
         form.orders.choices = [SelectChoice(order.id, order.number) for order in orders]
     open_by_order = defaultdict(list)
     for row in invoiceable.open_lines([order.id for order in orders]) if orders else ():
         open_by_order[row.order_line.order_id].append(row)
     customers = None if link is not None else suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN, count=False)
-    return render("supplier/invoices/new.html", link=link, form=form, orders=orders,
-                  open_by_order=open_by_order, customers=customers.items if customers else [],
+    return render("supplier/invoices/new.html", link=link, form=form, orders=orders, number=number,
+                  more_orders=more_orders, open_by_order=open_by_order,
+                  customers=customers.items if customers else [],
                   more_customers=bool(customers and customers.next)), status
 
 

@@ -136,18 +136,20 @@ def _open_quantity_exists():
     )
 
 
-def invoiceable_orders(link: SupplierLink, *, limit: int = INVOICEABLE_LIMIT) -> list[PurchaseOrder]:
+def invoiceable_orders(link: SupplierLink, *, limit: int = INVOICEABLE_LIMIT,
+                       number: str = "") -> list[PurchaseOrder]:
     """The buyer's orders to this supplier (over `link`) with something received and not yet
-    invoiced or drafted, newest first, at most `limit`."""
+    invoiced or drafted, newest first, at most `limit`; with `number`, those whose number
+    contains it (any case)."""
+    query = (select(PurchaseOrder)
+             .where(PurchaseOrder.organization_id == link.organization_id,
+                    PurchaseOrder.supplier_id == link.supplier_id,
+                    PurchaseOrder.status != OrderStatus.CANCELLED,
+                    _open_quantity_exists()))
+    if number:
+        query = query.where(PurchaseOrder.number.icontains(number, autoescape=True))
     return list(db.session.scalars(
-        select(PurchaseOrder)
-        .where(PurchaseOrder.organization_id == link.organization_id,
-               PurchaseOrder.supplier_id == link.supplier_id,
-               PurchaseOrder.status != OrderStatus.CANCELLED,
-               _open_quantity_exists())
-        .order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc())
-        .limit(limit)
-    ))
+        query.order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()).limit(limit)))
 
 
 def has_open_quantity(order: PurchaseOrder) -> bool:
