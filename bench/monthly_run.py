@@ -34,8 +34,8 @@ from portal.models.order import (
     PurchaseOrder,
     PurchaseOrderLine,
 )
+from portal.services.clock import today_for
 from portal.services.invoicing.monthly import last_month
-from portal.services.orders.receiving import today_for
 from portal.tenancy import system
 
 D = Decimal

@@ -118,8 +118,8 @@ def draft_monthly_command(period: str | None):
     from portal.jobs import runner_for
     from portal.jobs.runner import InProcessRunner, run_job
     from portal.services import clock
+    from portal.services.clock import today_for
     from portal.services.invoicing.monthly import MonthlyRunError, last_month, parse_period
-    from portal.services.orders.receiving import today_for
 
     today = today_for(None, clock.now())
     period = (period or last_month(today)).strip()

@@ -15,8 +15,8 @@ from portal.extensions import db
 from portal.models import Organization, OrgKind
 from portal.models.org import SupplierLink
 from portal.services import clock
+from portal.services.clock import today_for
 from portal.services.invoicing.monthly import draft_supplier, last_month, monthly_links, parse_period
-from portal.services.orders.receiving import today_for
 from portal.tenancy import bound, scope_for
 
 log = logging.getLogger("portal.jobs.monthly_invoices")

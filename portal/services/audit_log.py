@@ -125,11 +125,11 @@ NEWEST_FIRST = Order("audit", Key(AuditEvent.created_at, descending=True), Key(A
 EXPORT_LIMIT = 100_000
 
 
-def check_export_size(org: Organization, filters: AuditFilter, *, limit: int | None = None) -> None:
-    """Refuse (ValidationProblem) an export of more than EXPORT_LIMIT events,
-    before a byte is sent: the reader exports a long log period by period. Counts by the
-    filter's index no further than the limit."""
-    limit = EXPORT_LIMIT if limit is None else limit
+def check_export_size(org: Organization, filters: AuditFilter) -> None:
+    """Refuse (ValidationProblem) an export of more than EXPORT_LIMIT events, before a byte is
+    sent: the reader exports a long log period by period. Counts by the filter's index no
+    further than the limit."""
+    limit = EXPORT_LIMIT
     if count_upto(_filtered(org, filters, people=False), limit, column=AuditEvent.id) > limit:
         raise ValidationProblem(Msg(N_(
             "More than %(num)s events match: choose a shorter period (From, To) or another filter "

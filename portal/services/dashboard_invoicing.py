@@ -19,10 +19,10 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, MatchStatus
+from portal.services.clock import today_for
 from portal.services.dashboard import COUNT_CAP, RECENT, Count, capped_counts
 from portal.services.invoicing import queries
 from portal.services.invoicing.queries import LIST_DEFERRED
-from portal.services.orders.receiving import today_for
 
 
 @dataclass
@@ -86,7 +86,6 @@ def buyer_invoicing(actor, *, today: date | None = None, limit: int = RECENT) ->
     """{"to_approve": Widget, "overdue": Widget, "today": date} for a buyer company's
     approver or admin (rows of `Invoice`, with the supplier loaded), in one statement."""
     from portal.policies import can
-    from portal.services.orders.receiving import today_for
 
     today = today or today_for(actor.organization)
     admin = can(actor, "invoices.override_match")

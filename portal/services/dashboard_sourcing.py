@@ -27,8 +27,8 @@ from portal.models.order import OrderStatus, PurchaseOrder
 from portal.models.org import LinkStatus, SupplierLink
 from portal.models.rfq import InvitationStatus, Quote, QuoteStatus, Rfq, RfqInvitation, RfqStatus
 from portal.services import clock
+from portal.services.clock import today_for
 from portal.services.dashboard import COUNT_CAP, RECENT, Count, capped_statement, counted_rows
-from portal.services.orders.receiving import today_for
 
 TO_RECEIVE = (OrderStatus.ACKNOWLEDGED, OrderStatus.PARTIALLY_RECEIVED)
 

@@ -23,8 +23,9 @@ from portal.extensions import db
 from portal.models import Organization, SupplierLink
 from portal.models.base import utcnow
 from portal.models.order import OrderSource, PurchaseOrder
+from portal.services.clock import today_for
 from portal.services.orders.issue import OrderLineInput, issue_order
-from portal.services.orders.receiving import ReceiptLineInput, record_receipt, today_for
+from portal.services.orders.receiving import ReceiptLineInput, record_receipt
 from portal.tenancy import bound, scope_for, system
 from tests.security.sourcing_sample import mark
 

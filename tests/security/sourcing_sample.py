@@ -26,10 +26,11 @@ from portal.models import ApprovalTask, SupplierLink
 from portal.models.base import utcnow
 from portal.models.order import OrderSource
 from portal.services import approvals, requisitions
+from portal.services.clock import today_for
 from portal.services.orders import direct
 from portal.services.orders.documents import latest_document
 from portal.services.orders.issue import OrderLineInput, issue_order
-from portal.services.orders.receiving import ReceiptLineInput, record_receipt, today_for
+from portal.services.orders.receiving import ReceiptLineInput, record_receipt
 from portal.services.sourcing import quotes, rfqs
 from portal.services.sourcing.quote_checks import QuoteLineInput
 from portal.tenancy import bound, scope_for

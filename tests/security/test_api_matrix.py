@@ -496,8 +496,9 @@ def _order_to_blockt(sample) -> tuple[int, int]:
     from portal.models import SupplierLink, User
     from portal.models.order import OrderSource
     from portal.services import suppliers
+    from portal.services.clock import today_for
     from portal.services.orders.issue import OrderLineInput, issue_order
-    from portal.services.orders.receiving import ReceiptLineInput, record_receipt, today_for
+    from portal.services.orders.receiving import ReceiptLineInput, record_receipt
     from portal.tenancy import bound, scope_for
 
     with system(db.session):

@@ -19,8 +19,9 @@ from portal.extensions import db
 from portal.models import Organization, SupplierLink
 from portal.models.invoice import Invoice
 from portal.models.order import PurchaseOrder
+from portal.services.clock import today_for
 from portal.services.invoicing import drafting, issuing
-from portal.services.orders.receiving import ReceiptLineInput, record_receipt, today_for
+from portal.services.orders.receiving import ReceiptLineInput, record_receipt
 from portal.tenancy import system
 from tests.factories import acting_for
 from tests.services.receiving_fixtures import Made, link_to, make_order

@@ -19,8 +19,8 @@ from portal.models import AuditEvent, DocumentCounter, Notification, Organizatio
 from portal.models.invoice import Invoice, InvoiceDocument, InvoiceStatus, MatchStatus
 from portal.models.order import PurchaseOrder
 from portal.services import numbering
+from portal.services.clock import today_for
 from portal.services.invoicing import issuing
-from portal.services.orders.receiving import today_for
 from portal.tenancy import system
 from tests.kit import count, load
 from tests.services.supplier_invoice_fixtures import (

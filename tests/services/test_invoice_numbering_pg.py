@@ -15,8 +15,8 @@ from portal.domain.invoicing import format_number
 from portal.extensions import db
 from portal.models import DocumentCounter, Organization, User
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus
+from portal.services.clock import today_for
 from portal.services.invoicing import issuing
-from portal.services.orders.receiving import today_for
 from portal.tenancy import bound, scope_for, system
 from tests.services.supplier_invoice_fixtures import draft, give_ibans, received_order
 

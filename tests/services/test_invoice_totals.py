@@ -18,9 +18,9 @@ from portal.errors import ValidationProblem
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, Payment
 from portal.models.invoice_totals import NO_DUE_DATE, OPEN_STATUSES, rebuild, stored
+from portal.services.clock import today_for
 from portal.services.invoicing import buyer, issuing, statements
 from portal.services.invoicing.issuing import CreditLineInput
-from portal.services.orders.receiving import today_for
 from portal.tenancy import system
 from tests.factories import acting_for
 from tests.services.invoice_rows import add_invoice, link_of

@@ -16,9 +16,9 @@ from portal.jobs import JOBS, monthly_invoices
 from portal.jobs.monthly_invoices import draft_monthly
 from portal.models import AuditEvent, Notification
 from portal.models.invoice import Invoice, InvoiceStatus
+from portal.services.clock import today_for
 from portal.services.invoicing import monthly
 from portal.services.invoicing.monthly import MonthlyRunError, last_month, parse_period
-from portal.services.orders.receiving import today_for
 from tests.kit import count
 from tests.services.supplier_invoice_fixtures import (
     as_supplier,

@@ -24,8 +24,9 @@ from portal.models.base import utcnow
 from portal.models.integration import WebhookDelivery, WebhookEndpoint
 from portal.models.order import PurchaseOrder
 from portal.services import webhook_events
+from portal.services.clock import today_for
 from portal.services.integration import egress, webhooks
-from portal.services.orders.receiving import ReceiptLineInput, record_receipt, today_for
+from portal.services.orders.receiving import ReceiptLineInput, record_receipt
 from portal.services.sourcing import quotes
 from portal.tenancy import system
 from tests.conftest import as_org

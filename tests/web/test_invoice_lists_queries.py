@@ -17,7 +17,7 @@ from sqlalchemy import update
 from portal.extensions import db
 from portal.models import User
 from portal.models.invoice import InvoiceStatus
-from portal.services.orders.receiving import today_for
+from portal.services.clock import today_for
 from tests.conftest import as_system
 from tests.kit import count_queries
 from tests.listdata import captured_selects, plan

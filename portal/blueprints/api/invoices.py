@@ -48,8 +48,8 @@ from portal.models.invoice import Invoice, InvoiceKind, InvoiceStatus, MatchStat
 from portal.models.order import PurchaseOrder
 from portal.models.org import OrgKind
 from portal.policies import enforce
+from portal.services.clock import today_for
 from portal.services.invoicing import buyer, documents, drafting, issuing, queries
-from portal.services.orders.receiving import today_for
 from portal.services.suppliers import get_customer_link
 
 bp = blueprint("invoices", "Invoices, credit notes and payments")

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from portal.blueprints.api.core import actor, blueprint, token
 from portal.blueprints.api.schemas import Party
+from portal.services import clock
 
 bp = blueprint("me", "The calling token: its organisation, user and scopes")
 
@@ -29,6 +30,6 @@ def me():
     user, used = actor(), token()
     org = user.organization
     return {"organization": org, "organization_kind": str(org.kind),
-            "time_zone": org.time_zone or "Europe/Warsaw", "user": user.email,
+            "time_zone": org.time_zone or clock.DEFAULT_ZONE, "user": user.email,
             "roles": sorted(str(r) for r in user.roles), "token": used.name, "scopes": used.scopes,
             "expires_at": used.expires_at}

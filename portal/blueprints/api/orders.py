@@ -42,6 +42,7 @@ from portal.models import Requisition
 from portal.models.order import OrderStatus, PurchaseOrder
 from portal.models.org import OrgKind
 from portal.policies import enforce
+from portal.services import clock
 from portal.services.orders import actions, direct, queries, receiving
 
 bp = blueprint("orders", "Purchase orders and goods receipts: the buyer's orders and receipts, "
@@ -333,7 +334,7 @@ def add_receipt(data, order_id: int):
     entries = {line["order_line_id"]: ReceiptLineInput(
         line["quantity"], line["rejected_quantity"], line["rejection_reason"] or "")
         for line in data["lines"]}
-    received_on = data["received_on"] or receiving.today_for(order.buyer)
+    received_on = data["received_on"] or clock.today_for(order.buyer)
     try:
         receipt = receiving.record_receipt(order, user, received_on=received_on, note=data["note"],
                                            lines=entries)

@@ -32,6 +32,7 @@ from portal.extensions import htmx
 from portal.htmx import render, with_flash
 from portal.models.order import PurchaseOrder, PurchaseOrderLine
 from portal.policies import authorize, can, require
+from portal.services import clock
 from portal.services.orders import commitments
 from portal.services.orders import receiving as service
 
@@ -115,7 +116,7 @@ def section(order: PurchaseOrder, form: ReceiptForm | None = None) -> Section:
     refused = rules.receivable(order.status)
     if form is None and refused is None and can(actor(), "orders.receive", order):
         form = receipt_form(order.lines, formdata=None,
-                            received_on=service.today_for(order.buyer))
+                            received_on=clock.today_for(order.buyer))
     return Section(order=order, lines=service.receiving_lines(order),
                    receipts=service.receipts_of(order), form=form if refused is None else None,
                    refused=message_text(refused) if refused is not None else None)

@@ -48,9 +48,9 @@ from portal.htmx import fragment, render
 from portal.models.invoice import Invoice, InvoiceStatus
 from portal.policies import authorize, can, require
 from portal.services import suppliers
+from portal.services.clock import today_for
 from portal.services.invoicing import drafting, invoiceable, issuing, queries
 from portal.services.invoicing.buyer import invoice_events
-from portal.services.orders.receiving import today_for
 
 MAX_SEARCH = 40
 CUSTOMERS_SHOWN = 50

@@ -17,8 +17,8 @@ from portal.blueprints.supplier.invoice_forms import END_BEFORE_START, PeriodFor
 from portal.htmx import render
 from portal.policies import require
 from portal.services import suppliers
+from portal.services.clock import today_for
 from portal.services.invoicing import statements
-from portal.services.orders.receiving import today_for
 
 
 @bp.route("/invoices/aging")

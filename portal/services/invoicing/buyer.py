@@ -38,6 +38,7 @@ from portal.money import Money, round_money
 from portal.policies import enforce
 from portal.services import audit, clock
 from portal.services.budgets.posting import actual_for, commitments_of, release_commitment
+from portal.services.clock import today_for
 from portal.services.notifications import notify_organization
 from portal.services.orders.issue import ORDER
 
@@ -76,8 +77,6 @@ def today_of(invoice: Invoice, now: datetime | None = None) -> date:
 
 
 def today_of_org(org, now: datetime | None = None) -> date:
-    from portal.services.orders.receiving import today_for
-
     return today_for(org, now)
 
 

@@ -54,12 +54,12 @@ from portal.models.org import Organization
 from portal.money import Money, round_money
 from portal.policies import enforce
 from portal.services import audit, clock
+from portal.services.clock import today_for
 from portal.services.invoicing.drafting import lock_draft, order_lines_of, problem, set_totals
 from portal.services.invoicing.invoiceable import credit_vat, credited_lines, quantities
 from portal.services.locks import lock_row
 from portal.services.notifications import notify_organization
 from portal.services.numbering import next_sequence
-from portal.services.orders.receiving import today_for
 
 ZERO = Decimal(0)
 REVERSE_CHARGE = "oo"

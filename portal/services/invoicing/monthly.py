@@ -38,10 +38,10 @@ from portal.models.org import InvoicingMode, SupplierLink
 from portal.models.types import Quantity
 from portal.money import Money
 from portal.services import clock
+from portal.services.clock import today_for
 from portal.services.invoicing.drafting import MAX_LINES, draft_event, new_draft
 from portal.services.invoicing.invoiceable import OpenLine, quantities
 from portal.services.notifications import notify_organization
-from portal.services.orders.receiving import today_for
 
 log = logging.getLogger("portal.invoicing.monthly")
 

@@ -32,13 +32,13 @@ from functools import partial
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import defer, joinedload
-from sqlalchemy.sql.elements import BindParameter
 
 from portal.domain.messages import N_
 from portal.extensions import db
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, MatchStatus, Payment
 from portal.models.order import PurchaseOrder, PurchaseOrderLine
 from portal.models.org import Organization
+from portal.services.clock import today_for
 from portal.services.dashboard import COUNT_CAP, Count, capped_statement, counted_rows
 from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, Segment, every_page, keyset
 from portal.tenancy import current_scope
@@ -128,11 +128,10 @@ def _org_id() -> int:
     return scope.org_id if scope is not None else -1
 
 
-def _today(org_id: int, today: date | None) -> date:
+def _today(org_id, today):
+    """`today` when given (a date, or a bound parameter), else the organisation's today."""
     if today is not None:
         return today
-    from portal.services.orders.receiving import today_for
-
     return today_for(db.session.get(Organization, org_id))
 
 
@@ -164,7 +163,7 @@ def _list(side: str, tab: str, party_id, search: str, today, *, load: bool = Tru
     if search:
         stmt = stmt.where(Invoice.number.ilike(f"%{_escape_like(search)}%", escape="\\"))
     if spec.overdue:
-        stmt = stmt.where(Invoice.due_date < (today if isinstance(today, BindParameter) else _today(org_id, today)))
+        stmt = stmt.where(Invoice.due_date < _today(org_id, today))
         return stmt, OLDEST_DUE, [Invoice.status == s for s in spec.statuses]
     if spec.statuses is None:
         return stmt, (LATEST_DUE if party_id is not None else NEWEST), None

@@ -21,8 +21,8 @@ from portal.models import Organization
 from portal.models.invoice import Invoice, InvoiceKind, InvoiceReminder, InvoiceStatus
 from portal.money import Money
 from portal.services import audit
+from portal.services.clock import today_for
 from portal.services.notifications import notify_organization
-from portal.services.orders.receiving import today_for
 
 # Invoices read at a time (their last reminders are read per batch).
 BATCH = 500

@@ -44,6 +44,7 @@ from portal.models.invoice_aging import OpenCount, OpenDay, OpenParty
 from portal.models.invoice_totals import AccountDay, OpenAmount
 from portal.models.org import Organization, SupplierLink
 from portal.models.types import Amount
+from portal.services.clock import today_for
 from portal.services.paging import BadCursor, Key, KeysetPage, Order, keyset
 
 S = InvoiceStatus
@@ -134,12 +135,6 @@ def _scope_org_id() -> int:
     return scope.org_id if scope is not None else -1
 
 
-def _today_of(org: Organization | None) -> date:
-    from portal.services.orders.receiving import today_for
-
-    return today_for(org)
-
-
 def _buckets(today: date, model=OpenAmount) -> dict:
     """The stored open amounts (`OpenAmount`, or a company's `OpenDay`) summed per bucket by the
     due date's distance from `today` (an invoice without a due date is stored at NO_DUE_DATE:
@@ -220,7 +215,7 @@ def aging(*, side: str, today: date | None = None, counterparty_id: int | None =
     zone) by default. At most MAX_AGING_ROWS counterparties (the pages: `aging_page`)."""
     org_id = _scope_org_id()
     if today is None:
-        today = _today_of(db.session.get(Organization, org_id))
+        today = today_for(db.session.get(Organization, org_id))
     if counterparty_id is not None:
         return _aging_rows(side, org_id, today, [counterparty_id])
     parties, _page = _walk(side, org_id, per_page=MAX_AGING_ROWS)
@@ -257,7 +252,7 @@ def aging_page(*, side: str, today: date | None = None, cursor: str | None = Non
     of counterparties or invoices. Raises BadCursor for a cursor the page did not give out."""
     org_id = _scope_org_id()
     if today is None:
-        today = _today_of(db.session.get(Organization, org_id))
+        today = today_for(db.session.get(Organization, org_id))
     first, walk_cursor = _position(cursor)
     chosen, page = _walk(side, org_id, cursor=walk_cursor, per_page=AGING_PAGE)
     if not chosen and walk_cursor:  # past the end (amounts paid meanwhile): the first page
@@ -336,7 +331,7 @@ def statement(*, link: SupplierLink, start: date, end: date, currency: str | Non
     currency = currency or link.currency
     buyer = db.session.get(Organization, link.organization_id)
     supplier = db.session.get(Organization, link.supplier_id)
-    today = today or _today_of(buyer)
+    today = today or today_for(buyer)
     pair = _pair(link, currency)
     is_invoice = Invoice.kind == InvoiceKind.INVOICE
 

@@ -32,7 +32,6 @@ from portal.models.order import (
 )
 from portal.policies import enforce
 from portal.services import audit, clock
-from portal.services.clock import today_for  # noqa: F401 - also imported from here
 from portal.services.locks import lock_row
 from portal.services.notifications import notify_organization
 from portal.services.requisitions import move
@@ -132,8 +131,8 @@ def record_receipt(order: PurchaseOrder, actor, *, received_on: date | None, not
     if refused is not None:
         raise InvalidTransition(refused)
     now = now or clock.now()
-    today = today_for(actor.organization, now)
-    issued_on = today_for(actor.organization, order.issued_at) if order.issued_at else None
+    today = clock.today_for(actor.organization, now)
+    issued_on = clock.today_for(actor.organization, order.issued_at) if order.issued_at else None
     problems = []
     date_problem = rules.check_date(received_on, today=today, issued_on=issued_on)
     if date_problem is not None:
