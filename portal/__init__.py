@@ -65,10 +65,22 @@ def _limit_form_bodies(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from portal import models  # noqa: F401 - registers the tables
-    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from portal.extensions import (
+        babel,
+        csrf,
+        db,
+        htmx,
+        limiter,
+        login_manager,
+        migrate,
+        prepare_marked_statements,
+    )
     from portal.services import passwords
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            prepare_marked_statements(engine)  # PostgreSQL: the marked statements only
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -147,13 +159,14 @@ def _user_statement():
     from sqlalchemy import bindparam, select
     from sqlalchemy.orm import joinedload
 
+    from portal.extensions import PREPARED
     from portal.models import User
     from portal.tenancy import scope_columns
 
     # The roles and, for a supplier, the buyers it is linked to (its tenant scope) in the same
-    # query: every page asks for them.
+    # query: every page asks for them. A lookup by key: prepared on PostgreSQL.
     return (select(User, *scope_columns(User.organization_id)).where(User.id == bindparam("uid"))
-            .options(joinedload(User.role_rows)))
+            .options(joinedload(User.role_rows)).execution_options(**PREPARED))
 
 
 def _select_locale() -> str:
@@ -182,6 +195,7 @@ def _select_timezone() -> str | None:
 
 
 def _init_tenancy(app: Flask) -> None:
+    from portal.blueprints import edge
     from portal.extensions import db
     from portal.htmx import add_vary
     from portal.tenancy import bind, scope_for
@@ -189,6 +203,7 @@ def _init_tenancy(app: Flask) -> None:
     @app.before_request
     def bind_request_scope():
         bind(db.session, None)
+        edge.begin_request(app)  # a GET reads outside a transaction on PostgreSQL
         if current_user.is_authenticated:
             bind(db.session, scope_for(db.session, current_user.organization))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ import pytest
 from flask import make_response
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import func, select
+from sqlalchemy import event, func, literal, select
 from werkzeug.exceptions import NotFound
 
 from portal.blueprints.edge import (
@@ -25,7 +26,7 @@ from portal.blueprints.edge import (
     unit_of_work,
 )
 from portal.errors import InvalidTransition, ValidationProblem
-from portal.extensions import db
+from portal.extensions import PREPARED, db
 from portal.htmx import with_flash
 from portal.models import CostCenter
 from portal.tenancy import bound, scope_for, system
@@ -33,9 +34,13 @@ from tests.factories import make_cost_center, make_org, make_user
 
 
 def _cost_centres(org) -> int:
+    return _cost_centres_of(org.id)
+
+
+def _cost_centres_of(org_id: int) -> int:
     with system(db.session):
         return db.session.scalar(
-            select(func.count(CostCenter.id)).where(CostCenter.organization_id == org.id))
+            select(func.count(CostCenter.id)).where(CostCenter.organization_id == org_id))
 
 
 def _body(response) -> str:
@@ -79,6 +84,115 @@ def test_a_successful_response_with_uncommitted_writes_is_an_error_in_tests(app)
         with pytest.raises(RuntimeError, match="unit_of_work"):
             app.process_response(make_response("ok"))
     assert _cost_centres(org) == 0
+
+
+# ---------------------------------------------------------------- read-only requests
+
+
+@contextmanager
+def _autocommit_per_statement():
+    """Whether each statement sent in the block ran outside a transaction (the driver
+    connection in autocommit: psycopg's `autocommit`, sqlite3's `isolation_level` None)."""
+    seen: list[bool] = []
+
+    def note(conn, _cursor, _statement, _params, _context, _many):
+        driver = conn.connection.driver_connection
+        psycopg = type(driver).__module__.startswith("psycopg")
+        seen.append(driver.autocommit if psycopg else driver.isolation_level is None)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_get_reads_outside_a_transaction_on_postgresql_and_a_post_writes_in_one(world, login_as):
+    client = login_as(world.user("buyer@acme"))
+    db.session.remove()
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    with _autocommit_per_statement() as seen:
+        assert client.get("/requisitions/").status_code == 200
+    assert seen and set(seen) == {on_postgresql}  # SQLite's reads begin no transaction anyway
+    with _autocommit_per_statement() as seen:
+        page = client.get("/notifications/")
+        assert page.status_code == 200
+        assert client.post("/notifications/read").status_code in (200, 302, 303)
+    assert False in seen  # the POST's statements run in its unit of work
+
+
+def _sign_in_afresh(user) -> None:
+    """`user` signed in on a request whose session holds nothing yet (as a real request's)."""
+    user_id = user.id
+    db.session.commit()
+    db.session.remove()
+    with system(db.session):
+        login_user(db.session.get(type(user), user_id))
+    db.session.commit()  # ends the load's transaction: the request's reads start afresh
+
+
+def test_a_write_in_a_get_outside_a_unit_of_work_is_refused(app, world):
+    acme, before = world.acme.id, _cost_centres(world.acme)
+    with app.test_request_context("/requisitions/"):
+        _sign_in_afresh(world.user("buyer@acme"))
+        app.preprocess_request()
+        with pytest.raises(RuntimeError, match="read-only request"):
+            make_cost_center(actor().organization, "SNEAKY")
+            db.session.flush()
+        db.session.rollback()
+    assert _cost_centres_of(acme) == before
+
+
+def test_a_unit_of_work_in_a_get_commits_in_a_transaction_of_its_own(app, world):
+    acme, before = world.acme.id, _cost_centres(world.acme)
+    with app.test_request_context("/requisitions/"):
+        _sign_in_afresh(world.user("buyer@acme"))
+        app.preprocess_request()
+        with _autocommit_per_statement() as seen, unit_of_work():
+            make_cost_center(actor().organization, "RECORDED")
+    assert seen and not any(seen)
+    assert _cost_centres_of(acme) == before + 1
+
+
+@contextmanager
+def _statements_marked_prepared():
+    """(the table of the first column selected, marked PREPARED) for each statement sent."""
+    seen: list[tuple[str, bool]] = []
+
+    def note(_conn, _cursor, statement, _params, context, _many):
+        table = statement.split()[1].split(".")[0] if statement.startswith("SELECT") else statement[:20]
+        seen.append((table, bool(context.execution_options.get("prepared"))))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_only_the_lookups_by_key_are_prepared_statements(world, login_as):
+    from tests.api.conftest import ApiClient, make_token
+
+    client = login_as(world.user("buyer@acme"))
+    _, raw = make_token(world.user("buyer@acme"))
+    db.session.remove()
+    with _statements_marked_prepared() as seen:
+        assert client.get("/requisitions/").status_code == 200
+        ApiClient(client.application, raw).get("/orders", status=200)
+    assert {table for table, marked in seen if marked} == {"users", "api_tokens"}
+    assert ("requisitions", False) in seen and ("purchase_orders", False) in seen  # lists plan anew
+
+
+def test_on_postgresql_a_marked_statement_is_prepared_and_no_other(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+    with db.engine.connect() as connection:
+        for _ in range(6):  # psycopg on its own would prepare a statement run five times
+            connection.execute(select(literal(1).label("plain_statement")))
+            connection.execute(select(literal(2).label("marked_statement")).execution_options(**PREPARED))
+        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("marked_statement" in statement for statement in prepared)
+    assert not any("plain_statement" in statement for statement in prepared)
 
 
 # ---------------------------------------------------------------- actor and load_or_404

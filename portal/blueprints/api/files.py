@@ -29,7 +29,7 @@ from portal.blueprints.api.core import actor, blueprint, idempotent, load_or_404
 from portal.blueprints.api.schemas import MoneyString, Problem, Strict
 from portal.blueprints.budgets import views as budget_pages
 from portal.blueprints.catalog import views as catalog_pages
-from portal.blueprints.edge import csv_response, scoped_rows
+from portal.blueprints.edge import csv_response, in_transaction, scoped_rows
 from portal.blueprints.invoices import views as invoice_pages
 from portal.blueprints.orders import views as order_pages
 from portal.blueprints.problems import ApiProblem, refused
@@ -292,6 +292,7 @@ EXPORT_DOC = (
 
 
 @bp.route(f"/exports/<any({', '.join(repr(n) for n in NAMES)}):name>", methods=["GET"])
+@in_transaction  # the requisitions' rows stream from a server-side cursor (yield_per)
 @bp.arguments(ExportArgs, location="query")
 @bp.response(200, description="The CSV file", content_type="text/csv")
 @bp.alt_response(401, schema=Problem, description="No token, or a revoked or expired one")

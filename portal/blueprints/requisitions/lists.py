@@ -19,7 +19,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from portal import tenancy
-from portal.blueprints.edge import csv_response
+from portal.blueprints.edge import csv_response, in_transaction
 from portal.blueprints.params import coerce_id, cursor_arg
 from portal.blueprints.requisitions import bp, queries
 from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
@@ -130,6 +130,7 @@ def _when(value: datetime | None, tz) -> str:
 
 
 @bp.route("/export")
+@in_transaction  # its rows stream from a server-side cursor (yield_per)
 @login_required
 @require("requisitions.view")
 def export():

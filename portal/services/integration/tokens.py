@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.domain import api_scopes
 from portal.domain.messages import N_, Msg
 from portal.errors import ValidationProblem
-from portal.extensions import db
+from portal.extensions import PREPARED, db
 from portal.models import User
 from portal.models.base import utcnow
 from portal.models.integration import ApiToken
@@ -108,7 +108,8 @@ def _find_statement():
     policies read the roles)."""
     return (select(ApiToken, *scope_columns(ApiToken.organization_id))
             .where(ApiToken.token_hash == bindparam("token_hash"))
-            .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
+            .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+            .execution_options(**PREPARED))  # a lookup by key: prepared on PostgreSQL
 
 
 def touch(token: ApiToken, now: datetime | None = None) -> None:
