@@ -364,12 +364,13 @@ def decision_token(user) -> str:
 
 
 @contextmanager
-def count_queries():
-    """Count the SQL statements the block sends (every connection of the engine)."""
-    statements: list[str] = []
+def count_queries(describe=None):
+    """Count the SQL statements the block sends (every connection of the engine); with
+    `describe`, list what `describe(connection, statement, context)` says of each instead."""
+    statements: list = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        statements.append(statement if describe is None else describe(conn, statement, context))
 
     event.listen(db.engine, "before_cursor_execute", before)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ import pytest
 from flask import make_response
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import event, func, literal, select
+from sqlalchemy import func, literal, select
 from werkzeug.exceptions import NotFound
 
 from portal.blueprints.edge import (
@@ -31,6 +30,7 @@ from portal.htmx import with_flash
 from portal.models import CostCenter
 from portal.tenancy import bound, scope_for, system
 from tests.factories import make_cost_center, make_org, make_user
+from tests.kit import count_queries
 
 
 def _cost_centres(org) -> int:
@@ -89,32 +89,22 @@ def test_a_successful_response_with_uncommitted_writes_is_an_error_in_tests(app)
 # ---------------------------------------------------------------- read-only requests
 
 
-@contextmanager
-def _autocommit_per_statement():
-    """Whether each statement sent in the block ran outside a transaction (the driver
-    connection in autocommit: psycopg's `autocommit`, sqlite3's `isolation_level` None)."""
-    seen: list[bool] = []
-
-    def note(conn, _cursor, _statement, _params, _context, _many):
-        driver = conn.connection.driver_connection
-        psycopg = type(driver).__module__.startswith("psycopg")
-        seen.append(driver.autocommit if psycopg else driver.isolation_level is None)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+def _in_autocommit(connection, _statement, _context) -> bool:
+    """Whether a statement ran outside a transaction (the driver connection in autocommit:
+    psycopg's `autocommit`, sqlite3's `isolation_level` None)."""
+    driver = connection.connection.driver_connection
+    psycopg = type(driver).__module__.startswith("psycopg")
+    return driver.autocommit if psycopg else driver.isolation_level is None
 
 
 def test_a_get_reads_outside_a_transaction_on_postgresql_and_a_post_writes_in_one(world, login_as):
     client = login_as(world.user("buyer@acme"))
     db.session.remove()
     on_postgresql = db.engine.dialect.name == "postgresql"
-    with _autocommit_per_statement() as seen:
+    with count_queries(_in_autocommit) as seen:
         assert client.get("/requisitions/").status_code == 200
     assert seen and set(seen) == {on_postgresql}  # SQLite's reads begin no transaction anyway
-    with _autocommit_per_statement() as seen:
+    with count_queries(_in_autocommit) as seen:
         page = client.get("/notifications/")
         assert page.status_code == 200
         assert client.post("/notifications/read").status_code in (200, 302, 303)
@@ -148,26 +138,16 @@ def test_a_unit_of_work_in_a_get_commits_in_a_transaction_of_its_own(app, world)
     with app.test_request_context("/requisitions/"):
         _sign_in_afresh(world.user("buyer@acme"))
         app.preprocess_request()
-        with _autocommit_per_statement() as seen, unit_of_work():
+        with count_queries(_in_autocommit) as seen, unit_of_work():
             make_cost_center(actor().organization, "RECORDED")
     assert seen and not any(seen)
     assert _cost_centres_of(acme) == before + 1
 
 
-@contextmanager
-def _statements_marked_prepared():
-    """(the table of the first column selected, marked PREPARED) for each statement sent."""
-    seen: list[tuple[str, bool]] = []
-
-    def note(_conn, _cursor, statement, _params, context, _many):
-        table = statement.split()[1].split(".")[0] if statement.startswith("SELECT") else statement[:20]
-        seen.append((table, bool(context.execution_options.get("prepared"))))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+def _table_and_prepared(_connection, statement, context) -> tuple[str, bool]:
+    """(the table of the first column selected, marked PREPARED) of a statement."""
+    table = statement.split()[1].split(".")[0] if statement.startswith("SELECT") else statement[:20]
+    return table, bool(context.execution_options.get("prepared"))
 
 
 def test_only_the_lookups_by_key_are_prepared_statements(world, login_as):
@@ -176,7 +156,7 @@ def test_only_the_lookups_by_key_are_prepared_statements(world, login_as):
     client = login_as(world.user("buyer@acme"))
     _, raw = make_token(world.user("buyer@acme"))
     db.session.remove()
-    with _statements_marked_prepared() as seen:
+    with count_queries(_table_and_prepared) as seen:
         assert client.get("/requisitions/").status_code == 200
         ApiClient(client.application, raw).get("/orders", status=200)
     assert {table for table, marked in seen if marked} == {"users", "api_tokens"}
