@@ -30,6 +30,11 @@ def test_a_new_token_is_shown_once_with_a_copy_button(browser_page, live_server,
     secret = page.get_by_test_id("token-secret").inner_text().strip()
     assert re.fullmatch(r"pt_[A-Za-z0-9_-]{43}", secret)
     page.get_by_role("button", name="Copy").first.click()
+    # The clipboard answers asynchronously: "Copied" when it took the text, else the text is
+    # selected for Ctrl+C. Wait for one of the two before telling which (reading the selection
+    # at once raced a refusal that had not arrived yet).
+    page.wait_for_function("window.getSelection().toString().trim() !== '' || [...document"
+                           ".querySelectorAll('button')].some(b => b.textContent.trim() === 'Copied')")
     copied = page.evaluate("window.getSelection().toString()").strip() == secret
     if not copied:
         expect(page.get_by_role("button", name="Copied")).to_be_visible()
