@@ -66,6 +66,7 @@ def _limit_form_bodies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from portal import models  # noqa: F401 - registers the tables
     from portal.extensions import (
+        FastJSONProvider,
         babel,
         csrf,
         db,
@@ -77,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     )
     from portal.services import passwords
 
+    app.json = FastJSONProvider(app)
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

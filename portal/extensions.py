@@ -3,6 +3,8 @@
 import sqlite3
 import time
 
+import orjson
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -130,3 +132,36 @@ def prepare_marked_statements(engine: Engine) -> None:
             return None  # a streamed read (yield_per): DECLARE, never prepared
         cursor.execute(statement, parameters, prepare=bool(context.execution_options.get("prepared")))
         return True
+
+
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider (`app.json`), writing with orjson: the same documents, in UTF-8
+    rather than with `\\uXXXX` escapes, at a tenth of the cost (a 50-row API list page spent
+    ~5 % of its time in `json.dumps`). What orjson leaves to Flask stays Flask's: dates and
+    datetimes (HTTP dates, `DefaultJSONProvider.default`), decimals, UUIDs, dataclasses and
+    `__html__`. Anything orjson refuses (an integer beyond 64 bits, a non-string key it cannot
+    write, custom `dumps` arguments) is written by Flask's provider as before. Reading is
+    Flask's."""
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+    def _write(self, obj, indent: bool = False) -> bytes:
+        options = self._OPTIONS | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
+        return orjson.dumps(obj, default=self.default, option=options | (orjson.OPT_INDENT_2 if indent else 0))
+
+    def dumps(self, obj, **kwargs) -> str:
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        try:
+            return self._write(obj).decode()
+        except TypeError:  # orjson.JSONEncodeError
+            return super().dumps(obj)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        indent = (self.compact is None and self._app.debug) or self.compact is False
+        try:
+            body = self._write(obj, indent=indent)
+        except TypeError:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body + b"\n", mimetype=self.mimetype)

@@ -128,3 +128,54 @@ def test_dict_rows_with_every_field_kind_match_marshmallow():
     assert fast == slow
     assert fast["data"][1]["net_total"] == "-0.00" and fast["data"][1]["rate"] == "10"
     assert fast["data"][0]["when"] == "2026-12-05T10:00:00+00:00" and fast["data"][0]["day"] == "2026-12-05"
+
+
+class ListedSchema(Schema):
+    """What an API list's item schema holds: no Method fields, so every field compiles."""
+
+    id = fields.Integer()
+    number = fields.String(allow_none=True)
+    status = fields.String()
+    plain = fields.String()
+    flag = fields.Boolean()
+    count = fields.Integer(as_string=True)
+    net_total = Amount(places=2)
+    when = fields.AwareDateTime(allow_none=True)
+    day = fields.Date(allow_none=True)
+    buyer = fields.Nested(Party)
+    supplier = fields.Nested(Party, allow_none=True)
+    lines = fields.List(fields.Nested(LineSchema))
+    renamed = fields.String(attribute="other_name", data_key="shown_as")
+    terms = fields.Dict()
+
+
+def _listed(n: int, **extra) -> dict:
+    values = {"id": n, "number": f"PO/{n}", "status": Colour.RED, "plain": Plain.ONE, "flag": True, "count": n,
+              "net_total": Decimal("12.345"), "when": datetime(2026, 12, 5, 10, 0, 1, 5, tzinfo=UTC),
+              "day": date(2026, 12, 5), "buyer": {"id": 7, "name": "Nordwind", "tax_id": None}, "supplier": None,
+              "lines": [{"id": 1, "quantity": Decimal("1.5")}], "other_name": "x",
+              "terms": {"kind": "net", "days": 30}}
+    return values | extra
+
+
+def test_dict_rows_holding_every_field_take_one_generated_function_with_the_same_answer():
+    row = fastdump.dumper(ListedSchema())
+    assert row.__code__.co_filename == "<fastdump>"  # generated: one dict display per row
+    rows = [_listed(1), _listed(2, number=None, when=None, day=None, lines=[], net_total=Decimal("-0.005"),
+                                supplier={"id": 8, "name": "P", "tax_id": "PL1"}, count="3", flag=0)]
+    fast, slow = _both(ListedSchema, rows)
+    assert fast == slow
+    assert [list(item) for item in fast["data"]] == [list(item) for item in slow["data"]]  # field order
+    assert fast["data"][1]["count"] == "3" and fast["data"][1]["net_total"] == "-0.00"
+    assert fast["data"][0]["when"] == "2026-12-05T10:00:01.000005+00:00"
+
+
+def test_rows_the_generated_function_cannot_read_fall_back_to_the_field_by_field_dump():
+    lacking = _listed(1)
+    del lacking["terms"]  # a key the dict lacks: marshmallow leaves the field out
+    objects = [SimpleNamespace(**_listed(2) | {"buyer": SimpleNamespace(id=7, name="N", tax_id=None),
+                                               "lines": []})]
+    for rows in ([lacking], objects):
+        fast, slow = _both(ListedSchema, rows)
+        assert fast == slow
+    assert "terms" not in _both(ListedSchema, [lacking])[0]["data"][0]

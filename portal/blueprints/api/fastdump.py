@@ -44,14 +44,14 @@ def _converter(field: fields.Field, attribute: str):
         if not _simple_schema(inner) or field.many:
             return None
         row = dumper(inner)
-        return lambda value, obj: value if value is None else row(value)
+        return _inline(lambda value, obj: value if value is None else row(value), unless_none=row)
     if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
         inner_field = field.inner
         inner = inner_field.schema
         if not _simple_schema(inner) or inner_field.many or inner_field.attribute:
             return None
         row = dumper(inner)
-        return lambda value, obj: value if value is None else [None if i is None else row(i) for i in value]
+        return _inline(lambda value, obj: value if value is None else [None if i is None else row(i) for i in value])
     serialize = field._serialize
     kind = type(field)
     if (issubclass(kind, fields.Decimal) and field.as_string and not field.allow_nan
@@ -65,11 +65,11 @@ def _converter(field: fields.Field, attribute: str):
                 return serialize(value, attribute, obj)
             return format(value if places is None else value.quantize(places, rounding=rounding), "f")
 
-        return decimal_
+        return _inline(decimal_)
     if issubclass(kind, fields.DateTime | fields.Date) and kind._serialize is fields.DateTime._serialize:
         written = kind.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
         if written is not None:
-            return lambda value, obj: value if value is None else written(value)
+            return _inline(lambda value, obj: value if value is None else written(value), unless_none=written)
     same = {fields.Integer: int, fields.String: str, fields.Boolean: bool}.get(kind)
     if kind is fields.Integer and field.as_string:
         same = None
@@ -79,7 +79,45 @@ def _converter(field: fields.Field, attribute: str):
             return value
         return serialize(value, attribute, obj)
 
-    return plain
+    return _inline(plain, kept=same)
+
+
+def _inline(convert, *, unless_none=None, kept=None):
+    """`convert`, noting what `_compiled` may write in place of calling it: `unless_none(value)`
+    for a value that is not None (None stays None), or the value itself when its type is `kept`."""
+    convert.unless_none, convert.kept = unless_none, kept
+    return convert
+
+
+def _compiled(plan, fallback: Callable[[object], dict]) -> Callable[[object], dict]:
+    """The row function of `plan` as one generated function (as `dataclasses` and
+    `namedtuple` generate theirs): for a dict row holding every field's key, one dict display
+    whose values are the converters' results, written inline where `_inline` says how (`None if
+    v is None else f(v)`, `v if type(v) is int else ...`); anything else (an object, a dict
+    lacking a key) goes to `fallback`, the field-by-field function. A 50-row page of 25 fields
+    then costs a few hundred calls instead of a few thousand."""
+    namespace: dict = {"_fallback": fallback, "_dict": dict}
+    values = []
+    for i, (key, _name, _field, attribute, convert) in enumerate(plan):
+        read = f"obj[{attribute!r}]"
+        if convert.unless_none is not None:
+            namespace[f"f{i}"] = convert.unless_none
+            values.append(f"{key!r}: (None if (v := {read}) is None else f{i}(v))")
+        elif convert.kept is not None:
+            namespace[f"c{i}"], namespace[f"t{i}"] = convert, convert.kept
+            values.append(f"{key!r}: (v if type(v := {read}) is t{i} else c{i}(v, obj))")
+        else:
+            namespace[f"c{i}"] = convert
+            values.append(f"{key!r}: c{i}({read}, obj)")
+    source = ("def row(obj):\n"
+              "    if type(obj) is _dict:\n"
+              "        try:\n"
+              f"            return {{{', '.join(values)}}}\n"
+              "        except KeyError:\n"
+              "            pass\n"
+              "    return _fallback(obj)\n")
+    exec(compile(source, "<fastdump>", "exec"), namespace)  # noqa: S102 - keys and names from the schema
+    return namespace["row"]
 
 
 def dumper(schema: Schema) -> Callable[[object], dict]:
@@ -119,6 +157,8 @@ def dumper(schema: Schema) -> Callable[[object], dict]:
                 out[key] = value
         return out
 
+    if all(convert is not None for *_, convert in plan):
+        row = _compiled(plan, row)
     _CACHE[id(schema)] = (schema, row)
     return row
 
