@@ -11,6 +11,7 @@ never mixes two ways of writing the same number.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
@@ -297,12 +298,20 @@ def translate(msg: Msg | str | dict | None) -> str:
 # A page formats hundreds of amounts and dates and translates dozens of strings. Looking the
 # viewer's locale, time zone and catalogue up in the request context costs more than writing
 # the value, so each render looks them up once (`template_context`) and the filters and
-# `_()` read them from the template's context. Macros imported without context fall back to
-# the lookup.
+# `_()` read them from the template's context. Macros imported without context (their context
+# holds only the globals) read the same values from the render under way (`_RENDER`, set by
+# `template_context` and cleared at the start of every request), and look them up only
+# outside any render.
+
+_RENDER: ContextVar[dict | None] = ContextVar("portal_i18n_render", default=None)
+
 
 def _seen_by(context) -> Viewer:
     found = context.get("viewer_formats")
-    return found if found is not None else viewer()
+    if found is None:
+        render = _RENDER.get()
+        found = viewer() if render is None else render["viewer_formats"]
+    return found
 
 
 @pass_context
@@ -395,14 +404,29 @@ def _jinja_ngettext(translate_plural):
 
 
 def template_context() -> dict:
-    """What every render gets: the viewer's language, formats and catalogue, looked up once."""
+    """What every render gets: the viewer's language, formats and catalogue, looked up once
+    (and kept as the render under way, for the macros imported without context)."""
     catalogue = get_translations()
-    return {
+    values = {
         "current_locale": str(get_locale() or "en"),
         "viewer_formats": viewer(),
         "gettext": _jinja_gettext(catalogue.ugettext),
         "ngettext": _jinja_ngettext(catalogue.ungettext),
     }
+    _RENDER.set(values)
+    return values
+
+
+def _rendering(name: str, lookup):
+    """The template global `name` (`gettext`, `ngettext`: what `_()` calls in a macro imported
+    without context): the render's own, else `lookup` (Flask-Babel's, which finds the
+    catalogue again on every call)."""
+    @pass_context
+    def translate_in_render(__context, *args, **variables):
+        render = _RENDER.get()
+        return (lookup if render is None else render[name])(__context, *args, **variables)
+
+    return translate_in_render
 
 
 class _WTFormsMessages:
@@ -427,7 +451,8 @@ def _wtforms_catalogue(language: str) -> support.Translations:
 _WTFORMS_MESSAGES = _WTFormsMessages()
 
 
-def _serve_wtforms_messages() -> None:
+def _start_request() -> None:
+    _RENDER.set(None)  # no render of an earlier request is under way
     request.wtforms_translations = _WTFORMS_MESSAGES  # where Flask-WTF looks first
 
 
@@ -444,4 +469,6 @@ def install(app) -> None:
         app.add_template_filter(fn, name)
     app.add_template_global(unit_label, "unit_label")
     app.context_processor(template_context)
-    app.before_request(_serve_wtforms_messages)
+    for name in ("gettext", "ngettext"):  # installed by Flask-Babel (babel.init_app)
+        app.jinja_env.globals[name] = _rendering(name, app.jinja_env.globals[name])
+    app.before_request(_start_request)

@@ -87,13 +87,32 @@ def test_a_locale_switch_within_a_request_applies_to_the_next_render(app):
     assert (first, second) == (f"1,00{NB}€ Zapotrzebowania", f"1.00{NB}EUR Requisitions")
 
 
-def test_macros_imported_without_context_format_the_viewers_way(app):
-    # An imported macro does not see the render's context: it takes the slow path, same answer.
+MACROS = ('{% from "macros/ui.html" import bounded_count, keyset_pagination %}'
+          '{{ bounded_count(page) }}|{{ keyset_pagination(page, "requisitions.index") }}')
+
+
+def test_macros_imported_without_context_format_the_viewers_way(app, monkeypatch):
+    # An imported macro does not see the render's context: it reads the render under way (its
+    # language, formats and catalogue), render after render, and looks nothing up per value.
+    lookups = []
+    viewer = i18n.viewer
+    monkeypatch.setattr(i18n, "viewer", lambda: lookups.append(1) or viewer())
+    seen = []
+    for language in ("pl", "en", "pl"):
+        with app.test_request_context(), force_locale(language):
+            seen.append(render_template_string(MACROS, page={"total": 12345, "more": True, "next": "x"}))
+    assert [html.split("|")[0] for html in seen] == [f"12{NB}345+", "12,345+", f"12{NB}345+"]
+    assert "Starsze →" in seen[0] and "Older →" in seen[1] and "Starsze →" in seen[2]
+    assert len(lookups) == 3  # once per render (template_context), not once per number
+
+
+def test_a_request_starts_with_no_render_under_way(app):
     with app.test_request_context(), force_locale("pl"):
-        html = render_template_string(
-            '{% from "macros/ui.html" import bounded_count %}'
-            "{{ bounded_count(page) }}", page={"total": 12345, "more": True})
-    assert html == f"12{NB}345+"
+        render_template_string("{{ 1|number }}")
+        assert i18n._RENDER.get()["current_locale"] == "pl"
+    with app.test_request_context("/login"):
+        app.preprocess_request()  # the before-request hooks of the next request
+        assert i18n._RENDER.get() is None
 
 
 def test_bound_gettext_escapes_and_formats_as_jinja_does(app):
