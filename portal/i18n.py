@@ -30,7 +30,7 @@ from babel.dates import (
 from babel.numbers import NumberPattern, format_compact_decimal, format_currency, format_decimal, parse_pattern
 from flask import request
 from flask_babel import get_locale, get_timezone, get_translations, gettext
-from jinja2 import pass_context
+from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 from portal.domain.catalog import UNITS
@@ -373,18 +373,21 @@ def _duration_filter(context, delta) -> str:
 def _jinja_gettext(translate_one):
     # What jinja2.ext's newstyle gettext does (autoescape, always a format string), bound to
     # one catalogue. A string without variables is translated and formatted once per render:
-    # a list writes its row's labels ("Approve", "Reject") once per row.
+    # a list writes its row's labels ("Approve", "Reject") once per row. It needs the evaluation
+    # context only (autoescape): a `pass_context` function called in a loop gets a context
+    # derived for the loop's variables, built anew on every call (on a 50-row list, 400 `_()`
+    # calls built 400 contexts).
     fixed: dict[str, Markup] = {}
 
-    @pass_context
-    def gettext(__context, __string: str, **variables) -> str:
-        if not variables and __context.eval_ctx.autoescape:
+    @pass_eval_context
+    def gettext(__eval_ctx, __string: str, **variables) -> str:
+        if not variables and __eval_ctx.autoescape:
             text = fixed.get(__string)
             if text is None:
                 text = fixed[__string] = Markup(translate_one(__string)) % variables  # noqa: S704
             return text
         text = translate_one(__string)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our catalogue; the variables are escaped by %
         return text % variables
 
@@ -392,11 +395,11 @@ def _jinja_gettext(translate_one):
 
 
 def _jinja_ngettext(translate_plural):
-    @pass_context
-    def ngettext(__context, __singular: str, __plural: str, __num: int, **variables) -> str:
+    @pass_eval_context
+    def ngettext(__eval_ctx, __singular: str, __plural: str, __num: int, **variables) -> str:
         variables.setdefault("num", __num)
         text = translate_plural(__singular, __plural, __num)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our catalogue; the variables are escaped by %
         return text % variables
 
@@ -405,26 +408,35 @@ def _jinja_ngettext(translate_plural):
 
 def template_context() -> dict:
     """What every render gets: the viewer's language, formats and catalogue, looked up once
-    (and kept as the render under way, for the macros imported without context)."""
+    (and kept as the render under way, for the macros imported without context). `_` is the
+    render's gettext itself, not jinja2.ext's alias of it (which takes a derived context)."""
     catalogue = get_translations()
+    gettext = _jinja_gettext(catalogue.ugettext)
     values = {
         "current_locale": str(get_locale() or "en"),
         "viewer_formats": viewer(),
-        "gettext": _jinja_gettext(catalogue.ugettext),
+        "gettext": gettext,
+        "_": gettext,
         "ngettext": _jinja_ngettext(catalogue.ungettext),
     }
     _RENDER.set(values)
     return values
 
 
-def _rendering(name: str, lookup):
-    """The template global `name` (`gettext`, `ngettext`: what `_()` calls in a macro imported
-    without context): the render's own, else `lookup` (Flask-Babel's, which finds the
-    catalogue again on every call)."""
-    @pass_context
-    def translate_in_render(__context, *args, **variables):
+_FALLBACKS = {"gettext": lambda: _jinja_gettext(get_translations().ugettext),
+              "_": lambda: _jinja_gettext(get_translations().ugettext),
+              "ngettext": lambda: _jinja_ngettext(get_translations().ungettext)}
+
+
+def _rendering(name: str):
+    """The template global `name` (`_`, `gettext`, `ngettext`: what a macro imported without
+    context calls): the render's own, else one bound to the current catalogue for this call
+    (outside any render)."""
+    @pass_eval_context
+    def translate_in_render(__eval_ctx, *args, **variables):
         render = _RENDER.get()
-        return (lookup if render is None else render[name])(__context, *args, **variables)
+        translate = _FALLBACKS[name]() if render is None else render[name]
+        return translate(__eval_ctx, *args, **variables)
 
     return translate_in_render
 
@@ -469,6 +481,6 @@ def install(app) -> None:
         app.add_template_filter(fn, name)
     app.add_template_global(unit_label, "unit_label")
     app.context_processor(template_context)
-    for name in ("gettext", "ngettext"):  # installed by Flask-Babel (babel.init_app)
-        app.jinja_env.globals[name] = _rendering(name, app.jinja_env.globals[name])
+    for name in _FALLBACKS:  # in place of Flask-Babel's and jinja2.ext's (babel.init_app)
+        app.jinja_env.globals[name] = _rendering(name)
     app.before_request(_start_request)
