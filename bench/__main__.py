@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,9 @@ ROLES = {"admin": "admin@acme.example", "buyer": "buyer@acme.example", "approver
 API_TOKENS = {"api-admin": (ROLES["admin"], "pt_bench_acme_admin_00000000000000000000000"),
               "api-supplier": (ROLES["supplier"], "pt_bench_nordwind_sales_0000000000000000000")}
 DEEP_HOPS = 20
+# Each page's --duration is split into this many windows, each after a window of the reference
+# (`paired`): the ratio is the median of the windows' ratios.
+ROUNDS = 3
 # Memory: the workers' resident memory may not grow over this many requests (after warm-up).
 SOAK_REQUESTS = report.SOAK_REQUESTS
 SOAK_SECONDS = 600
@@ -274,13 +278,12 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
                 results.append({"name": name, "kind": kind, "error": "no such page in this data set"})
                 continue
             status, _ = browser.get(target)  # warm-up, and the status the run expects
-            ref = wrk(reference.base + "/", None, duration)
-            refs.append(ref["rps"])
-            result = wrk(portal.base + target, None, duration, revalidate=kind == "badge", header=browser.header)
-            result.update(name=name, kind=kind, path=target, role=role, status=status, reference_rps=ref["rps"],
-                          ratio=round(result["rps"] / ref["rps"], 3) if ref["rps"] else None)
+            reference_rps, result = paired(reference.base + "/", portal.base + target, duration,
+                                           revalidate=kind == "badge", header=browser.header)
+            refs.append(reference_rps)
+            result.update(name=name, kind=kind, path=target, role=role, status=status, reference_rps=reference_rps)
             log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
-                f"ratio {result['ratio']}  (reference {ref['rps']:.0f} req/s, status {status})")
+                f"ratio {result['ratio']} {result['ratios']}  (reference {reference_rps:.0f} req/s, status {status})")
             results.append(result)
         served = sum(page.get("requests", 0) for page in results)
         growth, topped = None, 0
@@ -298,6 +301,25 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
     finally:
         portal.stop()
         reference.stop()
+
+
+def paired(reference_url: str, url: str, duration: str, rounds: int = ROUNDS, **options) -> tuple[float, dict]:
+    """The reference's throughput and the page's `wrk` result over `duration`, measured as
+    `rounds` windows of the page, each right after a window of the reference: the page's
+    `ratio` is the median of the windows' ratios (`ratios`), its req/s and p50 the median of
+    its windows', its p99 the worst. On a shared machine the speed of both moved by up to 2x
+    between two windows a few seconds apart; a single pair was one draw of that noise."""
+    seconds = float(re.fullmatch(r"(\d+(?:\.\d+)?)s?", duration).group(1))
+    window = f"{max(1, round(seconds / rounds))}s"
+    pairs = [(wrk(reference_url, None, window), wrk(url, None, window, **options)) for _ in range(rounds)]
+    ratios = [round(page["rps"] / ref["rps"], 3) for ref, page in pairs if ref["rps"]]
+    pages = [page for _, page in pairs]
+    result = {"rps": round(statistics.median(p["rps"] for p in pages), 1),
+              "p50_ms": round(statistics.median(p["p50_ms"] for p in pages), 2),
+              "p99_ms": max(p["p99_ms"] for p in pages), "requests": sum(p["requests"] for p in pages),
+              "errors": sum(p["errors"] for p in pages),
+              "ratio": statistics.median(ratios) if ratios else None, "ratios": ratios}
+    return statistics.median(ref["rps"] for ref, _ in pairs), result
 
 
 def _soak(portal: Server, browsers: dict, pages: list[dict]) -> int:
@@ -370,7 +392,7 @@ def main(argv=None) -> int:
         wp["tryton"] = tryton_cycle.run(min(args.cycles, 30))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "sizes": sizes, "databases": databases, "duration": args.duration,
+        "machine": machine(), "sizes": sizes, "databases": databases, "duration": args.duration, "rounds": ROUNDS,
         "import_portal_seconds": round(import_time(), 3), "runs": runs, "write_path": wp,
         "pdf": {} if args.no_pdf else po_pdf(url_for(databases[0], min(sizes))),
         "seconds": round(time.perf_counter() - started, 1),
@@ -406,7 +428,7 @@ def rerun(args, sizes: list[int], databases: list[str]) -> int:
                 p for p in fresh["pages"] if p["name"] not in known]
     previous.setdefault("reruns", []).append({
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "pages": [p[0] for p in chosen],
-        "sizes": sizes, "databases": databases, "duration": args.duration})
+        "sizes": sizes, "databases": databases, "duration": args.duration, "rounds": ROUNDS})
     previous["targets"] = report.targets(previous)
     report.write(previous, readme=args.readme)
     met = sum(t["met"] is True for t in previous["targets"])

@@ -82,12 +82,20 @@ def targets(result: dict) -> list[dict]:
     return out
 
 
+def _interleaving(run: dict) -> str:
+    rounds = run.get("rounds", 1)
+    if rounds == 1:
+        return "reference page interleaved before each page"
+    return (f"each page in {rounds} windows, each after a window of the reference page, its ratio the median "
+            "of the windows' ratios")
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
         f"Run {result['when']} on {m['cpu']} ({m['cores']} cores, {m['memory']}), {m['system']}, "
         f"Python {m['python']}; gunicorn 2 sync workers, wrk 1 thread 2 connections, {result['duration']} per page, "
-        f"reference page interleaved before each page. Sizes: {', '.join(map(str, result['sizes']))} on "
+        f"{_interleaving(result)}. Sizes: {', '.join(map(str, result['sizes']))} on "
         f"{', '.join(result['databases'])}. Took {result['seconds']} s.",
         "",
         "| database | N | page | req/s | p50 ms | p99 ms | vs reference |",
@@ -105,8 +113,8 @@ def markdown(result: dict) -> str:
             lines.append(f"| {run['database']} | {run['n']} | {page['name']} | {page['rps']:.1f} | "
                          f"{page['p50_ms']:.1f} | {page['p99_ms']:.1f} | {page['ratio']:.2f}× |")
     for again in result.get("reruns", []):
-        lines += ["", f"Measured again {again['when']} (after a fix, {again['duration']} per page, the reference "
-                      f"page beside each): {', '.join(again['pages'])}."]
+        lines += ["", f"Measured again {again['when']} (after a fix, {again['duration']} per page, "
+                      f"{_interleaving(again)}): {', '.join(again['pages'])}."]
     lines += ["", "| target | value | bound | met |", "|---|---|---|---|"]
     for t in result["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]

@@ -58,3 +58,27 @@ def test_every_bench_page_has_a_known_kind_a_unique_name_and_a_resolvable_path()
         assert path.startswith("/") or path in LOOKUPS or path in {"@deep", "@timeline", "@budget"}, name
     for pattern, query in LOOKUPS.values():
         assert pattern.count("{}") == 1 and query.lstrip().upper().startswith("SELECT")
+
+
+def test_a_pages_ratio_is_the_median_of_windows_each_beside_a_reference_window(monkeypatch):
+    import bench.__main__ as bench_main
+
+    # The machine slows down by half in the second window: both runs of that window see it.
+    speeds = iter([(400, 200), (200, 100), (400, 240)])
+    calls = []
+
+    def fake_wrk(url, cookie, duration, **options):
+        calls.append((url, duration))
+        if url.endswith("/ref"):
+            fake_wrk.pair = next(speeds)
+            rps = fake_wrk.pair[0]
+        else:
+            rps = fake_wrk.pair[1]
+        return {"rps": rps, "p50_ms": 1000 / rps, "p99_ms": 2000 / rps, "requests": rps * 2, "errors": 0}
+
+    monkeypatch.setattr(bench_main, "wrk", fake_wrk)
+    reference_rps, result = bench_main.paired("http://x/ref", "http://x/page", "6s")
+    assert calls == [("http://x/ref", "2s"), ("http://x/page", "2s")] * 3  # interleaved windows
+    assert result["ratios"] == [0.5, 0.5, 0.6] and result["ratio"] == 0.5
+    assert reference_rps == 400 and result["rps"] == 200 and result["p99_ms"] == 20.0
+    assert result["requests"] == 1080
