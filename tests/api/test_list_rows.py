@@ -58,3 +58,37 @@ def test_row_pages_equal_object_pages(invoiced, api, monkeypatch, who):
         rows = as_rows["/invoices"][0]["data"]
         assert any(row["overdue"] for row in rows)
         assert any(row["amount_due"] != row["gross_total"] for row in rows)
+
+
+def test_the_buyers_rfq_rows_equal_the_rfqs_read_as_objects(api, world, monkeypatch):
+    """The buyer's RFQ list (a row plan: phase and accepting_quotes from status and deadline, the
+    buyer the caller's company, no invitation) answers what the RFQs read as objects answer."""
+    from portal.blueprints.api import rfqs
+    from portal.services import clock
+    from tests.services.sourcing_fixtures import AFTER, BEFORE, open_sealed, published_rfq
+
+    monkeypatch.setattr(clock, "now", lambda: BEFORE)
+    published_rfq(world, publish=False, title="Szkic")
+    past = published_rfq(world, title="Po terminie")
+    published_rfq(world, title="Otwarte")
+    opened = published_rfq(world, title="Otwarte koperty")
+    open_sealed(world, opened)
+    caller = api(BUYER)
+
+    def objects(query, model, args, *, plan=None, **kwargs):
+        page = core.sync_page(query, model, args, **kwargs)
+        return {**page, "data": [rfqs._buyer_rfq(rfq, clock.now()) for rfq in page["data"]]}
+
+    for moment in (BEFORE, AFTER):  # before every deadline, then past them ("deadline_passed")
+        monkeypatch.setattr(clock, "now", lambda moment=moment: moment)
+        paths = ("/rfqs", "/rfqs?limit=2", "/rfqs?status=open", "/rfqs?status=draft")
+        as_rows = {path: caller.request("GET", path) for path in paths}
+        with monkeypatch.context() as patched:
+            patched.setattr(rfqs, "sync_page", objects)
+            as_objects = {path: caller.request("GET", path) for path in paths}
+        assert as_rows == as_objects
+        rows = as_rows["/rfqs"]["data"]
+        assert len(rows) == 4 and all("invitation" not in row for row in rows)
+        assert {row["buyer"]["name"] for row in rows} == {world.acme.name}
+    phases = {row["id"]: row["phase"] for row in as_rows["/rfqs"]["data"]}
+    assert phases[past] == "deadline_passed" and phases[opened] != "deadline_passed"

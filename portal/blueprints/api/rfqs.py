@@ -16,8 +16,10 @@ Every operation is in the token scope "orders" (sourcing feeds ordering).
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import NamedTuple
 
-from flask import url_for
+from flask import g, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -26,9 +28,9 @@ from portal.blueprints.api.core import (
     actor,
     blueprint,
     idempotent,
-    listed_columns,
     load_or_404,
     requires,
+    row_plan,
     sync_page,
 )
 from portal.blueprints.api.schemas import (
@@ -281,6 +283,42 @@ def _buyer_rfq(rfq: Rfq, now) -> dict:
     return {**_rfq_fields(rfq, now), "buyer": actor().organization}
 
 
+class _BuyerRfqRow(RfqSchema):
+    """A row of the buyer's RFQ list: the RFQ's columns, `phase` and `accepting_quotes` from its
+    status and deadline, the buyer (the caller's company); no `invitation` (a supplier's)."""
+
+    class Meta:
+        exclude = ("invitation",)
+
+
+class _Timing(NamedTuple):
+    status: str
+    deadline: datetime | None
+
+
+def _now() -> datetime:
+    """The moment a list is read at (once per request: every row's phase is judged at it)."""
+    found = g.get("api_rfqs_now")
+    if found is None:
+        found = g.api_rfqs_now = clock.now()
+    return found
+
+
+def _caller_party() -> dict:
+    found = g.get("api_rfqs_buyer")
+    if found is None:
+        org = actor().organization
+        found = g.api_rfqs_buyer = {"id": org.id, "name": org.name, "tax_id": org.tax_id}
+    return found
+
+
+_BUYER_DERIVED = (
+    ("phase", lambda item: rules.phase(_Timing(item["status"], item["deadline"]), _now())),
+    ("accepting_quotes", lambda item: rules.accepting_quotes(_Timing(item["status"], item["deadline"]), _now())),
+    ("buyer", lambda item: _caller_party()),
+)
+
+
 def _supplier_rfq(invitation: RfqInvitation, now, quote_id: int | None) -> dict:
     """The RFQ as its invited supplier reads it: its own invitation, nothing of the others."""
     return {**_rfq_fields(invitation.rfq, now), "buyer": invitation.link.buyer,
@@ -333,13 +371,10 @@ def list_rfqs(args):
                         for inv in page["data"]]
         return page
     enforce(user, "rfqs.view")
-    query = (select(Rfq).where(Rfq.organization_id == user.organization_id)
-             .options(listed_columns(Rfq, RfqSchema)))
+    query = select(Rfq).where(Rfq.organization_id == user.organization_id)
     if status is not None:
         query = query.where(Rfq.status == status)
-    page = sync_page(query, Rfq, args)
-    page["data"] = [_buyer_rfq(rfq, now) for rfq in page["data"]]
-    return page
+    return sync_page(query, Rfq, args, plan=row_plan(Rfq, _BuyerRfqRow, _BUYER_DERIVED, ("status", "deadline")))
 
 
 def _supplier_invitation(rfq_id: int) -> RfqInvitation:
