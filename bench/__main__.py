@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import platform
 import re
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, text
 
 from bench import report
-from bench.serve import ApiCaller, Browser, Server, next_link, wrk
+from bench.serve import ApiCaller, Browser, Server, database_cpu_seconds, next_link, wrk
 from bench.world import ROOT, ensure, url_for
 
 PASSWORD = "portal-demo-2026"
@@ -278,12 +279,14 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
                 results.append({"name": name, "kind": kind, "error": "no such page in this data set"})
                 continue
             status, _ = browser.get(target)  # warm-up, and the status the run expects
-            reference_rps, result = paired(reference.base + "/", portal.base + target, duration,
+            reference_rps, result = paired(reference, portal, target, duration,
+                                           database_cpu=functools.partial(database_cpu_seconds, url),
                                            revalidate=kind == "badge", header=browser.header)
             refs.append(reference_rps)
             result.update(name=name, kind=kind, path=target, role=role, status=status, reference_rps=reference_rps)
             log(f"  {name:<40} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:8.1f} ms  "
-                f"ratio {result['ratio']} {result['ratios']}  (reference {reference_rps:.0f} req/s, status {status})")
+                f"ratio {result['ratio']} {result['ratios']}  CPU {result['cpu_ms']} ms/request, "
+                f"{result['cpu_ratio']}x the reference's  (reference {reference_rps:.0f} req/s, status {status})")
             results.append(result)
         served = sum(page.get("requests", 0) for page in results)
         growth, topped = None, 0
@@ -303,22 +306,42 @@ def measure(database: str, n: int, duration: str, soak: bool = True, pages: list
         reference.stop()
 
 
-def paired(reference_url: str, url: str, duration: str, rounds: int = ROUNDS, **options) -> tuple[float, dict]:
+def paired(reference: Server, portal: Server, path: str, duration: str, rounds: int = ROUNDS,
+           database_cpu=lambda: 0.0, **options) -> tuple[float, dict]:
     """The reference's throughput and the page's `wrk` result over `duration`, measured as
     `rounds` windows of the page, each right after a window of the reference: the page's
     `ratio` is the median of the windows' ratios (`ratios`), its req/s and p50 the median of
     its windows', its p99 the worst. On a shared machine the speed of both moved by up to 2x
-    between two windows a few seconds apart; a single pair was one draw of that noise."""
+    between two windows a few seconds apart; a single pair was one draw of that noise.
+
+    Each window also counts the CPU its server's workers and the database server
+    (`database_cpu`) spent per request: `cpu_ms` (the page's, median) and `cpu_ratio` (the
+    reference's CPU per request over the page's, median of the windows), which time stolen
+    by the machine's neighbours does not move as it moves throughput."""
     seconds = float(re.fullmatch(r"(\d+(?:\.\d+)?)s?", duration).group(1))
     window = f"{max(1, round(seconds / rounds))}s"
-    pairs = [(wrk(reference_url, None, window), wrk(url, None, window, **options)) for _ in range(rounds)]
+
+    def run(server: Server, url: str, **wrk_options) -> dict:
+        before = server.cpu_seconds() + database_cpu()
+        result = wrk(url, None, window, **wrk_options)
+        spent = server.cpu_seconds() + database_cpu() - before
+        result["cpu_ms"] = round(spent * 1000 / result["requests"], 3) if result["requests"] else None
+        return result
+
+    pairs = [(run(reference, reference.base + "/"), run(portal, portal.base + path, **options))
+             for _ in range(rounds)]
     ratios = [round(page["rps"] / ref["rps"], 3) for ref, page in pairs if ref["rps"]]
+    cpu_ratios = [round(ref["cpu_ms"] / page["cpu_ms"], 3) for ref, page in pairs
+                  if ref["cpu_ms"] and page["cpu_ms"]]
     pages = [page for _, page in pairs]
+    cpu = [p["cpu_ms"] for p in pages if p["cpu_ms"] is not None]
     result = {"rps": round(statistics.median(p["rps"] for p in pages), 1),
               "p50_ms": round(statistics.median(p["p50_ms"] for p in pages), 2),
               "p99_ms": max(p["p99_ms"] for p in pages), "requests": sum(p["requests"] for p in pages),
               "errors": sum(p["errors"] for p in pages),
-              "ratio": statistics.median(ratios) if ratios else None, "ratios": ratios}
+              "ratio": statistics.median(ratios) if ratios else None, "ratios": ratios,
+              "cpu_ms": round(statistics.median(cpu), 2) if cpu else None,
+              "cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None}
     return statistics.median(ref["rps"] for ref, _ in pairs), result
 
 

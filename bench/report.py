@@ -82,6 +82,15 @@ def targets(result: dict) -> list[dict]:
     return out
 
 
+def _cpu(page: dict) -> str:
+    """The page's CPU per request (its workers' and the database server's) and the reference's
+    over it: "8.1 (0.42×)"; "–" for runs before it was measured."""
+    if page.get("cpu_ms") is None:
+        return "–"
+    ratio = page.get("cpu_ratio")
+    return f"{page['cpu_ms']:.2f}" + (f" ({ratio:.2f}×)" if ratio is not None else "")
+
+
 def _interleaving(run: dict) -> str:
     rounds = run.get("rounds", 1)
     if rounds == 1:
@@ -98,20 +107,20 @@ def markdown(result: dict) -> str:
         f"{_interleaving(result)}. Sizes: {', '.join(map(str, result['sizes']))} on "
         f"{', '.join(result['databases'])}. Took {result['seconds']} s.",
         "",
-        "| database | N | page | req/s | p50 ms | p99 ms | vs reference |",
-        "|---|---|---|---|---|---|---|",
+        "| database | N | page | req/s | p50 ms | p99 ms | vs reference | CPU ms/request (vs reference) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         for page in run["pages"]:
             if "error" in page:
-                lines.append(f"| {run['database']} | {run['n']} | {page['name']} | – | – | – | {page['error']} |")
+                lines.append(f"| {run['database']} | {run['n']} | {page['name']} | – | – | – | {page['error']} | – |")
                 continue
             if not page["requests"]:
                 lines.append(f"| {run['database']} | {run['n']} | {page['name']} | 0 | > {result['duration']} | – | "
-                             "0× (no answer within the duration) |")
+                             "0× (no answer within the duration) | – |")
                 continue
             lines.append(f"| {run['database']} | {run['n']} | {page['name']} | {page['rps']:.1f} | "
-                         f"{page['p50_ms']:.1f} | {page['p99_ms']:.1f} | {page['ratio']:.2f}× |")
+                         f"{page['p50_ms']:.1f} | {page['p99_ms']:.1f} | {page['ratio']:.2f}× | {_cpu(page)} |")
     for again in result.get("reruns", []):
         lines += ["", f"Measured again {again['when']} (after a fix, {again['duration']} per page, "
                       f"{_interleaving(again)}): {', '.join(again['pages'])}."]

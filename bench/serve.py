@@ -57,6 +57,10 @@ class Server:
             return []
         return [int(c) for c in children]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far."""
+        return sum(process_cpu_seconds(pid) for pid in self.workers())
+
     def peak_rss_mib(self) -> float:
         peaks = []
         for pid in self.workers():
@@ -85,6 +89,31 @@ class Server:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of one process so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def database_cpu_seconds(url: str) -> float:
+    """CPU time of the database server's processes so far (PostgreSQL's backends: a page's
+    statements are planned and run there); 0 for SQLite, which runs inside the workers."""
+    if not url.startswith("postgresql"):
+        return 0.0
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += process_cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
 
 
 class Browser:

@@ -27,6 +27,7 @@ class Exact(TypeDecorator):
         super().__init__(precision=precision, scale=scale)
         self.precision = precision
         self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)  # 0.01 for scale 2: each value read is quantized to it
 
     @property
     def max_value(self) -> Decimal:
@@ -64,7 +65,8 @@ class Exact(TypeDecorator):
             return None
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-self.scale)
-        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        # psycopg returns a Decimal already: a list page reads hundreds of amounts.
+        return (value if type(value) is Decimal else Decimal(value)).quantize(self._quantum)
 
     def __repr__(self) -> str:
         return f"Exact(precision={self.precision}, scale={self.scale})"

@@ -63,22 +63,44 @@ def test_every_bench_page_has_a_known_kind_a_unique_name_and_a_resolvable_path()
 def test_a_pages_ratio_is_the_median_of_windows_each_beside_a_reference_window(monkeypatch):
     import bench.__main__ as bench_main
 
-    # The machine slows down by half in the second window: both runs of that window see it.
+    # The machine slows down by half in the second window: both runs of that window see it,
+    # in throughput; the CPU each request costs stays (the reference 2 ms, the page 4 ms).
     speeds = iter([(400, 200), (200, 100), (400, 240)])
     calls = []
 
+    class FakeServer:
+        def __init__(self, base, cpu_ms):
+            self.base, self.cpu_ms, self.spent = base, cpu_ms, 0.0
+
+        def cpu_seconds(self):
+            return self.spent
+
+    reference, portal = FakeServer("http://ref", 2.0), FakeServer("http://portal", 4.0)
+
     def fake_wrk(url, cookie, duration, **options):
         calls.append((url, duration))
-        if url.endswith("/ref"):
+        if url.startswith("http://ref"):
             fake_wrk.pair = next(speeds)
-            rps = fake_wrk.pair[0]
+            rps, server = fake_wrk.pair[0], reference
         else:
-            rps = fake_wrk.pair[1]
+            rps, server = fake_wrk.pair[1], portal
+        server.spent += rps * 2 * server.cpu_ms / 1000
         return {"rps": rps, "p50_ms": 1000 / rps, "p99_ms": 2000 / rps, "requests": rps * 2, "errors": 0}
 
     monkeypatch.setattr(bench_main, "wrk", fake_wrk)
-    reference_rps, result = bench_main.paired("http://x/ref", "http://x/page", "6s")
-    assert calls == [("http://x/ref", "2s"), ("http://x/page", "2s")] * 3  # interleaved windows
+    reference_rps, result = bench_main.paired(reference, portal, "/page", "6s")
+    assert calls == [("http://ref/", "2s"), ("http://portal/page", "2s")] * 3  # interleaved windows
     assert result["ratios"] == [0.5, 0.5, 0.6] and result["ratio"] == 0.5
     assert reference_rps == 400 and result["rps"] == 200 and result["p99_ms"] == 20.0
     assert result["requests"] == 1080
+    assert result["cpu_ms"] == 4.0 and result["cpu_ratio"] == 0.5
+
+
+def test_cpu_time_of_a_process_is_read_from_proc():
+    import os
+
+    from bench.serve import database_cpu_seconds, process_cpu_seconds
+
+    assert process_cpu_seconds(os.getpid()) > 0
+    assert process_cpu_seconds(2**22 + 12345) == 0.0  # no such process
+    assert database_cpu_seconds("sqlite:///x.db") == 0.0

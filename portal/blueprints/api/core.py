@@ -245,14 +245,22 @@ class RowPlan:
 
 
 @functools.cache
-def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = ()) -> RowPlan:
+def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = (), own: str | None = None) -> RowPlan:
     """The `RowPlan` of a list whose item schema shows `model`'s columns and nested many-to-one
     parties; `derived`: ((field, function of the item dict), ...) for what is neither (the
-    function sees the plain and nested values, and `needs`). Built once per list."""
+    function sees the plain and nested values, and `needs`). `own`: the party field that is the
+    caller's own company on every row (a list filtered to the caller's side: a buyer's orders,
+    a supplier's invoices), written from the caller's organisation instead of joined (on
+    PostgreSQL each joined party cost ~0.4 ms of planning and reading a page). Built once per
+    list."""
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.orm import RelationshipDirection, aliased
 
     mapper = sa_inspect(model)
+    if own is not None:
+        names = tuple(sub.attribute or sub_name
+                      for sub_name, sub in item_schema().dump_fields[own].schema.dump_fields.items())
+        derived = (*derived, (own, functools.partial(_caller_party, names)))
     computed = dict(derived)
     columns, joins, plain, nested = [], [], [], []
     wanted = [field.attribute or name for name, field in item_schema().dump_fields.items()
@@ -279,6 +287,16 @@ def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = (
     for alias, relationship in joins:
         base = base.outerjoin(alias, relationship.of_type(alias))
     return RowPlan(base, tuple(plain), tuple(nested), tuple(derived))
+
+
+def _caller_party(names: tuple[str, ...], _item: dict) -> dict:
+    """The caller's organisation as a list row's party (`names`: its fields), once per request."""
+    parties = g.setdefault("api_caller_parties", {})
+    found = parties.get(names)
+    if found is None:
+        org = actor().organization
+        found = parties[names] = {name: getattr(org, name) for name in names}
+    return found
 
 
 def sync_page(query, model, args: dict, *, order: Order | None = None, plan: RowPlan | None = None) -> dict:

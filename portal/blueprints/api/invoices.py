@@ -327,6 +327,11 @@ def _load(invoice_id: int, kind: InvoiceKind | None = InvoiceKind.INVOICE) -> In
     return invoice
 
 
+def _own_side() -> str:
+    """The party of every listed invoice that is the caller's company (`_listed` pins it)."""
+    return "buyer" if _is_buyer() else "supplier"
+
+
 def _listed(kind: InvoiceKind, args: dict):
     """The caller's side of the list: the index column first, the kind pinned."""
     org_id = actor().organization_id
@@ -488,7 +493,8 @@ def list_invoices(args):
     elif args.get("overdue") is False:
         query = query.where(~(Invoice.status.in_(queries.OPEN) & (Invoice.due_date < today))
                             | Invoice.due_date.is_(None))
-    return sync_page(query, Invoice, args, plan=row_plan(Invoice, InvoiceSchema, _DERIVED, _DERIVED_NEEDS))
+    return sync_page(query, Invoice, args,
+                     plan=row_plan(Invoice, InvoiceSchema, _DERIVED, _DERIVED_NEEDS, own=_own_side()))
 
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET"])
@@ -569,7 +575,7 @@ def list_credit_notes(args):
     query = _listed(InvoiceKind.CREDIT_NOTE, args)
     if args.get("invoice_id") is not None:
         query = query.where(Invoice.corrects_id == args["invoice_id"])
-    return sync_page(query, Invoice, args, plan=row_plan(Invoice, CreditNoteSchema))
+    return sync_page(query, Invoice, args, plan=row_plan(Invoice, CreditNoteSchema, own=_own_side()))
 
 
 @bp.route("/credit-notes/<int:invoice_id>", methods=["GET"])

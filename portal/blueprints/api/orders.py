@@ -265,7 +265,8 @@ def list_orders(args):
             query = query.where(PurchaseOrder.supplier_id == args["supplier_id"])
     if args.get("status") is not None:
         query = query.where(PurchaseOrder.status == args["status"])
-    return sync_page(query, PurchaseOrder, args, plan=row_plan(PurchaseOrder, OrderSchema))
+    own = "supplier" if _is_supplier(user) else "buyer"  # every row's party on the caller's side
+    return sync_page(query, PurchaseOrder, args, plan=row_plan(PurchaseOrder, OrderSchema, own=own))
 
 
 @bp.route("/orders/<int:order_id>", methods=["GET"])

@@ -285,7 +285,7 @@ def _buyer_rfq(rfq: Rfq, now) -> dict:
 
 class _BuyerRfqRow(RfqSchema):
     """A row of the buyer's RFQ list: the RFQ's columns, `phase` and `accepting_quotes` from its
-    status and deadline, the buyer (the caller's company); no `invitation` (a supplier's)."""
+    status and deadline, the buyer (the caller's company: `own`); no `invitation` (a supplier's)."""
 
     class Meta:
         exclude = ("invitation",)
@@ -304,18 +304,9 @@ def _now() -> datetime:
     return found
 
 
-def _caller_party() -> dict:
-    found = g.get("api_rfqs_buyer")
-    if found is None:
-        org = actor().organization
-        found = g.api_rfqs_buyer = {"id": org.id, "name": org.name, "tax_id": org.tax_id}
-    return found
-
-
 _BUYER_DERIVED = (
     ("phase", lambda item: rules.phase(_Timing(item["status"], item["deadline"]), _now())),
     ("accepting_quotes", lambda item: rules.accepting_quotes(_Timing(item["status"], item["deadline"]), _now())),
-    ("buyer", lambda item: _caller_party()),
 )
 
 
@@ -374,7 +365,8 @@ def list_rfqs(args):
     query = select(Rfq).where(Rfq.organization_id == user.organization_id)
     if status is not None:
         query = query.where(Rfq.status == status)
-    return sync_page(query, Rfq, args, plan=row_plan(Rfq, _BuyerRfqRow, _BUYER_DERIVED, ("status", "deadline")))
+    return sync_page(query, Rfq, args,
+                     plan=row_plan(Rfq, _BuyerRfqRow, _BUYER_DERIVED, ("status", "deadline"), own="buyer"))
 
 
 def _supplier_invitation(rfq_id: int) -> RfqInvitation:
