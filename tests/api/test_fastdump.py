@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from marshmallow import Schema, fields, post_dump
+from marshmallow import Schema, fields, missing, post_dump
 
 from portal.blueprints.api import fastdump
 from portal.blueprints.api.schemas import Amount, Party, page_of
@@ -171,3 +171,28 @@ def test_dict_rows_lacking_keys_and_objects_give_what_marshmallow_gives():
         assert [list(item) for item in fast["data"]] == [list(item) for item in slow["data"]]
     first, second = _both(ListedSchema, lacking)[0]["data"]
     assert "terms" not in first and "supplier" in first and "supplier" not in second
+
+
+class _Late(fields.Boolean):
+    """A derived field like the invoices' `overdue`: objects through its own reader, mappings by key."""
+
+    plain_for_mappings = True
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        if isinstance(obj, dict):
+            return obj.get(attr, default)
+        return obj.days > 3
+
+
+class LateSchema(Schema):
+    id = fields.Integer()
+    late = _Late()
+
+
+def test_a_field_reading_mappings_plainly_compiles_for_dict_rows_and_keeps_its_reader_for_objects():
+    assert fastdump.dumper(LateSchema()).__code__.co_filename == "<fastdump>"
+    for rows in ([{"id": 1, "late": True}, {"id": 2, "late": False}, {"id": 3}],
+                 [SimpleNamespace(id=4, days=5), SimpleNamespace(id=5, days=1)]):
+        fast, slow = _both(LateSchema, rows)
+        assert fast == slow
+    assert _both(LateSchema, [SimpleNamespace(id=4, days=5)])[0]["data"] == [{"id": 4, "late": True}]

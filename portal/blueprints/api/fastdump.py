@@ -32,11 +32,14 @@ def _simple_schema(schema: Schema) -> bool:
             and type(schema).get_attribute is Schema.get_attribute and not schema.many)
 
 
-def _converter(field: fields.Field, attribute: str):
+def _converter(field: fields.Field, attribute: str, *, mapping_rows: bool = False):
     """A function(value, obj) -> what the field dumps for a value found on the row, or None
-    when only marshmallow will do."""
+    when only marshmallow will do. `mapping_rows`: for dict rows only, where a field whose class
+    says `plain_for_mappings` (its own `get_value` reads a mapping's key as any field does) is
+    written like its base field."""
+    own_reader = type(field).get_value is not fields.Field.get_value
     if (not field._CHECK_ATTRIBUTE or "." in attribute or field.dump_default is not missing
-            or type(field).get_value is not fields.Field.get_value
+            or (own_reader and not (mapping_rows and getattr(field, "plain_for_mappings", False)))
             or isinstance(field, fields.Method | fields.Function | fields.Pluck)):
         return None
     if isinstance(field, fields.Nested):
@@ -180,8 +183,10 @@ def dumper(schema: Schema) -> Callable[[object], dict]:
                 out[key] = value
         return out
 
-    if all(convert is not None for *_, convert in plan):
-        row = _compiled(plan, row)
+    dict_plan = [(key, name, field, attribute, convert or _converter(field, attribute, mapping_rows=True))
+                 for key, name, field, attribute, convert in plan]
+    if all(convert is not None for *_, convert in dict_plan):
+        row = _compiled(dict_plan, row)
     _CACHE[id(schema)] = (schema, row)
     return row
 

@@ -128,6 +128,8 @@ class PaymentIn(Strict):
 class _Overdue(fields.Boolean):
     """Derived, never stored: an open invoice past its due date, today where the reader is."""
 
+    plain_for_mappings = True  # a row of columns carries it computed (fastdump writes it as a Boolean)
+
     def get_value(self, obj, attr, accessor=None, default=missing):
         if isinstance(obj, Mapping):
             return obj.get(attr, default)
