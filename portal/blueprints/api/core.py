@@ -221,24 +221,36 @@ class RowPlan:
     """How a list's item schema reads from one SELECT of columns instead of ORM objects: each
     field a column of the model (labelled with its attribute), each nested party a many-to-one
     relationship joined under an alias (its fields labelled `<relationship>__<attribute>`),
-    and `derived` fields computed from the row's columns (`needs`: the columns they read)."""
+    and `derived` fields computed from the row's columns (`needs`: the columns they read);
+    `own`: (field, its party fields) of the party that is the caller's company on every row."""
 
     base: object  # SELECT of the columns FROM the model and its joined parties, built once
     plain: tuple[str, ...]
     nested: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]  # (relationship, id label, (field, label)...)
     derived: tuple[tuple[str, Callable[[dict], object]], ...]
+    own: tuple[str, tuple[str, ...]] | None = None
 
     def select(self, query):
         """The plan's columns under the filters of `query` (`select(model).where(...)`, no joins
         and no loader options)."""
         return self.base if query.whereclause is None else self.base.where(query.whereclause)
 
-    def item(self, row) -> dict:
+    def items(self, rows) -> list[dict]:
+        """The page's rows as dicts (the caller's own party read once for the page)."""
+        party = None
+        if self.own is not None:
+            org = actor().organization
+            party = {name: getattr(org, name) for name in self.own[1]}
+        return [self.item(row, party) for row in rows]
+
+    def item(self, row, party: dict | None = None) -> dict:
         mapping = row._mapping
         item = {name: mapping[name] for name in self.plain}
         for relationship, id_label, labels in self.nested:
             item[relationship] = None if mapping[id_label] is None else {
                 name: mapping[label] for name, label in labels}
+        if self.own is not None:
+            item[self.own[0]] = party
         for name, compute in self.derived:
             item[name] = compute(item)
         return item
@@ -257,11 +269,11 @@ def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = (
     from sqlalchemy.orm import RelationshipDirection, aliased
 
     mapper = sa_inspect(model)
+    own_party = None
     if own is not None:
-        names = tuple(sub.attribute or sub_name
-                      for sub_name, sub in item_schema().dump_fields[own].schema.dump_fields.items())
-        derived = (*derived, (own, functools.partial(_caller_party, names)))
-    computed = dict(derived)
+        own_party = (own, tuple(sub.attribute or sub_name
+                                for sub_name, sub in item_schema().dump_fields[own].schema.dump_fields.items()))
+    computed = {*dict(derived), own}
     columns, joins, plain, nested = [], [], [], []
     wanted = [field.attribute or name for name, field in item_schema().dump_fields.items()
               if name not in computed]
@@ -286,17 +298,7 @@ def row_plan(model, item_schema, derived: tuple = (), needs: tuple[str, ...] = (
     base = select(*columns).select_from(model)
     for alias, relationship in joins:
         base = base.outerjoin(alias, relationship.of_type(alias))
-    return RowPlan(base, tuple(plain), tuple(nested), tuple(derived))
-
-
-def _caller_party(names: tuple[str, ...], _item: dict) -> dict:
-    """The caller's organisation as a list row's party (`names`: its fields), once per request."""
-    parties = g.setdefault("api_caller_parties", {})
-    found = parties.get(names)
-    if found is None:
-        org = actor().organization
-        found = parties[names] = {name: getattr(org, name) for name in names}
-    return found
+    return RowPlan(base, tuple(plain), tuple(nested), tuple(derived), own_party)
 
 
 def sync_page(query, model, args: dict, *, order: Order | None = None, plan: RowPlan | None = None) -> dict:
@@ -316,7 +318,7 @@ def sync_page(query, model, args: dict, *, order: Order | None = None, plan: Row
     except BadCursor:
         raise ApiProblem(422, "The cursor is not one this list gave out; start again without it.",
                          errors=[{"field": "cursor", "message": "Not a cursor of this list."}]) from None
-    items = page.items if plan is None else [plan.item(row) for row in page.items]
+    items = page.items if plan is None else plan.items(page.items)
     return {"data": items, "next_cursor": page.next}
 
 

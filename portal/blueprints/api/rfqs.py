@@ -345,7 +345,7 @@ def _details(rfq: Rfq, *, buyer_side: bool) -> dict:
 def list_rfqs(args):
     """The buyer's RFQs, or the published RFQs the supplier is invited to (its own view of
     each), oldest change first."""
-    user, now = actor(), clock.now()
+    user, now = actor(), _now()
     status = args.get("status")
     if _is_supplier(user):
         enforce(user, "quotes.view")
