@@ -137,6 +137,7 @@ def _load_user(user_id: str):
     """Load the user of a session; a stale session version (logout, deactivation) loads nobody."""
     from portal.extensions import db
     from portal.models import User
+    from portal.services import badges
     from portal.tenancy import ALL_TENANTS, read_scope_links
 
     parsed = User.parse_id(user_id)
@@ -147,10 +148,11 @@ def _load_user(user_id: str):
     row = db.session.execute(_user_statement(), {"uid": uid}, execution_options=ALL_TENANTS).unique().first()
     if row is None:
         return None
-    user, linked, blocked = row
+    user, linked, blocked, data_version = row
     if user.session_version != version or not user.is_active:
         return None
     read_scope_links(db.session, user.organization_id, linked, blocked)
+    badges.remember_data_version(db.session, user.organization_id, data_version)
     return user
 
 
@@ -163,11 +165,14 @@ def _user_statement():
 
     from portal.extensions import PREPARED
     from portal.models import User
+    from portal.services.badges import data_version_column
     from portal.tenancy import scope_columns
 
     # The roles and, for a supplier, the buyers it is linked to (its tenant scope) in the same
-    # query: every page asks for them. A lookup by key: prepared on PostgreSQL.
-    return (select(User, *scope_columns(User.organization_id)).where(User.id == bindparam("uid"))
+    # query: every page asks for them; and the version of the organisation's data (the list
+    # cache's key). A lookup by key: prepared on PostgreSQL.
+    return (select(User, *scope_columns(User.organization_id), data_version_column(User.organization_id))
+            .where(User.id == bindparam("uid"))
             .options(joinedload(User.role_rows)).execution_options(**PREPARED))
 
 

@@ -146,6 +146,8 @@ def _app_context(app):
     with app.app_context():
         _empty_database()
         mail.outbox.clear()
+        # The ids and versions start again with the empty database: so does the API's list cache.
+        app.extensions.pop("list_cache", None)
         yield
         db.session.remove()
 
@@ -205,6 +207,14 @@ def world(app, _world_snapshot) -> World:
         orgs={key: orgs[oid] for key, oid in keys["orgs"].items()},
         users={email: users[uid] for email, uid in keys["users"].items()},
     )
+
+
+@pytest.fixture
+def uncached_lists(app, monkeypatch):
+    """List pages and API lists worked out on every request (blueprints/cache.py off): for the
+    tests of the statements and plans a list runs."""
+    monkeypatch.setitem(app.config, "LIST_CACHE_BYTES", 0)
+    app.extensions.pop("list_cache", None)
 
 
 @pytest.fixture

@@ -65,6 +65,7 @@ def _plan(statement: str, parameters) -> str:
 
 
 @pytest.mark.parametrize("who, url", [("admin@acme", "/invoices/aging"), ("sales@polbud", "/supplier/invoices/aging")])
+@pytest.mark.usefixtures("uncached_lists")
 def test_an_aging_page_walks_its_counterparties_by_name_and_sums_its_days(owing, login_as, who, url):
     if db.engine.dialect.name != "sqlite":
         # On a few hundred rows PostgreSQL's planner may take a bitmap scan of another index and

@@ -145,6 +145,7 @@ def _other_urls(shop):
     ]
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_other_lists_read_their_indexes_and_never_sort(lists, login_as, world):
     shop = lists
     clients = {"buyer": login_as(shop.buyer), "admin": login_as(shop.admin),
@@ -217,6 +218,7 @@ def inbox_kit(world, app):
     return kit
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_inbox_its_badge_and_the_dashboard_walk_the_open_assignment_index(inbox_kit, login_as, app):
     """Each person's range of the index is read in order up to a page (or the count's cap):
     never a scan of the assignments or tasks, never a sort of all of them."""
@@ -310,6 +312,7 @@ class _ApiPages:
         return self.api.http.get(f"/api/v1{url}", headers=self.api.headers())
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_api_lists_walk_the_sync_index_and_never_sort(lists, world, app):
     shop = lists
     bulk_requisitions(shop.org, [shop.buyer, shop.buyer2], [shop.cc_it, shop.cc_adm], 160)

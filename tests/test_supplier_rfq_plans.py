@@ -80,6 +80,7 @@ def _is_to_answer(statement: str) -> bool:
     return "rfq_invitations.rfq_deadline > ?" in statement and "NOT (" not in statement
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_every_tab_reads_the_invitation_indexes_and_never_sorts(rfq_lists, login_as):
     client = login_as(rfq_lists.user("sales@nordwind"))
     # The closed tab is most of a supplier's history: newest first, filtered as it walks; its

@@ -36,6 +36,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField
 
+from portal.blueprints.cache import fresh_each_time
 from portal.blueprints.edge import actor, before_commit, unit_of_work
 from portal.extensions import db, htmx
 from portal.models import SubmissionToken
@@ -49,6 +50,13 @@ KEEP = timedelta(days=30)
 
 
 def new_token() -> str:
+    token = secrets.token_urlsafe(24)
+    if has_request_context():
+        fresh_each_time(token, _token)  # a kept page shows a new one each time
+    return token
+
+
+def _token() -> str:
     return secrets.token_urlsafe(24)
 
 

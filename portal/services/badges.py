@@ -8,6 +8,11 @@ approval tasks, assignments, delegations, requisition statuses and notifications
 takes, so it cannot close a deadlock cycle with the budget rows). A rolled-back transaction
 bumps nothing. Bulk UPDATEs that bypass the unit of work call `changed()` themselves.
 
+The same bump versions an organisation's data as a whole (`DATA`): every row a transaction
+writes notes the organisations that read it (`tenancy.organizations_written`: the owner, a
+shared row's supplier, a child's parent's, an organisation's linked ones). The API's list cache
+(blueprints/api/cache.py) keys its pages by it: between two writes a list answers from memory.
+
 The badge views answer `304 Not Modified` while the ETag (`etag()`: scope, user, version, day,
 language) matches; otherwise they count, capped at `CAP` + 1 rows ("99+"). A poll that sends
 the ETag back is answered from `poller()`: the user's session version, activity, organisation,
@@ -39,9 +44,19 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.models.org import OrgKind
 from portal.services.paging import count_upto
-from portal.tenancy import ALL_TENANTS
+from portal.tenancy import (
+    ALL_TENANTS,
+    MultiPartyDocument,
+    SharedDocument,
+    TenantChild,
+    TenantOwned,
+    current_scope,
+    organizations_written,
+)
 
 APPROVALS = "approvals"
+# Everything an organisation reads: any row it reads was written (see organizations_written).
+DATA = "data"
 # A badge shows "99+" beyond this; counting stops one row past it.
 CAP = 99
 _CHANGED = "badge_scopes_changed"
@@ -65,6 +80,33 @@ def version(organization_id: int, scope: str) -> int:
         .where(BadgeVersion.organization_id == organization_id, BadgeVersion.scope == scope)
     )
     return found or 0
+
+
+def data_version_column(org_id):
+    """A labelled scalar subquery of the `DATA` version of organisation `org_id` (a column or a
+    value; NULL before its first change), for the statement that loads who is asking (the
+    session's user, an API token): the list caches need it on every request, and it costs no
+    round trip of its own there. `remember_data_version` keeps what it read."""
+    return (select(BadgeVersion.__table__.c.version)
+            .where(BadgeVersion.__table__.c.organization_id == org_id,
+                   BadgeVersion.__table__.c.scope == literal_column(f"'{DATA}'"))
+            .scalar_subquery().label("data_version"))
+
+
+_DATA_READ = "badge_data_version"
+
+
+def remember_data_version(session: Session, organization_id: int, found: int | None) -> None:
+    session.info[_DATA_READ] = (organization_id, found or 0)
+
+
+def data_version(organization_id: int) -> int:
+    """The organisation's `DATA` version as read with who is asking, at the start of the
+    request (read now when it was not)."""
+    read = db.session.info.get(_DATA_READ)
+    if read is not None and read[0] == organization_id:
+        return read[1]
+    return version(organization_id, DATA)
 
 
 def etag(user_id: int, scope: str, version: int, language: str = "") -> str:
@@ -150,9 +192,19 @@ def capped(query) -> int:
     return count_upto(query, CAP)
 
 
+def _written(session: Session, obj) -> set[int]:
+    try:
+        return organizations_written(session, obj)
+    except Exception:  # noqa: BLE001 - a flush must not fail over a version: bump the writer's
+        scope = current_scope(session)
+        return {scope.org_id} if scope is not None else set()
+
+
 def _scopes_of(session: Session) -> set[tuple[int, str]]:
     scopes = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False):
+            scopes.update((org, DATA) for org in _written(session, obj))
         if isinstance(obj, _APPROVAL_MODELS):
             scopes.add((obj.organization_id, APPROVALS))
         elif isinstance(obj, Requisition):
@@ -171,6 +223,30 @@ def _note(session: Session, _context) -> None:
         session.info.setdefault(_CHANGED, set()).update(scopes)
 
 
+# A bulk UPDATE or DELETE of tenant rows with no organisation bound (a job, a command): it may
+# change any organisation's data, so every organisation's `DATA` version moves.
+EVERY = 0
+
+
+@functools.cache
+def _models_by_table() -> dict:
+    return {mapper.local_table: mapper.class_ for mapper in db.Model.registry.mappers}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk(state) -> None:
+    """A bulk UPDATE or DELETE through the session changes rows no flush names: note the `DATA`
+    of the organisation it runs for (rows of other organisations are out of its reach)."""
+    if not (state.is_update or state.is_delete):
+        return
+    model = _models_by_table().get(getattr(state.statement, "table", None))
+    if model is None or not issubclass(model, TenantOwned | SharedDocument | MultiPartyDocument | TenantChild):
+        return
+    scope = current_scope(state.session)
+    org = scope.org_id if scope is not None and not state.session.info.get("tenant_system") else EVERY
+    state.session.info.setdefault(_CHANGED, set()).add((org, DATA))
+
+
 @event.listens_for(Session, "before_commit")
 def _bump(session: Session) -> None:
     if session.in_nested_transaction():
@@ -179,8 +255,25 @@ def _bump(session: Session) -> None:
     scopes = session.info.pop(_CHANGED, None)
     if not scopes:
         return
+    connection = session.connection()
+    if (EVERY, DATA) in scopes:
+        connection.execute(_bump_every(), {"scope": DATA})
+        scopes = {(org, scope) for org, scope in scopes if scope != DATA}
+        if not scopes:
+            return
     # In a fixed order: two transactions bumping the same scopes take their locks alike.
-    session.connection().execute(_upsert(), [{"org": org, "scope": scope} for org, scope in sorted(scopes)])
+    connection.execute(_upsert(), [{"org": org, "scope": scope} for org, scope in sorted(scopes)])
+
+
+@functools.cache
+def _bump_every():
+    """Every organisation's `DATA` version bumped (`EVERY`). `WHERE true`: SQLite's parser needs
+    it between a SELECT and ON CONFLICT."""
+    return text(
+        "INSERT INTO badge_versions (organization_id, scope, version) SELECT id, :scope, 1 "
+        "FROM organizations WHERE true "
+        "ON CONFLICT (organization_id, scope) DO UPDATE SET version = badge_versions.version + 1"
+    )
 
 
 @functools.cache

@@ -48,6 +48,7 @@ tests/security/test_cross_tenant_reads.py, which fails when a new one appears un
 
 from portal.tenancy import filter as _filter  # noqa: F401  (registers the read filter)
 from portal.tenancy import guard as _guard  # noqa: F401  (registers the flush guard)
+from portal.tenancy.guard import organizations_written
 from portal.tenancy.scope import (
     ALL_FIELDS,
     ALL_TENANTS,
@@ -85,6 +86,7 @@ __all__ = [
     "bound_to",
     "current_scope",
     "for_each_organization",
+    "organizations_written",
     "register_org_models",
     "read_scope_links",
     "scope_columns",

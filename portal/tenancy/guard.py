@@ -3,7 +3,7 @@ deleted row against the scope and the models' side declarations."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import (
     Session,
 )
@@ -206,3 +206,30 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
                 "or the fields its side may write"
             )
 
+
+
+# --------------------------------------------------------------------------- whose data a write changes
+
+
+def organizations_written(session: Session, obj) -> set[int]:
+    """The organisations whose data a write of `obj` changes, as they see it: the owner and,
+    for a shared row, its supplier (before and after this flush); a child's parent's; a
+    multi-party document's owner and every participant's supplier; an organisation itself and
+    every organisation linked to it (its name shows on their documents). Empty for the rows no
+    organisation reads (sign-in attempts, the outbox). Read in `after_flush`, where the flushed
+    rows' keys are set (services/badges.py)."""
+    if isinstance(obj, TenantChild):
+        parents = (_parent_of(session, obj), _parent_of(session, obj, stored=True))
+        return set().union(*(organizations_written(session, p) for p in parents if p is not None))
+    if isinstance(obj, TenantOwned | SharedDocument | MultiPartyDocument):
+        found = {org for pair in _owners(obj) for org in pair if org is not None}
+        if isinstance(obj, MultiPartyDocument):
+            found.update(p.supplier_id for p in getattr(obj, obj.__participants__))
+        return found
+    if isinstance(obj, org_model("Organization")) and obj.id is not None:
+        link = org_model("SupplierLink").__table__
+        rows = session.connection().execute(
+            select(link.c.organization_id, link.c.supplier_id)
+            .where((link.c.organization_id == obj.id) | (link.c.supplier_id == obj.id)))
+        return {obj.id, *(org for row in rows for org in row if org is not None)}
+    return set()

@@ -383,7 +383,7 @@ def _selects(api_client, url: str) -> list[tuple[str, tuple]]:
     return sent
 
 
-def test_the_lists_walk_an_updated_index_of_their_side(world, api):
+def test_the_lists_walk_an_updated_index_of_their_side(world, api, uncached_lists):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the plans checked are SQLite's")
     bulk(world.acme, world.polbud, 160)

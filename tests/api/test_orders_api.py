@@ -362,7 +362,7 @@ def many_orders(world, app):
     (NORDWIND, "ix_purchase_orders_supplier_updated",
      ("/orders?limit=20", "/orders?buyer_id={acme}&limit=20", "/orders?status=received&limit=5")),
 ])
-def test_the_order_lists_walk_their_sync_index(api, many_orders, who, index, urls):
+def test_the_order_lists_walk_their_sync_index(api, many_orders, who, index, urls, uncached_lists):
     from tests.listdata import captured_selects, plan
 
     client = api(who)

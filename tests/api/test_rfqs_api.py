@@ -324,7 +324,7 @@ def many_rfqs(world, app, monkeypatch):
     (SALES_NW, "rfq_invitations", "ix_rfq_invitations_supplier_updated",
      ("/rfqs?limit=20", "/rfqs?status=awarded&limit=5")),
 ])
-def test_the_rfq_lists_walk_their_sync_index(api, many_rfqs, who, table, index, urls):
+def test_the_rfq_lists_walk_their_sync_index(api, many_rfqs, who, table, index, urls, uncached_lists):
     from tests.listdata import captured_selects, plan
 
     client = api(who)

@@ -56,6 +56,12 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("portal/services/badges.py", "_upsert"):
         "bumps the badge versions of the (organisation, scope) pairs the committing transaction's "
         "own rows named (their organisation_id, after the write guard passed them); reads nothing",
+    ("portal/services/badges.py", "_bump_every"):
+        "after a bulk UPDATE/DELETE run for no organisation (a job, a command), bumps every "
+        "organisation's data version (a number, the list caches' key); reads and shows nothing",
+    ("portal/services/badges.py", "_note_bulk"):
+        "reads whether the session acts for no organisation (`system`) only to note that a bulk "
+        "write there may have changed any organisation's data; reads no rows",
     ("portal/services/auth.py", "find_user_by_email"):
         "sign-in and password reset know only the email; the caller checks the password/token",
     ("portal/services/auth.py", "authenticate"):

@@ -711,6 +711,7 @@ def test_audit_log_names_and_links_every_object(world, login_as):
     assert "ApprovalPolicy #" not in page and "Requisition #" not in page
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_audit_log_costs_no_extra_queries_per_row(world, login_as, app):
     add_users(world.acme, 2)
     client = login_as(world.user("admin@acme"))

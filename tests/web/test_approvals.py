@@ -133,6 +133,7 @@ def test_inbox_pages_by_cursor_oldest_first_with_delegated_steps_in_their_place(
     assert "7 requisitions await you" in html
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_inbox_pages_cost_the_same_statements_at_one_and_three_times_the_tasks(kit, login_as, app):
     """Page 1 and page 2 (by cursor), own and delegated steps: the statements a page sends do
     not grow with the number of tasks waiting."""
@@ -176,6 +177,7 @@ def test_inbox_refuses_a_cursor_it_did_not_give_out(kit, login_as, app):
         assert client.get(f"/approvals/?cursor={cursor}").status_code == 422, cursor
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_inbox_costs_the_same_queries_for_many_tasks(kit, login_as, app):
     """Own and delegated tasks (CFO steps, the CFO delegated to the manager) in both cases."""
     with as_acme(app, kit):

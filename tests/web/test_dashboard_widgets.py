@@ -70,6 +70,7 @@ def test_admins_see_the_inbox_widget_too(kit, login_as):
     assert 'data-testid="admin-widget"' in html and 'data-testid="approver-widget"' in html
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_widgets_cost_the_same_queries_for_many_requisitions(kit, login_as, app):
     with as_acme(app, kit):
         users.set_roles(kit.manager, ["approver", "buyer"], actor=kit.admin)

@@ -494,6 +494,7 @@ def test_a_disabled_endpoint_offers_no_redeliver_and_refuses_one(world, login_as
         assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "webhook")).all() == []
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_lists_read_their_indexes(world, login_as, app, monkeypatch):
     """The token list walks ix_api_tokens_org_created and the delivery log
     ix_webhook_deliveries_endpoint (SQLite's plans: no scan, no temporary sort)."""

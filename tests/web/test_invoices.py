@@ -142,6 +142,7 @@ def test_suppliers_have_their_own_list(world, login_as):
     assert supplier.get("/invoices/").status_code in (403, 404)
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_list_queries_do_not_grow_with_rows(world, buyer):
     make_invoice(world)
     buyer.get("/invoices/?tab=all")

@@ -100,6 +100,7 @@ def _measure(shop, clients) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_lists_cost_the_same_queries_at_1x_and_3x(shop, world, login_as):
     _fill(shop, world, 160)
     clients = _clients(shop, world, login_as)

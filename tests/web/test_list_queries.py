@@ -79,6 +79,7 @@ def _measure(shop, clients, req_id, pending_id) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_list_and_detail_pages_cost_the_same_queries_at_1x_and_3x(app, shop, login_as):
     people, centres = [shop.buyer, shop.buyer2], [shop.cc_it, shop.cc_adm]
     req_id = make_draft(app, shop.buyer, shop.cc_it, title="Detail",

@@ -75,6 +75,7 @@ def test_the_list_is_empty_at_first(kit, login_as):
     assert page.status_code == 200 and "No notifications yet" in page.text
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_list_paginates_with_constant_queries(kit, login_as, app):
     client = login_as(kit.manager)
     say(app, kit, kit.manager, "first")

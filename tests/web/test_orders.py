@@ -102,6 +102,7 @@ def test_orders_csv_export_of_the_current_view(world, buyer):
     assert load(one).number in response.text and "Polbud" in response.text
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_orders_list_queries_do_not_grow_with_rows(world, buyer):
     issue(world)
     buyer.get("/orders/")

@@ -179,6 +179,7 @@ def _fill(world, n: int, start: int = 0) -> None:
 
 
 @pytest.mark.parametrize("who", ["buyer@acme", "sales@polbud"])
+@pytest.mark.usefixtures("uncached_lists")
 def test_sourcing_widgets_cost_the_same_queries_for_many_documents(world, login_as, who):
     _fill(world, dashboard.RECENT)  # every widget full: its count is read too
     client = login_as(world.user(who))

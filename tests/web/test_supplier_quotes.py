@@ -286,6 +286,7 @@ def test_confirm_after_an_amendment(world, rfq_id, login_as):
     assert 'data-testid="amendment-banner"' not in html
 
 
+@pytest.mark.usefixtures("uncached_lists")
 def test_the_list_reads_a_fixed_number_of_statements_however_many_rfqs(world, at, login_as):
     from tests.kit import count_queries, rows
 

@@ -23,6 +23,7 @@ from portal.blueprints.admin.integration_forms import (
     area_rows,
     scope_label,
 )
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     form_status,
@@ -78,8 +79,8 @@ def _reference_url() -> str | None:
 @login_required
 @require(RULE)
 def api_tokens():
-    return render("admin/integration/api_tokens.html", block=fragment("tokens_table"),
-                  reference_url=_reference_url(), **_tokens_context())
+    return cached_page("admin/integration/api_tokens.html",
+                       lambda: {"reference_url": _reference_url(), **_tokens_context()}, block=fragment("tokens_table"))
 
 
 def _curl_example(secret: str) -> str:

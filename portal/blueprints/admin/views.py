@@ -23,6 +23,7 @@ from portal.blueprints.admin.forms import (
     RolesForm,
     UserFilterForm,
 )
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     button_action,
@@ -325,22 +326,20 @@ def audit():
         object_type=filters.object_type.data or None, actor_id=filters.actor.data,
         date_from=filters.date_from.data, date_to=filters.date_to.data,
     ) if valid else audit_log.AuditFilter()
-    try:
-        page = audit_log.audit_log(org, chosen, before=id_arg("before"), after=id_arg("after"),
-                                   per_page=page_size())
-    except audit_log.UnknownCursor:
-        abort(404)
-    changes = {e.id: audit_service.changes_of(e) for e in page.events}
+    before, after, per_page = id_arg("before"), id_arg("after"), page_size()
     args = {k: v for k, v in request.args.items()
             if k in ("object_type", "actor", "date_from", "date_to") and v and valid}
-    return render(
-        "admin/audit.html",
-        block=fragment("audit_table"),
-        filters=filters,
-        page=page,
-        args=args,
-        names=audit_log.object_names(page.events, org),
-        changes=changes,
-        refs=audit_log.reference_names(c for found in changes.values() for c in found),
-        link=audit_link,
-    ), 200 if valid else 422
+
+    def build():
+        try:
+            page = audit_log.audit_log(org, chosen, before=before, after=after, per_page=per_page)
+        except audit_log.UnknownCursor:
+            abort(404)
+        changes = {e.id: audit_service.changes_of(e) for e in page.events}
+        return {"filters": filters, "page": page, "args": args, "names": audit_log.object_names(page.events, org),
+                "changes": changes, "link": audit_link,
+                "refs": audit_log.reference_names(c for found in changes.values() for c in found)}
+
+    if not valid:  # the message beside the field: this request's own answer
+        return render("admin/audit.html", block=fragment("audit_table"), **build()), 422
+    return cached_page("admin/audit.html", build, block=fragment("audit_table"))

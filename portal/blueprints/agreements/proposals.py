@@ -7,6 +7,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from portal.blueprints.agreements import bp
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, message_text, page_size, saved, unit_of_work
 from portal.blueprints.params import cursor_arg
 from portal.htmx import fragment, render
@@ -29,10 +30,13 @@ class DecideForm(FlaskForm):
 def proposals():
     wanted = request.args.get("status", "open")
     status = wanted if wanted in STATUSES else ""
-    page = price_proposals.list_proposals(status=status, cursor=cursor_arg(),
-                                          per_page=page_size())
-    return render("agreements/proposals.html", block=fragment("results"), page=page,
-                  status=status, args={"status": status or "all"}, statuses=STATUSES)
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page = price_proposals.list_proposals(status=status, cursor=cursor, per_page=per_page)
+        return {"page": page, "status": status, "args": {"status": status or "all"}, "statuses": STATUSES}
+
+    return cached_page("agreements/proposals.html", build, block=fragment("results"))
 
 
 def _choices(proposal) -> tuple[dict, dict, dict]:

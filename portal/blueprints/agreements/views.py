@@ -7,6 +7,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints.agreements import bp
 from portal.blueprints.agreements.forms import AgreementEditForm, AgreementForm, EndForm
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     button_action,
@@ -38,14 +39,17 @@ def _filters() -> dict:
 @login_required
 @require("agreements.view")
 def index():
-    filters = _filters()
+    filters, cursor, per_page = _filters(), cursor_arg(), page_size()
     link = suppliers.get_link(actor(), filters["link"]) if filters["link"] else None
-    page = agreements.list_agreements(link_id=filters["link"], state=filters["state"],
-                                      cursor=cursor_arg(), per_page=page_size())
-    args = {k: v for k, v in filters.items() if v}
-    return render("agreements/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=args, link=link, **_filter_links(filters["link"]),
-                  today=agreements.today(), open_proposals=_open_proposals())
+
+    def build():
+        page = agreements.list_agreements(link_id=filters["link"], state=filters["state"],
+                                          cursor=cursor, per_page=per_page)
+        return {"page": page, "filters": filters, "args": {k: v for k, v in filters.items() if v},
+                "link": link, **_filter_links(filters["link"]), "today": agreements.today(),
+                "open_proposals": _open_proposals()}
+
+    return cached_page("agreements/index.html", build, block=fragment("results"))
 
 
 @bp.route("/export")

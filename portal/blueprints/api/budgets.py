@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.blueprints.api.core import actor, blueprint, requires, sync_page
 from portal.blueprints.api.schemas import Amount, ListArgs, Problem, page_of
+from portal.blueprints.cache import cached_list
 from portal.blueprints.problems import NOT_HERE, ApiProblem
 from portal.domain.budget import BudgetStatus, PeriodKind, period_bounds
 from portal.extensions import db
@@ -70,6 +71,7 @@ BudgetPage = page_of(BudgetSchema)
 
 @bp.route("/budgets", methods=["GET"])
 @requires("requisitions")
+@cached_list
 @bp.arguments(BudgetListArgs, location="query")
 @bp.response(200, BudgetPage)
 @bp.alt_response(403, schema=Problem, description="Not an admin or approver of a buying company")

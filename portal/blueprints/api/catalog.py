@@ -28,6 +28,7 @@ from portal.blueprints.api.schemas import (
     StrictBoolean,
     page_of,
 )
+from portal.blueprints.cache import cached_list
 from portal.blueprints.problems import API_PREFIX, NOT_HERE, ApiProblem
 from portal.domain import agreements as agreement_rules
 from portal.extensions import db
@@ -191,6 +192,7 @@ def _item_detail(item: Item) -> dict:
 
 @bp.route("/catalog/items", methods=["GET"])
 @requires("catalog")
+@cached_list
 @bp.arguments(ItemListArgs, location="query")
 @bp.response(200, ItemPage)
 @bp.alt_response(403, schema=Problem, description="Suppliers see no catalog")
@@ -327,6 +329,7 @@ def _agreement_side(user) -> str:
 
 @bp.route("/agreements", methods=["GET"])
 @requires("catalog")
+@cached_list
 @bp.arguments(AgreementListArgs, location="query")
 @bp.response(200, AgreementPage)
 @bp.alt_response(403, schema=Problem, description="Neither a buyer nor a supplier user")

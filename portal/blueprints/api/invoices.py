@@ -40,6 +40,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
+from portal.blueprints.cache import cached_list
 from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.domain import exemption
 from portal.errors import ValidationProblem
@@ -479,6 +480,7 @@ _DERIVED_NEEDS = ("kind", "status", "due_date", "gross_total", "credited_total",
 
 @bp.route("/invoices", methods=["GET"])
 @requires("invoices")
+@cached_list
 @bp.arguments(InvoiceListArgs, location="query")
 @bp.response(200, InvoicePage)
 @bp.alt_response(403, schema=Problem, description="The token lacks the scope invoices:read.")
@@ -568,6 +570,7 @@ def invoice_xml(invoice_id: int):
 
 @bp.route("/credit-notes", methods=["GET"])
 @requires("invoices")
+@cached_list
 @bp.arguments(CreditNoteListArgs, location="query")
 @bp.response(200, CreditNotePage)
 @bp.alt_response(403, schema=Problem, description="The token lacks the scope invoices:read.")

@@ -33,6 +33,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
+from portal.blueprints.cache import cached_list
 from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.domain import receiving as receiving_rules
 from portal.domain.receiving import ReceiptLineInput
@@ -240,6 +241,7 @@ def _receipt(receipt, *, people: bool) -> dict:
 
 @bp.route("/orders", methods=["GET"])
 @requires("orders")
+@cached_list
 @bp.arguments(OrderListArgs, location="query")
 @bp.response(200, page_of(OrderSchema))
 @bp.alt_response(403, **FORBIDDEN)

@@ -28,6 +28,7 @@ from portal.blueprints.api.schemas import (
     StrictBoolean,
     page_of,
 )
+from portal.blueprints.cache import cached_list
 from portal.blueprints.problems import API_PREFIX, NOT_HERE, ApiProblem, refused
 from portal.blueprints.requisitions.context import catalog_defaults
 from portal.blueprints.requisitions.queries import active_suppliers
@@ -249,6 +250,7 @@ def _detail(req: Requisition) -> dict:
 
 @bp.route("/requisitions", methods=["GET"])
 @requires("requisitions")
+@cached_list
 @bp.arguments(RequisitionListArgs, location="query")
 @bp.response(200, RequisitionPage)
 @bp.alt_response(403, schema=Problem, description="Not a buyer, approver or admin of a buying company")

@@ -43,6 +43,7 @@ from portal.blueprints.api.schemas import (
     Strict,
     page_of,
 )
+from portal.blueprints.cache import cached_list, until_next_deadline
 from portal.blueprints.problems import NOT_HERE, ApiProblem, refused
 from portal.domain import rfq as rules
 from portal.models.org import OrgKind
@@ -338,6 +339,7 @@ def _details(rfq: Rfq, *, buyer_side: bool) -> dict:
 
 @bp.route("/rfqs", methods=["GET"])
 @requires("orders")
+@cached_list
 @bp.arguments(RfqListArgs, location="query")
 @bp.response(200, page_of(RfqSchema))
 @bp.alt_response(403, **FORBIDDEN)
@@ -360,13 +362,16 @@ def list_rfqs(args):
         states = quote_reads.quote_states(page["data"])
         page["data"] = [_supplier_rfq(inv, now, getattr(states.get(inv.id), "id", None))
                         for inv in page["data"]]
+        until_next_deadline(page["data"], now)
         return page
     enforce(user, "rfqs.view")
     query = select(Rfq).where(Rfq.organization_id == user.organization_id)
     if status is not None:
         query = query.where(Rfq.status == status)
-    return sync_page(query, Rfq, args,
+    page = sync_page(query, Rfq, args,
                      plan=row_plan(Rfq, _BuyerRfqRow, _BUYER_DERIVED, ("status", "deadline"), own="buyer"))
+    until_next_deadline(page["data"], now)
+    return page
 
 
 def _supplier_invitation(rfq_id: int) -> RfqInvitation:

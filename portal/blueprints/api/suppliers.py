@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.blueprints.api.core import actor, blueprint, requires, sync_page
 from portal.blueprints.api.schemas import Amount, ListArgs, Party, Problem, page_of
+from portal.blueprints.cache import cached_list
 from portal.models import LinkStatus, SupplierLink
 from portal.policies import enforce
 from portal.services import suppliers
@@ -74,6 +75,7 @@ def _parties():
 
 @bp.route("/suppliers", methods=["GET"])
 @requires("suppliers")
+@cached_list
 @bp.arguments(SupplierListArgs, location="query")
 @bp.response(200, SupplierLinkPage)
 @bp.alt_response(403, schema=Problem, description="Suppliers have no suppliers")
@@ -102,6 +104,7 @@ def get_supplier(link_id: int):
 
 @bp.route("/customers", methods=["GET"])
 @requires("suppliers")
+@cached_list
 @bp.arguments(CustomerListArgs, location="query")
 @bp.response(200, SupplierLinkPage)
 @bp.alt_response(403, schema=Problem, description="Buyers have no customers")

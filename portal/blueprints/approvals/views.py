@@ -14,6 +14,7 @@ from flask_login import login_required
 from portal.blueprints.approvals import bp
 from portal.blueprints.approvals.forms import DecisionForm
 from portal.blueprints.badges import polled_badge
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, saved, unit_of_work
 from portal.blueprints.params import coerce_id, cursor_arg
 from portal.domain.approval import reason_message
@@ -73,12 +74,13 @@ def _forbidden(message: str):
 @login_required
 @require("approvals.inbox")
 def inbox():
-    page, rows = queries.inbox_page(
-        actor(), cursor=cursor_arg(), per_page=page_size(),
-        bulk_max=_bulk_max(),
-    )
-    return render("approvals/inbox.html", page=page, rows=rows, bulk_max=_bulk_max(),
-                  acting_for=queries.acting_for(actor()))
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page, rows = queries.inbox_page(actor(), cursor=cursor, per_page=per_page, bulk_max=_bulk_max())
+        return {"page": page, "rows": rows, "bulk_max": _bulk_max(), "acting_for": queries.acting_for(actor())}
+
+    return cached_page("approvals/inbox.html", build)
 
 
 @bp.route("/badge")

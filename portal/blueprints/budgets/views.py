@@ -10,6 +10,7 @@ from portal import i18n
 from portal.blueprints.budgets import bp
 from portal.blueprints.budgets.charts import burn_chart
 from portal.blueprints.budgets.forms import BudgetForm, CloseForm, ImportForm, ReviseForm
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     csv_file,
@@ -88,13 +89,16 @@ def _list_query(status: str, year: int | None):
 @require("budgets.view")
 def index():
     status = request.args.get("status", "open")
-    year = year_arg()
-    page = keyset(_list_query(status, year), LATEST_FIRST, cursor=cursor_arg(),
-                  per_page=current_app.config["PAGE_SIZE"])
-    balances = budgets.balances_for(page.items)
-    bars = {b.id: bar(balances[b.id]) for b in page.items}
-    return render("budgets/index.html", page=page, balances=balances, bars=bars, status=status, year=year,
-                  args={"status": status, **({"year": year} if year else {})})
+    year, cursor = year_arg(), cursor_arg()
+
+    def build():
+        page = keyset(_list_query(status, year), LATEST_FIRST, cursor=cursor,
+                      per_page=current_app.config["PAGE_SIZE"])
+        balances = budgets.balances_for(page.items)
+        return {"page": page, "balances": balances, "bars": {b.id: bar(balances[b.id]) for b in page.items},
+                "status": status, "year": year, "args": {"status": status, **({"year": year} if year else {})}}
+
+    return cached_page("budgets/index.html", build)
 
 
 @bp.route("/export")

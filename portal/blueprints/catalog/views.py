@@ -7,6 +7,7 @@ from wtforms import SelectChoice
 
 from portal import i18n
 from portal.blueprints import codelists
+from portal.blueprints.cache import cached_page
 from portal.blueprints.catalog import bp, ordering
 from portal.blueprints.catalog.forms import CategoryForm, ImportForm, ItemForm
 from portal.blueprints.edge import (
@@ -61,16 +62,16 @@ def list_filters(q: str, category: int | None, status: str) -> dict:
 @login_required
 @require("catalog.view")
 def index():
-    filters = _filters()
-    page = catalog.list_items(
-        query=filters["q"], category_id=filters["category"], status=filters["status"],
-        cursor=cursor_arg(), per_page=page_size(),
-    )
-    args = {k: v for k, v in filters.items() if v}
-    block = fragment("results")
-    return render("catalog/index.html", block=block, page=page, filters=filters, args=args,
-                  categories=catalog.list_categories(), agreed=agreements.agreed_prices(page.items),
-                  **ordering.picker())
+    filters, cursor, per_page = _filters(), cursor_arg(), page_size()
+
+    def build():
+        page = catalog.list_items(query=filters["q"], category_id=filters["category"], status=filters["status"],
+                                  cursor=cursor, per_page=per_page)
+        return {"page": page, "filters": filters, "args": {k: v for k, v in filters.items() if v},
+                "categories": catalog.list_categories(), "agreed": agreements.agreed_prices(page.items),
+                **ordering.picker()}
+
+    return cached_page("catalog/index.html", build, block=fragment("results"))
 
 
 @bp.route("/export")

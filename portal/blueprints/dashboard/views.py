@@ -1,8 +1,8 @@
 from flask_login import login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.dashboard import bp
 from portal.blueprints.edge import actor
-from portal.htmx import render
 from portal.policies import can
 from portal.services import dashboard, dashboard_invoicing, dashboard_sourcing
 
@@ -10,6 +10,10 @@ from portal.services import dashboard, dashboard_invoicing, dashboard_sourcing
 @bp.route("/")
 @login_required
 def index():
+    return cached_page("dashboard/index.html", _context)
+
+
+def _context() -> dict:
     user = actor()
     sections = dashboard.widgets_for(user)
     context = {"sections": sections}
@@ -37,4 +41,4 @@ def index():
     if "customers" in sections:
         context["customers"] = dashboard.customers(user)
         context["supplier_activity"] = dashboard.supplier_activity(user)
-    return render("dashboard/index.html", **context)
+    return context

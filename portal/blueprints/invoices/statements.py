@@ -8,6 +8,7 @@ from flask import Response, request
 from flask_babel import get_locale
 from flask_login import login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, load_or_404
 from portal.blueprints.invoices import bp
 from portal.blueprints.invoices.forms import PeriodForm
@@ -26,12 +27,16 @@ from portal.services.invoicing import statements as service
 def aging():
     """What the company owes its suppliers, by how long it is overdue (per supplier and currency),
     a page of suppliers at a time; the totals count every supplier."""
-    today = buyer.today_of_org(actor().organization)
-    page = service.aging_page(side="buyer", today=today, cursor=request.args.get("cursor"))
-    rows = page.rows
-    return render("invoices/aging.html", rows=rows, page=page, totals=_totals(page.totals),
-                  buckets=rules.BUCKET_LABELS, links=buyer.links_by_supplier({row.counterparty_id for row in rows}),
-                  today=today)
+    cursor = request.args.get("cursor")
+
+    def build():
+        today = buyer.today_of_org(actor().organization)
+        page = service.aging_page(side="buyer", today=today, cursor=cursor)
+        rows = page.rows
+        return {"rows": rows, "page": page, "totals": _totals(page.totals), "buckets": rules.BUCKET_LABELS,
+                "links": buyer.links_by_supplier({row.counterparty_id for row in rows}), "today": today}
+
+    return cached_page("invoices/aging.html", build)
 
 
 def _totals(totals) -> list:

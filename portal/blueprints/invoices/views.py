@@ -8,6 +8,7 @@ from flask import Response, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, csv_response, form_action, message_text, or_404, page_size, saved
 from portal.blueprints.invoices import bp
 from portal.blueprints.invoices.forms import ApproveForm, DisputeForm, PaymentForm
@@ -37,14 +38,18 @@ def _args(filters: dict) -> dict:
 @login_required
 @require("invoices.view")
 def index():
-    filters = _filters()
-    page = queries.buyer_invoice_page(tab=filters["tab"], supplier_id=filters["supplier"], search=filters["q"],
-                                      cursor=cursor_arg(), per_page=page_size())
-    counts = queries.buyer_tab_counts(supplier_id=filters["supplier"])
-    links, more_links = agreements.filter_links(actor(), selected=filters["supplier"])
-    return render("invoices/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=_args(filters), links=links, more_links=more_links, tabs=queries.BUYER_TABS,
-                  counts=counts, status_labels=rules.STATUS_LABELS, today=buyer.today_of_org(actor().organization))
+    filters, cursor, per_page = _filters(), cursor_arg(), page_size()
+
+    def build():
+        page = queries.buyer_invoice_page(tab=filters["tab"], supplier_id=filters["supplier"], search=filters["q"],
+                                          cursor=cursor, per_page=per_page)
+        counts = queries.buyer_tab_counts(supplier_id=filters["supplier"])
+        links, more_links = agreements.filter_links(actor(), selected=filters["supplier"])
+        return {"page": page, "filters": filters, "args": _args(filters), "links": links, "more_links": more_links,
+                "tabs": queries.BUYER_TABS, "counts": counts, "status_labels": rules.STATUS_LABELS,
+                "today": buyer.today_of_org(actor().organization)}
+
+    return cached_page("invoices/index.html", build, block=fragment("results"))
 
 
 @bp.route("/export")

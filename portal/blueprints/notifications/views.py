@@ -9,10 +9,10 @@ from flask_babel import ngettext
 from flask_login import login_required
 
 from portal.blueprints.badges import polled_badge
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, or_404, page_size, safe_next, unit_of_work
 from portal.blueprints.notifications import bp
 from portal.blueprints.params import cursor_arg
-from portal.htmx import render
 from portal.jobs.rendering import page_url, shown
 from portal.policies import require
 from portal.services import badges, notifications
@@ -22,10 +22,15 @@ from portal.services import badges, notifications
 @login_required
 @require("notifications.view")
 def index():
-    page = notifications.notifications_page(actor(), cursor=cursor_arg(), per_page=page_size())
-    # Rendered now, in the viewer's language: the rows hold message ids and parameters.
-    return render("notifications/index.html", page=page, notes=[shown(n) for n in page.items],
-                  unread=notifications.unread_count(actor()))
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page = notifications.notifications_page(actor(), cursor=cursor, per_page=per_page)
+        # Rendered in the viewer's language: the rows hold message ids and parameters.
+        return {"page": page, "notes": [shown(n) for n in page.items],
+                "unread": notifications.unread_count(actor())}
+
+    return cached_page("notifications/index.html", build)
 
 
 @bp.route("/badge")

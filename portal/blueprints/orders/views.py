@@ -6,6 +6,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     csv_response,
@@ -58,13 +59,16 @@ def _args(filters: dict) -> dict:
 @login_required
 @require("orders.view")
 def index():
-    filters = _filters()
-    page = queries.order_page(actor(), view=filters["view"], supplier_id=filters["supplier"], q=filters["q"],
-                              cursor=cursor_arg(), per_page=page_size(), budget_id=filters["budget"])
-    links, more_links = agreements.filter_links(actor(), selected=filters["supplier"])
-    return render("orders/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=_args(filters), links=links, more_links=more_links, tabs=TABS,
-                  status_labels=rules.STATUS_LABELS)
+    filters, cursor, per_page = _filters(), cursor_arg(), page_size()
+
+    def build():
+        page = queries.order_page(actor(), view=filters["view"], supplier_id=filters["supplier"], q=filters["q"],
+                                  cursor=cursor, per_page=per_page, budget_id=filters["budget"])
+        links, more_links = agreements.filter_links(actor(), selected=filters["supplier"])
+        return {"page": page, "filters": filters, "args": _args(filters), "links": links,
+                "more_links": more_links, "tabs": TABS, "status_labels": rules.STATUS_LABELS}
+
+    return cached_page("orders/index.html", build, block=fragment("results"))
 
 
 @bp.route("/export")

@@ -19,6 +19,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user, login_required
 
 from portal import tenancy
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import csv_response, in_transaction
 from portal.blueprints.params import coerce_id, cursor_arg
 from portal.blueprints.requisitions import bp, queries
@@ -26,7 +27,7 @@ from portal.blueprints.requisitions.forms import SORT_KEYS, FilterForm
 from portal.domain.requisition import RequisitionStatus
 from portal.domain.roles import Role
 from portal.extensions import db, htmx
-from portal.htmx import fragment, render
+from portal.htmx import fragment
 from portal.labels import requisition_status_kind, requisition_status_label
 from portal.money import round_money
 from portal.policies import authorize, can, require
@@ -80,23 +81,26 @@ def _timezone() -> str:
 
 
 def _list(scope: str):
-    form, filters = _filters(scope)
     requester_id = current_user.id if scope == "mine" else None
-    page = queries.list_page(filters, requester_id=requester_id, tz=_timezone(),
-                             cursor=cursor_arg())
+    cursor = cursor_arg()
     endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
     block = fragment("results")
-    args = filters.args()
-    body = render(
-        "requisitions/index.html", block=block, scope=scope, endpoint=endpoint,
-        filters=form, current=filters, args=args, page=page,
-        partial=bool(htmx) and block is not None,
-        waiting=approval_queries.waiting_on([r.id for r in page.items if r.status == RequisitionStatus.PENDING]),
-        badges={s: (requisition_status_label(s), requisition_status_kind(s)) for s in RequisitionStatus},
-    )
+
+    def build():
+        # The filter form reads its choices (cost centres, requesters): kept with the page.
+        form, filters = _filters(scope)
+        page = queries.list_page(filters, requester_id=requester_id, tz=_timezone(), cursor=cursor)
+        pending = [r.id for r in page.items if r.status == RequisitionStatus.PENDING]
+        return {"scope": scope, "endpoint": endpoint, "filters": form, "current": filters, "args": filters.args(),
+                "page": page, "partial": bool(htmx) and block is not None,
+                "waiting": approval_queries.waiting_on(pending),
+                "badges": {s: (requisition_status_label(s), requisition_status_kind(s)) for s in RequisitionStatus}}
+
+    body = cached_page("requisitions/index.html", build, block=block)
     if not (htmx and block):
         return body
     # The address bar shows the filters without the empty fields the form sent.
+    args = _filters(scope)[1].args()
     if request.args.get("cursor"):
         args = {**args, "cursor": request.args["cursor"]}
     return htmx_response(body, push_url=url_for(endpoint, **args))

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from portal.blueprints.cache import cached_page, until_next_deadline
 from portal.blueprints.edge import (
     actor,
     csv_response,
@@ -79,16 +80,20 @@ def index():
     view = request.args.get("view", "all")
     view = view if view in rfq_queries.VIEWS else "all"
     q = text_arg("q", max_length=100)
-    supplier = id_arg("supplier")
-    links, more_links = agreements.filter_links(actor(), selected=supplier)
-    now = clock.now()
-    page = rfqs.rfq_page(actor(), view=view, q=q, supplier_id=supplier, cursor=cursor_arg(),
-                         per_page=page_size(), now=now)
+    supplier, cursor, per_page = id_arg("supplier"), cursor_arg(), page_size()
     filters = {"view": view, "q": q, "supplier": supplier}
     args = {k: v for k, v in filters.items() if v and not (k == "view" and v == "all")}
-    return render("rfqs/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=args, links=links, more_links=more_links, now=now, rules=rules,
-                  counts=rfq_queries.response_counts(page.items))
+
+    def build():
+        links, more_links = agreements.filter_links(actor(), selected=supplier)
+        now = clock.now()
+        page = rfqs.rfq_page(actor(), view=view, q=q, supplier_id=supplier, cursor=cursor,
+                             per_page=per_page, now=now)
+        until_next_deadline(page.items, now)
+        return {"page": page, "filters": filters, "args": args, "links": links, "more_links": more_links,
+                "now": now, "rules": rules, "counts": rfq_queries.response_counts(page.items)}
+
+    return cached_page("rfqs/index.html", build, block=fragment("results"))
 
 
 @bp.route("/export")

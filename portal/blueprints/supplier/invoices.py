@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from wtforms import SelectChoice
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     csv_response,
@@ -74,16 +75,19 @@ def _args(filters: dict) -> dict:
 @login_required
 @require("supplier_invoices.view")
 def invoices():
-    filters = _filters()
-    page = queries.supplier_invoice_page(tab=filters["tab"], buyer_id=filters["buyer"], search=filters["q"],
-                                         cursor=cursor_arg(), per_page=page_size())
-    customers = suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN, count=False).items
-    today = _today()
-    overdue_ids = {inv.id for inv in page.items if rules.is_overdue(inv.status, inv.due_date, today)}
-    return render("supplier/invoices/index.html", block=fragment("results"), page=page, filters=filters,
-                  args=_args(filters), tabs=queries.SUPPLIER_TABS,
-                  counts=queries.supplier_tab_counts(buyer_id=filters["buyer"]), customers=customers,
-                  overdue_ids=overdue_ids, status_labels=rules.STATUS_LABELS)
+    filters, cursor, per_page = _filters(), cursor_arg(), page_size()
+
+    def build():
+        page = queries.supplier_invoice_page(tab=filters["tab"], buyer_id=filters["buyer"], search=filters["q"],
+                                             cursor=cursor, per_page=per_page)
+        customers = suppliers.list_customers(actor(), per_page=CUSTOMERS_SHOWN, count=False).items
+        today = _today()
+        overdue_ids = {inv.id for inv in page.items if rules.is_overdue(inv.status, inv.due_date, today)}
+        return {"page": page, "filters": filters, "args": _args(filters), "tabs": queries.SUPPLIER_TABS,
+                "counts": queries.supplier_tab_counts(buyer_id=filters["buyer"]), "customers": customers,
+                "overdue_ids": overdue_ids, "status_labels": rules.STATUS_LABELS}
+
+    return cached_page("supplier/invoices/index.html", build, block=fragment("results"))
 
 
 @bp.route("/invoices/export")

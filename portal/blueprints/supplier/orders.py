@@ -5,6 +5,7 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, csv_response, form_action, or_404, page_size, saved, unit_of_work
 from portal.blueprints.orders.forms import ButtonForm, ProposeForm
 from portal.blueprints.orders.views import pdf_response
@@ -36,9 +37,14 @@ def _order(order_id: int):
 def orders():
     view = request.args.get("view", "to_acknowledge")
     view = view if view in queries.SUPPLIER_VIEWS else "to_acknowledge"
-    page = queries.supplier_order_page(actor(), view=view, cursor=cursor_arg(), per_page=page_size())
-    return render("supplier/orders.html", block=fragment("results"), page=page, view=view, tabs=TABS,
-                  args={"view": view}, status_labels=rules.STATUS_LABELS)
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page = queries.supplier_order_page(actor(), view=view, cursor=cursor, per_page=per_page)
+        return {"page": page, "view": view, "tabs": TABS, "args": {"view": view},
+                "status_labels": rules.STATUS_LABELS}
+
+    return cached_page("supplier/orders.html", build, block=fragment("results"))
 
 
 @bp.route("/orders/export")

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
+from portal.blueprints.cache import cached_page, until_next_deadline
 from portal.blueprints.edge import (
     actor,
     form_status,
@@ -81,19 +82,24 @@ def _context(invitation, now, **extra) -> dict:
 def rfqs():
     tab = request.args.get("tab", "to_answer")
     tab = tab if tab in SUPPLIER_TABS else "to_answer"
-    now = clock.now()
-    supplier_id = actor().organization_id
-    # count=False: the page shows no total (the tab's badge is tab_counts, bounded at 99).
-    page = service.supplier_rfq_page(supplier_id, tab=tab, cursor=cursor_arg(),
-                                     per_page=page_size(), now=now, count=False)
-    states = quote_states(page.items)
-    rows = [{"invitation": inv, "rfq": inv.rfq, "buyer": inv.link.buyer,
-             "quote": states.get(inv.id), "phase": rules.phase(inv.rfq, now),
-             "time_left": rules.time_left(inv.rfq, now), "soon": rules.closing_soon(inv.rfq, now)}
-            for inv in page.items]
-    return render("supplier/rfqs.html", block=fragment("results"), page=page, rows=rows, tab=tab,
-                  counts=service.tab_counts(supplier_id, now=now), args={"tab": tab},
-                  tz=actor().organization.time_zone)
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        now = clock.now()
+        supplier_id = actor().organization_id
+        # count=False: the page shows no total (the tab's badge is tab_counts, bounded at 99).
+        page = service.supplier_rfq_page(supplier_id, tab=tab, cursor=cursor, per_page=per_page, now=now,
+                                         count=False)
+        states = quote_states(page.items)
+        rows = [{"invitation": inv, "rfq": inv.rfq, "buyer": inv.link.buyer,
+                 "quote": states.get(inv.id), "phase": rules.phase(inv.rfq, now),
+                 "time_left": rules.time_left(inv.rfq, now), "soon": rules.closing_soon(inv.rfq, now)}
+                for inv in page.items]
+        until_next_deadline([inv.rfq for inv in page.items], now)
+        return {"page": page, "rows": rows, "tab": tab, "counts": service.tab_counts(supplier_id, now=now),
+                "args": {"tab": tab}, "tz": actor().organization.time_zone}
+
+    return cached_page("supplier/rfqs.html", build, block=fragment("results"))
 
 
 # ---------------------------------------------------------------- one RFQ

@@ -11,6 +11,7 @@ from flask import Response, request
 from flask_babel import get_locale
 from flask_login import login_required
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor
 from portal.blueprints.supplier import bp
 from portal.blueprints.supplier.invoice_forms import END_BEFORE_START, PeriodForm
@@ -25,9 +26,14 @@ from portal.services.invoicing import statements
 @login_required
 @require("supplier_invoices.statements")
 def invoice_aging():
-    today = today_for(actor().organization)
-    page = statements.aging_page(side="supplier", today=today, cursor=request.args.get("cursor"))
-    return render("supplier/invoices/aging.html", rows=page.rows, page=page, totals=page.totals, today=today)
+    cursor = request.args.get("cursor")
+
+    def build():
+        today = today_for(actor().organization)
+        page = statements.aging_page(side="supplier", today=today, cursor=cursor)
+        return {"rows": page.rows, "page": page, "totals": page.totals, "today": today}
+
+    return cached_page("supplier/invoices/aging.html", build)
 
 
 def _period(link, *, paged: bool = False):

@@ -5,6 +5,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import actor, page_size, saved, unit_of_work
 from portal.blueprints.params import cursor_arg
 from portal.blueprints.supplier import bp
@@ -29,8 +30,9 @@ from portal.services.supplier_invitations import (
 @login_required
 @require("customers.view")
 def customers():
-    page = suppliers.list_customers(actor(), cursor=cursor_arg(), per_page=page_size())
-    return render("supplier/customers.html", page=page)
+    cursor, per_page = cursor_arg(), page_size()
+    return cached_page("supplier/customers.html",
+                       lambda: {"page": suppliers.list_customers(actor(), cursor=cursor, per_page=per_page)})
 
 
 @bp.route("/customers/<int:link_id>")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import emails
+from portal.blueprints.cache import cached_page
 from portal.blueprints.edge import (
     actor,
     csv_response,
@@ -56,19 +57,22 @@ def _filters() -> tuple[SupplierFilterForm, str, str]:
 @require("suppliers.view")
 def index():
     filters, status, search = _filters()
-    page = suppliers.list_suppliers(
-        actor(), status=status, search=search, cursor=cursor_arg(), per_page=page_size()
-    )
-    context = {
-        "filters": filters,
-        "page": page,
-        "filtered": bool(status or search),
-        "args": {k: v for k, v in (("status", status), ("q", search)) if v},
-    }
-    if can(current_user, "suppliers.manage"):
-        invitations = supplier_invitations.open_invitations(actor(), per_page=INVITATIONS_PREVIEW)
-        context.update(_invitation_context(invitations))
-    return render("suppliers/index.html", block="suppliers", **context)
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page = suppliers.list_suppliers(actor(), status=status, search=search, cursor=cursor, per_page=per_page)
+        context = {
+            "filters": filters,
+            "page": page,
+            "filtered": bool(status or search),
+            "args": {k: v for k, v in (("status", status), ("q", search)) if v},
+        }
+        if can(current_user, "suppliers.manage"):
+            invitations = supplier_invitations.open_invitations(actor(), per_page=INVITATIONS_PREVIEW)
+            context.update(_invitation_context(invitations))
+        return context
+
+    return cached_page("suppliers/index.html", build, block="suppliers")
 
 
 @bp.route("/export")
@@ -161,9 +165,13 @@ def invite():
 @login_required
 @require("suppliers.manage")
 def invitations():
-    page = supplier_invitations.open_invitations(actor(), cursor=cursor_arg(), per_page=page_size())
-    context = _invitation_context(page)
-    return render("suppliers/invitations.html", page=page, **context)
+    cursor, per_page = cursor_arg(), page_size()
+
+    def build():
+        page = supplier_invitations.open_invitations(actor(), cursor=cursor, per_page=per_page)
+        return {"page": page, **_invitation_context(page)}
+
+    return cached_page("suppliers/invitations.html", build)
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])

@@ -25,7 +25,7 @@ from portal.models import User
 from portal.models.base import utcnow
 from portal.models.integration import ApiToken
 from portal.policies import enforce
-from portal.services import audit
+from portal.services import audit, badges
 from portal.services.paging import LIST_PER_PAGE, Key, KeysetPage, Order, keyset
 from portal.tenancy import ALL_TENANTS, read_scope_links, scope_columns
 
@@ -96,17 +96,19 @@ def find(session, raw: str) -> ApiToken | None:
                           execution_options=ALL_TENANTS).unique().first()
     if row is None:
         return None
-    token, linked, blocked = row
+    token, linked, blocked, data_version = row
     read_scope_links(session, token.organization_id, linked, blocked)
+    badges.remember_data_version(session, token.organization_id, data_version)
     return token
 
 
 @functools.cache
 def _find_statement():
     """The statement of `find`, built once: the token, its user, the user's organisation and
-    roles, and the organisation's tenant scope in one query (every API request runs it; the
-    policies read the roles)."""
-    return (select(ApiToken, *scope_columns(ApiToken.organization_id))
+    roles, the organisation's tenant scope and its data version (the list cache's key) in one
+    query (every API request runs it; the policies read the roles)."""
+    org = ApiToken.organization_id
+    return (select(ApiToken, *scope_columns(org), badges.data_version_column(org))
             .where(ApiToken.token_hash == bindparam("token_hash"))
             .options(joinedload(ApiToken.user).joinedload(User.role_rows))
             .execution_options(**PREPARED))  # a lookup by key: prepared on PostgreSQL
@@ -114,7 +116,9 @@ def _find_statement():
 
 def touch(token: ApiToken, now: datetime | None = None) -> None:
     """Record the token's use, at most once a minute, on a connection of its own (a read of
-    the API writes nothing in its own transaction)."""
+    the API writes nothing in its own transaction). It moves no data version: an ERP polling
+    every minute would empty its company's list cache each time; the tokens page, kept at most
+    LIST_CACHE_SECONDS (a minute), is as fresh as this minute-grained record anyway."""
     now = now or utcnow()
     if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
         return
