@@ -160,8 +160,13 @@ def _renew_fresh(text: str, makers: tuple) -> str:
     return _FRESH.sub(lambda match: tokens[int(match[1])], text)
 
 
+def not_kept() -> None:
+    """The answer being worked out is not a plain 200 (a form's message): never keep it."""
+    g.list_private = True
+
+
 def _keep(now: datetime) -> bool:
-    return g.list_until > now
+    return g.list_until > now and not g.get("list_private")
 
 
 def _data_key(org) -> tuple:
@@ -209,6 +214,12 @@ def cached_list(view):
         response.set_etag(entry.etag)
         return response
 
+    doc = dict(getattr(wrapper, "_apidoc", None) or {})
+    manual = dict(doc.get("manual_doc", {}))
+    manual["responses"] = {**manual.get("responses", {}), "304": {
+        "description": "Not Modified: the page is the one whose ETag the request sent in If-None-Match"}}
+    doc["manual_doc"] = manual
+    wrapper._apidoc = doc
     return wrapper
 
 

@@ -31,6 +31,7 @@ PAGES = [
     (ADMIN, "/agreements/proposals"), (BUYER, "/rfqs/"), (POLBUD, "/supplier/rfqs"), (BUYER, "/orders/"),
     (POLBUD, "/supplier/orders"), (ADMIN, "/invoices/"), (ADMIN, "/invoices/?tab=all"), (ADMIN, "/invoices/aging"),
     (POLBUD, "/supplier/invoices?tab=all"), (POLBUD, "/supplier/invoices/aging"), (ADMIN, "/admin/api-tokens"),
+    (ADMIN, "/admin/webhooks"),
 ]
 _TOKEN = re.compile(r'(name="csrf_token"[^>]*value="|"X-CSRFToken": "|name="submission_token"[^>]*value=")[^"]+')
 _ONCE = re.compile(r'name="submission_token"[^>]*value="([^"]+)')
@@ -137,3 +138,11 @@ def test_a_bulk_update_for_no_organisation_moves_every_organisations_version(wor
         assert badges.version(world.acme.id, badges.DATA) == before + 1
     with acting_for(world.globex):
         assert badges.version(world.globex.id, badges.DATA) == other + 1
+
+
+def test_a_refused_filter_is_worked_out_each_time(world, login_as):
+    client = login_as(world.user(ADMIN))
+    for _ in range(2):
+        refused = client.get("/admin/audit?date_from=not-a-date")
+        assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    assert client.get("/admin/audit").status_code == 200

@@ -147,9 +147,11 @@ def _events(*, ping: bool = False) -> dict:
 @login_required
 @require(RULE)
 def webhooks():
-    endpoints = overview.endpoints()
-    return render("admin/integration/webhooks.html", endpoints=endpoints,
-                  last=overview.last_deliveries(endpoints), events=_events())
+    def build():
+        endpoints = overview.endpoints()
+        return {"endpoints": endpoints, "last": overview.last_deliveries(endpoints), "events": _events()}
+
+    return cached_page("admin/integration/webhooks.html", build)
 
 
 def _secret_page(endpoint: WebhookEndpoint, secret: str, *, rotated: bool):

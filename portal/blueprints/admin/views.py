@@ -23,7 +23,7 @@ from portal.blueprints.admin.forms import (
     RolesForm,
     UserFilterForm,
 )
-from portal.blueprints.cache import cached_page
+from portal.blueprints.cache import cached_page, not_kept
 from portal.blueprints.edge import (
     actor,
     button_action,
@@ -320,26 +320,29 @@ def audit():
     """The audit log: filters by object type, actor and dates (a bad value is a message
     beside its field, and the log shows unfiltered); pages by key, newest first."""
     org = current_user.organization
-    filters = AuditFilterForm(formdata=request.args).set_actors(audit_log.actors(org))
-    valid = filters.validate()
-    chosen = audit_log.AuditFilter(
-        object_type=filters.object_type.data or None, actor_id=filters.actor.data,
-        date_from=filters.date_from.data, date_to=filters.date_to.data,
-    ) if valid else audit_log.AuditFilter()
     before, after, per_page = id_arg("before"), id_arg("after"), page_size()
-    args = {k: v for k, v in request.args.items()
-            if k in ("object_type", "actor", "date_from", "date_to") and v and valid}
+    status = {"code": 200}
 
     def build():
+        # The form reads its choices (the people in the log): kept with the page.
+        filters = AuditFilterForm(formdata=request.args).set_actors(audit_log.actors(org))
+        valid = filters.validate()
+        if not valid:  # the message beside the field, over the unfiltered log: never kept
+            status["code"] = 422
+            not_kept()
+        chosen = audit_log.AuditFilter(
+            object_type=filters.object_type.data or None, actor_id=filters.actor.data,
+            date_from=filters.date_from.data, date_to=filters.date_to.data,
+        ) if valid else audit_log.AuditFilter()
         try:
             page = audit_log.audit_log(org, chosen, before=before, after=after, per_page=per_page)
         except audit_log.UnknownCursor:
             abort(404)
         changes = {e.id: audit_service.changes_of(e) for e in page.events}
+        args = {k: v for k, v in request.args.items()
+                if k in ("object_type", "actor", "date_from", "date_to") and v and valid}
         return {"filters": filters, "page": page, "args": args, "names": audit_log.object_names(page.events, org),
                 "changes": changes, "link": audit_link,
                 "refs": audit_log.reference_names(c for found in changes.values() for c in found)}
 
-    if not valid:  # the message beside the field: this request's own answer
-        return render("admin/audit.html", block=fragment("audit_table"), **build()), 422
-    return cached_page("admin/audit.html", build, block=fragment("audit_table"))
+    return cached_page("admin/audit.html", build, block=fragment("audit_table")), status["code"]

@@ -63,7 +63,9 @@ def init_app(app: Flask) -> PortalApi:
         "info": {"description": "The Portal REST API. Authenticate with `Authorization: Bearer "
                                 "<token>` (Administration → API tokens). Money is a decimal string "
                                 "beside its currency; dates are ISO 8601; every POST needs an "
-                                "Idempotency-Key; errors are RFC 9457 problem+json."},
+                                "Idempotency-Key; errors are RFC 9457 problem+json. A list page "
+                                "carries an ETag: sent back in If-None-Match, it is answered 304 "
+                                "Not Modified while the page is unchanged."},
         "servers": [{"url": "/"}],
     })
     # Unknown query parameters are refused like unknown body fields (webargs excludes them by
