@@ -98,7 +98,7 @@ class Config:
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
     # List pages and API lists kept in memory per worker between writes (blueprints/cache.py),
     # at most this many bytes (0 turns the cache off) and seconds.
-    LIST_CACHE_BYTES = int(_env("LIST_CACHE_BYTES", str(32 * 1024 * 1024)))
+    LIST_CACHE_BYTES = int(_env("LIST_CACHE_BYTES", str(16 * 1024 * 1024)))
     LIST_CACHE_SECONDS = int(_env("LIST_CACHE_SECONDS", "60"))
     API_MAX_BODY = int(_env("API_MAX_BODY", str(2 * 1024 * 1024)))
     # Webhooks: deliveries to loopback, private and link-local addresses and over plain http are
