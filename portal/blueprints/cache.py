@@ -192,7 +192,7 @@ def cached_list(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         cache = list_cache()
-        if cache is None:
+        if cache is None or request.method != "GET":
             return view(*args, **kwargs)
         token, user = g.api_token, g.api_actor
         org = user.organization
@@ -236,7 +236,9 @@ def cached_page(template: str, build, block: str | None = None) -> str:
     reader's organisation's data is unchanged. `build` runs only when they are not."""
     cache = list_cache()
     part = block if block and htmx else None
-    if cache is None:
+    # Only a GET: a view called after a write in the same request reads the version from
+    # before the write, so the cache would answer with the page the write just changed.
+    if cache is None or request.method != "GET":
         return _render(template, part, build())
     user = actor()
     key = ("page", request.host_url, request.endpoint, part, request.query_string, user.id,

@@ -6,12 +6,15 @@ it commits, in the same transaction, whatever service made the change: the sessi
 approval tasks, assignments, delegations, requisition statuses and notifications it flushes
 (`after_flush`) and upserts their scopes once in `before_commit` (the last lock the transaction
 takes, so it cannot close a deadlock cycle with the budget rows). A rolled-back transaction
-bumps nothing. Bulk UPDATEs that bypass the unit of work call `changed()` themselves.
+bumps nothing. Bulk UPDATEs that bypass the unit of work call `changed()` themselves for the
+badges.
 
 The same bump versions an organisation's data as a whole (`DATA`): every row a transaction
 writes notes the organisations that read it (`tenancy.organizations_written`: the owner, a
-shared row's supplier, a child's parent's, an organisation's linked ones). The API's list cache
-(blueprints/api/cache.py) keys its pages by it: between two writes a list answers from memory.
+shared row's supplier, a child's parent's, an RFQ's suppliers, an organisation's linked ones),
+and a bulk UPDATE or DELETE through the session notes the organisation it runs for (every one
+when it runs for none: `EVERY`). The list caches (blueprints/cache.py) key their answers by it:
+between two writes a list answers from memory.
 
 The badge views answer `304 Not Modified` while the ETag (`etag()`: scope, user, version, day,
 language) matches; otherwise they count, capped at `CAP` + 1 rows ("99+"). A poll that sends
