@@ -44,11 +44,11 @@ from typing import NamedTuple
 from flask import Response, current_app, g, render_template, request
 from flask_babel import get_locale, get_timezone
 from flask_wtf.csrf import generate_csrf
-from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from portal.blueprints.edge import actor
 from portal.extensions import htmx
+from portal.htmx import render
 from portal.services import badges, clock
 
 
@@ -89,14 +89,6 @@ class ListCache:
             self._size += len(entry.body)
             while self._size > self.limit:
                 self._drop(next(iter(self._entries)))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def _drop(self, key: tuple) -> None:
         self._size -= len(self._entries.pop(key).body)
@@ -239,7 +231,7 @@ def cached_page(template: str, build, block: str | None = None) -> str:
     # Only a GET: a view called after a write in the same request reads the version from
     # before the write, so the cache would answer with the page the write just changed.
     if cache is None or request.method != "GET":
-        return _render(template, part, build())
+        return render(template, block=part, **build())
     user = actor()
     key = ("page", request.host_url, request.endpoint, part, request.query_string, user.id,
            *_data_key(user.organization), str(get_locale()), str(get_timezone()))
@@ -250,10 +242,10 @@ def cached_page(template: str, build, block: str | None = None) -> str:
         _start(now)
         context = build()
         if part:
-            kept = page = _render(template, part, context)
+            kept = page = render(template, block=part, **context)
         else:
             # base.html marks where the title and the content begin and end.
-            marked = _render(template, None, {**context, "keep_mark": Markup(_MARK)})  # noqa: S704 - a control character
+            marked = render(template, **context, keep_mark=Markup(_MARK))  # noqa: S704 - a control character
             parts = marked.split(_MARK)
             if len(parts) != 5:  # a row holds the mark itself: this page is not kept
                 return marked.replace(_MARK, "")
@@ -269,7 +261,3 @@ def cached_page(template: str, build, block: str | None = None) -> str:
     title, content = kept.split(_MARK, 1)
     # Both rendered by the page's template, escaped as it escapes.
     return render_template("base.html", title=Markup(title), cached_content=Markup(content))  # noqa: S704
-
-
-def _render(template: str, part: str | None, context: dict) -> str:
-    return render_block(template, part, **context) if part else render_template(template, **context)

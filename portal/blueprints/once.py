@@ -50,7 +50,7 @@ KEEP = timedelta(days=30)
 
 
 def new_token() -> str:
-    token = secrets.token_urlsafe(24)
+    token = _token()
     if has_request_context():
         fresh_each_time(token, _token)  # a kept page shows a new one each time
     return token

@@ -207,7 +207,6 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
             )
 
 
-
 # --------------------------------------------------------------------------- whose data a write changes
 
 

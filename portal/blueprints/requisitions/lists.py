@@ -86,9 +86,11 @@ def _list(scope: str):
     endpoint = "requisitions.index" if scope == "mine" else "requisitions.all"
     block = fragment("results")
 
+    built = {}
+
     def build():
         # The filter form reads its choices (cost centres, requesters): kept with the page.
-        form, filters = _filters(scope)
+        form, filters = built["form"] = _filters(scope)
         page = queries.list_page(filters, requester_id=requester_id, tz=_timezone(), cursor=cursor)
         pending = [r.id for r in page.items if r.status == RequisitionStatus.PENDING]
         return {"scope": scope, "endpoint": endpoint, "filters": form, "current": filters, "args": filters.args(),
@@ -99,8 +101,9 @@ def _list(scope: str):
     body = cached_page("requisitions/index.html", build, block=block)
     if not (htmx and block):
         return body
-    # The address bar shows the filters without the empty fields the form sent.
-    args = _filters(scope)[1].args()
+    # The address bar shows the filters without the empty fields the form sent (the form the
+    # page was built with, or, for a kept page, read again).
+    args = (built.get("form") or _filters(scope))[1].args()
     if request.args.get("cursor"):
         args = {**args, "cursor": request.args["cursor"]}
     return htmx_response(body, push_url=url_for(endpoint, **args))
