@@ -240,8 +240,8 @@ class _PlainParser(HTMLParser):
             raise _NotPlain(tag)
         if parent not in _TABLE_PARENTS.get(tag, {parent}) or parent in _TABLE_PARTS and tag not in _TABLE_PARENTS:
             raise _NotPlain(tag)
-        if "p" in self.open and tag in _BLOCKS:
-            raise _NotPlain(tag)
+        if "p" in self.open and tag in _BLOCKS or tag == "h3" and "h3" in self.open:
+            raise _NotPlain(tag)  # HTML5 ends the open paragraph (heading) first
         self.seen_head |= tag == "head"
         self.seen_body |= tag == "body"
         self.builder.start(tag, {name: value or "" for name, value in attrs})

@@ -127,6 +127,7 @@ NOT_PLAIN = {
     "a cell left open": PLAIN.replace("<td>1</td>", "<td>1"),
     "an element the UA sheet leaves out": PLAIN.replace("<b>bold</b>", '<img src="img/logo.svg">'),
     "a list": PLAIN.replace("<br>four", "<ul><li>four</li></ul>"),
+    "a heading inside a heading": PLAIN.replace("<h3>Title</h3>", "<h3>Title<h3>Sub</h3></h3>"),
     "an attribute the UA sheet styles by": PLAIN.replace('<div>Z', '<div dir="rtl">Z'),
     "a hidden element": PLAIN.replace('<div>Z', '<div hidden>Z'),
     "an attribute twice": PLAIN.replace('class="x"', 'class="x" class="y"'),
