@@ -24,7 +24,7 @@ WeasyPrint's pure-Python HTML5 parser builds, six times faster, and styled with
 css/pdf-ua.css: WeasyPrint's user-agent rules for those elements alone. Anything else
 (another element, attribute or form) goes WeasyPrint's own way with its own stylesheet.
 tests/pdf/test_fast_render.py holds every document of the demo to the same tree and the same
-layout, box for box, as WeasyPrint's own road.
+PDF, byte for byte, as WeasyPrint's own road.
 """
 
 from __future__ import annotations
@@ -234,8 +234,9 @@ class _PlainParser(HTMLParser):
             raise _NotPlain(tag)
         if parent is None and tag != "html":
             raise _NotPlain(tag)
-        if parent == "html" and not (tag == "head" and not self.seen_head or tag == "body" and not self.seen_body):
-            raise _NotPlain(tag)
+        if parent == "html" and not (tag == "head" and not self.seen_head
+                                     or tag == "body" and self.seen_head and not self.seen_body):
+            raise _NotPlain(tag)  # HTML5 adds a missing <head> before the <body>
         if (parent == "head") != (tag in _HEAD) or parent in _RAW_TEXT:
             raise _NotPlain(tag)
         if parent not in _TABLE_PARENTS.get(tag, {parent}) or parent in _TABLE_PARTS and tag not in _TABLE_PARENTS:

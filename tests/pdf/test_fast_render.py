@@ -10,6 +10,8 @@ tree as WeasyPrint's HTML5 parser, and (once per distinct document structure) th
 
 from __future__ import annotations
 
+import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -127,6 +129,7 @@ NOT_PLAIN = {
     "a cell left open": PLAIN.replace("<td>1</td>", "<td>1"),
     "an element the UA sheet leaves out": PLAIN.replace("<b>bold</b>", '<img src="img/logo.svg">'),
     "a list": PLAIN.replace("<br>four", "<ul><li>four</li></ul>"),
+    "no head": PLAIN.split("</head>", 1)[0].split("<head>")[0] + PLAIN.split("</head>", 1)[1],
     "a heading inside a heading": PLAIN.replace("<h3>Title</h3>", "<h3>Title<h3>Sub</h3></h3>"),
     "an attribute the UA sheet styles by": PLAIN.replace('<div>Z', '<div dir="rtl">Z'),
     "a hidden element": PLAIN.replace('<div>Z', '<div hidden>Z'),
@@ -153,3 +156,32 @@ def test_a_document_off_the_short_road_still_prints_as_weasyprint_prints_it(app)
     html = NOT_PLAIN["a list"]
     data = pdf.html_to_pdf(html)
     assert data.startswith(b"%PDF-") and data == stock_pdf(html, [pdf.stylesheet()])
+
+
+def test_whatever_the_short_parser_reads_it_reads_as_html5_does():
+    """Seeded mutations of a plain document (pieces dropped, doubled, swapped, whitespace and
+    elements put in): each is either refused (None) or read into WeasyPrint's own tree."""
+    pieces = [piece for piece in re.split(r"(<[^>]+>)", PLAIN) if piece]
+    extras = ["<p>", "</p>", "<div>", "</div>", "<tr>", "<td>", "</td>", "<tbody>", "</tbody>", " ", "\n",
+              "x", "<br>", "<b>", "</b>", "<h3>", "</h3>", "<head>", "<body>", "</body>", "</html>"]
+    rng = random.Random(20261206)
+    read = 0
+    for _ in range(600):
+        mutated = list(pieces)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(mutated))
+            action = rng.randrange(4)
+            if action == 0:
+                del mutated[at]
+            elif action == 1:
+                mutated.insert(at, mutated[at])
+            elif action == 2 and at + 1 < len(mutated):
+                mutated[at], mutated[at + 1] = mutated[at + 1], mutated[at]
+            else:
+                mutated.insert(at, rng.choice(extras))
+        html = "".join(mutated)
+        root = pdf.parse_plain(html)
+        if root is not None:
+            read += 1
+            assert tree(root) == html5_tree(html), html
+    assert read > 50  # the mutations that keep a document plain are read, not only refused
