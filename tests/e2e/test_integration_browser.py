@@ -32,8 +32,10 @@ def test_a_new_token_is_shown_once_with_a_copy_button(browser_page, live_server,
     page.get_by_role("button", name="Copy").first.click()
     # The clipboard answers asynchronously: "Copied" when it took the text, else the text is
     # selected for Ctrl+C. Wait for one of the two before telling which (reading the selection
-    # at once raced a refusal that had not arrived yet).
-    page.wait_for_function("window.getSelection().toString().trim() !== '' || [...document"
+    # at once raced a refusal that had not arrived yet). A function, not an expression string:
+    # Playwright re-evaluates a string with eval() on each poll, which the portal's CSP refuses
+    # (no 'unsafe-eval') whenever the first check is not already true.
+    page.wait_for_function("() => window.getSelection().toString().trim() !== '' || [...document"
                            ".querySelectorAll('button')].some(b => b.textContent.trim() === 'Copied')")
     copied = page.evaluate("window.getSelection().toString()").strip() == secret
     if not copied:
