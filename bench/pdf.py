@@ -49,6 +49,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -156,35 +157,36 @@ def bare_document_html(order) -> str:
     return html.replace("<body>", "<body>" + head, 1).replace("</body>", tail + "</body>", 1)
 
 
-def _order_html(order) -> str:
-    from portal import pdf
-    from portal.services.orders.documents import TEMPLATE, order_context
-
-    buyer = order.buyer
-    return pdf.compact(pdf.render_html(TEMPLATE, locale=buyer.locale, time_zone=buyer.time_zone,
-                                       **order_context(order)))
-
-
 def _uncached_render(order) -> bytes:
     """The portal's render without pdf.py's cache: a new font configuration and stylesheet."""
-    from weasyprint import CSS
-    from weasyprint.text.fonts import FontConfiguration
+    from portal import pdf
+    from portal.services.orders import documents
 
+    pdf.fonts.cache_clear()
+    pdf._stylesheet.cache_clear()
+    return documents.render_order_pdf(order)
+
+
+@contextmanager
+def _weasyprint_road():
+    """Every document rendered meanwhile goes WeasyPrint's own way (its HTML5 parser and
+    user-agent stylesheet): pdf.parse_plain finds none plain."""
     from portal import pdf
 
-    fonts = FontConfiguration()
-    css = CSS(filename=str(pdf.STYLESHEET), url_fetcher=pdf.fetcher(), font_config=fonts)
-    return pdf.portal_html(_order_html(order)).write_pdf(stylesheets=[css], font_config=fonts)
+    real = pdf.parse_plain
+    pdf.parse_plain = lambda html: None
+    try:
+        yield
+    finally:
+        pdf.parse_plain = real
 
 
 def _stock_road_render(order) -> bytes:
     """The portal's render through WeasyPrint's own parser and user-agent stylesheet."""
-    from weasyprint import HTML
+    from portal.services.orders import documents
 
-    from portal import pdf
-
-    document = HTML(string=_order_html(order), base_url=pdf.BASE_URL, url_fetcher=pdf.fetcher())
-    return document.write_pdf(stylesheets=[pdf.stylesheet()], font_config=pdf.fonts())
+    with _weasyprint_road():
+        return documents.render_order_pdf(order)
 
 
 def _download(app, order_id: int) -> dict:
@@ -330,7 +332,6 @@ def run_invoices(repeats: int = 5) -> dict:
 def _run_invoices(repeats: int) -> dict:
     from weasyprint import HTML
 
-    from portal import pdf
     from portal.extensions import db
     from portal.models import Organization
     from portal.models.invoice import InvoiceDocument
@@ -352,12 +353,8 @@ def _run_invoices(repeats: int) -> dict:
                 documents.store_documents(invoice)
 
             def stock_road(invoice=invoice):
-                language = invoice.language or "pl"
-                html = pdf.compact(pdf.render_html(documents.TEMPLATE, locale=language, time_zone=None,
-                                                   **documents.invoice_context(invoice)))
-                sheets = [pdf.stylesheet(documents.STYLESHEET), pdf.page_counter_stylesheet(language)]
-                return HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.fetcher()).write_pdf(
-                    stylesheets=sheets, font_config=pdf.fonts())
+                with _weasyprint_road():
+                    return documents.render_invoice_pdf(invoice)
 
             runs = {key: [] for key in ("issue", "render", "stock_road", "xml", "bare", "bare_document")}
             fns = {"issue": issue, "render": lambda invoice=invoice: documents.render_invoice_pdf(invoice),

@@ -205,13 +205,15 @@ def _written(session: Session, obj) -> set[int]:
 
 def _scopes_of(session: Session) -> set[tuple[int, str]]:
     scopes = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False):
+    # Each of session.new/dirty/deleted builds a new set: taken once, not once per object.
+    new, dirty, deleted = session.new, session.dirty, session.deleted
+    for obj in (*new, *dirty, *deleted):
+        if obj in new or obj in deleted or session.is_modified(obj, include_collections=False):
             scopes.update((org, DATA) for org in _written(session, obj))
         if isinstance(obj, _APPROVAL_MODELS):
             scopes.add((obj.organization_id, APPROVALS))
         elif isinstance(obj, Requisition):
-            if obj in session.new or inspect(obj).attrs.status.history.has_changes():
+            if obj in new or inspect(obj).attrs.status.history.has_changes():
                 scopes.add((obj.organization_id, APPROVALS))
         elif isinstance(obj, Notification):
             scopes.add((obj.organization_id, notifications_scope(obj.user_id)))
